@@ -1,0 +1,92 @@
+// The shape of results/<run-id>/run.json: provenance written once per run, and the outcome of every
+// backend and repetition. This is a public contract (README.md, "Results"); add fields, never rename.
+
+export const RUN_SCHEMA = 'iopath.run/1';
+
+export type RunStatus = 'running' | 'complete' | 'partial' | 'failed' | 'interrupted';
+export type BackendStatus = 'pending' | 'running' | 'ok' | 'partial' | 'skipped' | 'failed';
+
+export interface AccelChoice {
+  /** The accelerator the guests ran under. */
+  kind: 'kvm' | 'tcg';
+  /** Why: the outcome of the probe boot or the profile/flag that forced it. */
+  reason: string;
+}
+
+export interface Provenance {
+  hostname: string;
+  hostKernel: string;
+  cpuModel: string;
+  cpuCount: number;
+  memoryMiB: number;
+  qemuVersion: string;
+  qemuBinary: string;
+  guestKernel: string;
+  image: { hash: string; kernel: string; initrd: string; packages: Record<string, string> };
+  accel: AccelChoice;
+  gitCommit: string;
+  gitDirty: boolean;
+  iopathVersion: string;
+  nodeVersion: string;
+}
+
+export interface RepOutcome {
+  scenario: string;
+  rep: number;
+  warmup: boolean;
+  status: 'ok' | 'failed';
+  reason?: string;
+  startedAt: string;
+  durationMs: number;
+  /** Raw outputs kept beside run.json, relative to the run folder. */
+  raw?: string[];
+}
+
+export interface BackendOutcome {
+  id: string;
+  title: string;
+  status: BackendStatus;
+  /** For skipped and failed: why, in words a user can act on. */
+  reason?: string;
+  /** The exact command that would make a skipped backend runnable, when there is one. */
+  fix?: string;
+  /** Facts about how this path was set up (workarounds applied, modes chosen). */
+  notes: string[];
+  /** Virtio features each guest negotiated, keyed by guest name, when the guest exposes them. */
+  features?: Record<string, string[]>;
+  reps: RepOutcome[];
+  /** Serial logs and other files of this backend, relative to the run folder. */
+  files: string[];
+}
+
+export interface PhaseTiming {
+  phase: 'preflight' | 'image' | 'accel-probe' | 'setup' | 'boot' | 'warmup' | 'measure' | 'collect' | 'teardown' | 'report';
+  backend?: string;
+  ms: number;
+}
+
+export interface RunRecord {
+  schema: typeof RUN_SCHEMA;
+  run: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  /** The command line that started the run. */
+  argv: string[];
+  profile: {
+    name: string;
+    /** Where it was read from. */
+    path: string;
+    /** sha256 of the profile file's bytes. */
+    hash: string;
+    /** The resolved, validated plan after CLI overrides. */
+    plan: unknown;
+  };
+  provenance?: Provenance;
+  backends: BackendOutcome[];
+  phases: PhaseTiming[];
+  /** Run-wide remarks a reader of the report must see. */
+  notes: string[];
+  /** When the run did not complete: the error that stopped it. */
+  error?: string;
+}
