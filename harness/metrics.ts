@@ -1,0 +1,52 @@
+// The catalogue of metric names. Producers (workloads, collectors, the runner's normalisation) and
+// consumers (statistics, reports, comparison) agree on names, units and which direction is better
+// here, so a report never shows an improvement as a regression.
+
+import type { Unit } from './samples.ts';
+
+export type Direction = 'higher-is-better' | 'lower-is-better' | 'neutral';
+
+export interface MetricInfo {
+  unit: Unit;
+  title: string;
+  direction: Direction;
+  /** Report section the metric belongs to. */
+  group: 'throughput' | 'packet-rate' | 'latency' | 'exits' | 'device-accesses' | 'cpu' | 'switch' | 'volume';
+}
+
+export const metrics = {
+  throughput: { unit: 'bit/s', title: 'Throughput (receiver)', direction: 'higher-is-better', group: 'throughput' },
+  throughputSender: { unit: 'bit/s', title: 'Throughput (sender)', direction: 'higher-is-better', group: 'throughput' },
+  retransmits: { unit: 'count', title: 'TCP retransmits', direction: 'lower-is-better', group: 'throughput' },
+  bytesReceived: { unit: 'bytes', title: 'Bytes received', direction: 'neutral', group: 'volume' },
+  packetsReceived: { unit: 'count', title: 'Packets received', direction: 'neutral', group: 'volume' },
+  packetRate: { unit: 'pkt/s', title: 'Delivered packet rate', direction: 'higher-is-better', group: 'packet-rate' },
+  lossPercent: { unit: '%', title: 'Packet loss', direction: 'lower-is-better', group: 'packet-rate' },
+  latencyP50: { unit: 'us', title: 'Round-trip latency p50', direction: 'lower-is-better', group: 'latency' },
+  latencyP90: { unit: 'us', title: 'Round-trip latency p90', direction: 'lower-is-better', group: 'latency' },
+  latencyP99: { unit: 'us', title: 'Round-trip latency p99', direction: 'lower-is-better', group: 'latency' },
+  latencyMean: { unit: 'us', title: 'Round-trip latency mean', direction: 'lower-is-better', group: 'latency' },
+  /** VM exits in the window, baseline subtracted; dims: guest, and reason where known. */
+  exits: { unit: 'count', title: 'VM exits', direction: 'lower-is-better', group: 'exits' },
+  exitsPerGB: { unit: 'count/GB', title: 'VM exits per GB moved', direction: 'lower-is-better', group: 'exits' },
+  exitsPerPacket: { unit: 'count/pkt', title: 'VM exits per packet', direction: 'lower-is-better', group: 'exits' },
+  /** Software emulation: emulated device accesses (what would have been exits); dims: guest, region. */
+  deviceAccesses: { unit: 'count', title: 'Device accesses (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },
+  deviceAccessesPerGB: { unit: 'count/GB', title: 'Device accesses per GB (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },
+  deviceAccessesPerPacket: { unit: 'count/pkt', title: 'Device accesses per packet (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },
+  /** Host CPU seconds over the window; dims: role (qemu a, vhost, testpmd, switch). */
+  hostCpu: { unit: 's', title: 'Host CPU time', direction: 'lower-is-better', group: 'cpu' },
+  hostCpuPerGbps: { unit: 'cpu-s/(Gbit/s)', title: 'Host CPU per Gbit/s', direction: 'lower-is-better', group: 'cpu' },
+  hostCpuPerMpps: { unit: 'cpu-s/Mpps', title: 'Host CPU per Mpps', direction: 'lower-is-better', group: 'cpu' },
+  /** Switch (testpmd or vhost-user-ts) port counters over the window; dims: port, and direction. */
+  switchPackets: { unit: 'count', title: 'Switch port packets', direction: 'neutral', group: 'switch' },
+  switchBytes: { unit: 'bytes', title: 'Switch port bytes', direction: 'neutral', group: 'switch' },
+  switchDrops: { unit: 'count', title: 'Switch port drops', direction: 'lower-is-better', group: 'switch' },
+} as const satisfies Record<string, MetricInfo>;
+
+export type MetricName = keyof typeof metrics;
+
+/** Information about a metric; unknown names (from newer producers) are shown neutrally. */
+export function metricInfo(name: string): MetricInfo {
+  return (metrics as Record<string, MetricInfo>)[name] ?? { unit: 'count', title: name, direction: 'neutral', group: 'volume' };
+}
