@@ -1,0 +1,84 @@
+// The host side shared by the tap paths: the run's network namespace with a bridge (which also
+// carries the host-side address for the guest-to-host topology) and one tap per guest.
+
+import { HOST_SIDE_IP, PREFIX, bridgeName, netnsName } from '../host/identity.ts';
+import { Netns } from '../host/netns.ts';
+import type { Scope } from '../host/scope.ts';
+import type { HostFacts } from '../host/facts.ts';
+import type { GuestIdentity } from '../host/identity.ts';
+import type { DeviceOpt, Props } from '../vm/qemu-args.ts';
+import type { BackendContext, BackendInstance, NicBackend, Requirement } from './types.ts';
+
+export interface TapTopology {
+  netns: string;
+  bridge: string;
+  hostAddress: string;
+}
+
+export async function setUpTapBridge(scope: Scope, ctx: BackendContext): Promise<TapTopology> {
+  const ns = await Netns.create(scope, netnsName(ctx.tag), ctx.signal);
+  const bridge = bridgeName(ctx.tag);
+  await ns.addBridge(scope, bridge, `${HOST_SIDE_IP}/${PREFIX}`, ctx.signal);
+  for (const g of ctx.guests) await ns.addTap(scope, g.tap, bridge, ctx.signal);
+  return { netns: ns.name, bridge, hostAddress: HOST_SIDE_IP };
+}
+
+/** What every tap path needs: root (for namespaces and taps) and /dev/net/tun. */
+export function tapRequirements(host: HostFacts): Requirement[] {
+  return [
+    {
+      what: 'network namespaces and tap devices (root or CAP_NET_ADMIN)',
+      ok: host.netAdmin,
+      reason: 'iopath is not running as root, so it cannot create a network namespace and tap devices',
+      fix: 'sudo npm run bench',
+    },
+    {
+      what: '/dev/net/tun',
+      ok: host.devNetTun,
+      reason: '/dev/net/tun is missing',
+      fix: 'modprobe tun',
+    },
+  ];
+}
+
+/** What distinguishes one tap path from another: the guest device and the tap's own options. */
+export interface TapPathSpec {
+  id: string;
+  title: string;
+  summary: string;
+  /** Requirements beyond the tap basics (e.g. /dev/vhost-net). */
+  extraRequirements?: (host: HostFacts) => Requirement[];
+  /** Extra properties of `-netdev tap` (e.g. `vhost`). */
+  tapProps: Props;
+  device: (guest: GuestIdentity) => DeviceOpt;
+  /** Host processes besides QEMU (e.g. vhost workers). */
+  processes?: BackendInstance['processes'];
+}
+
+export function defineTapBackend(spec: TapPathSpec): NicBackend {
+  return {
+    id: spec.id,
+    title: spec.title,
+    summary: spec.summary,
+    requirements: (host) => [...tapRequirements(host), ...(spec.extraRequirements?.(host) ?? [])],
+    async setUp(scope, ctx) {
+      const topo = await setUpTapBridge(scope, ctx);
+      const instance: BackendInstance = {
+        netns: topo.netns,
+        hostEnd: { netns: topo.netns, address: topo.hostAddress },
+        notes: [],
+        guestArgs(index) {
+          const g = ctx.guests[index]!;
+          return {
+            chardevs: [],
+            netdevs: [{ type: 'tap', id: 'net0', props: { ifname: g.tap, script: 'no', downscript: 'no', ...spec.tapProps } }],
+            devices: [spec.device(g)],
+            sharedMemory: false,
+          };
+        },
+      };
+      if (spec.processes) instance.processes = spec.processes;
+      return instance;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// The `iopath` command line: yargs commands only. Each command parses its flags, calls one function
+// that does the work, and maps the outcome to an exit code (README.md, "Exit status").
+
+import yargs, { type Argv } from 'yargs';
+import { loadProfile } from './config/load.ts';
+import { resolvePlan } from './config/plan.ts';
+import { ExitCode, InterruptedError, UsageError, describeError, exitCodeOf, type ExitCodeValue } from './errors.ts';
+import { defaultReportsDir, defaultResultsDir } from './paths.ts';
+import { backendIds } from './backends/registry.ts';
+import { ConsoleReporter } from './run/progress.ts';
+
+type Handler = (signal: AbortSignal) => Promise<ExitCodeValue>;
+
+export async function main(args: string[]): Promise<number> {
+  let handler: Handler | undefined;
+  const set = (h: Handler) => {
+    handler = h;
+  };
+  const cli = buildCli(args, set);
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    process.stderr.write(`iopath: ${describeError(err)}\n`);
+    return exitCodeOf(err);
+  }
+  if (!handler) return ExitCode.ok; // --help or --version was printed
+  return runHandler(handler);
+}
+
+/** Run a command with Ctrl-C and SIGTERM turned into an orderly abort (teardown still runs). */
+async function runHandler(handler: Handler): Promise<number> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\niopath: ${signal} received: stopping and cleaning up (measured repetitions are kept; press Ctrl-C again to exit at once)\n`);
+      controller.abort(new InterruptedError(signal));
+    } else {
+      process.stderr.write(`iopath: exiting without cleanup; run \`iopath doctor --clean\` to remove what is left\n`);
+      process.exit(signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await handler(controller.signal);
+  } catch (err) {
+    process.stderr.write(`iopath: ${describeError(err)}\n`);
+    return exitCodeOf(err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function buildCli(args: string[], set: (h: Handler) => void): Argv {
+  return yargs(args)
+    .scriptName('iopath')
+    .usage('$0 <command> [options]\n\nMeasure how a VM\'s network I/O path shapes throughput, CPU cost and VM exits.')
+    .command(
+      'bench',
+      'Boot guests on every requested path, measure, and write results and a report',
+      (y) =>
+        y
+          .option('profile', { type: 'string', default: 'default', describe: 'Profile name in profiles/ or path to a .yaml/.json file' })
+          .option('backends', { type: 'string', describe: `Comma-separated paths to measure (${backendIds.join(', ')}, or all)` })
+          .option('reps', { type: 'number', describe: 'Measured repetitions per backend and scenario' })
+          .option('warmup', { type: 'number', describe: 'Warm-up repetitions thrown away before measuring' })
+          .option('duration', { type: 'number', describe: 'Measured seconds of traffic per repetition' })
+          .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator (auto probes KVM with a guest boot)' })
+          .option('results-dir', { type: 'string', default: defaultResultsDir, describe: 'Where run folders are written' })
+          .option('reports-dir', { type: 'string', default: defaultReportsDir, describe: 'Where reports are written' })
+          .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' }),
+      (a) =>
+        set(async (signal) => {
+          const loaded = loadProfile(a.profile);
+          const plan = resolvePlan(loaded, {
+            ...(a.backends !== undefined ? { backends: a.backends } : {}),
+            ...(a.reps !== undefined ? { reps: a.reps } : {}),
+            ...(a.warmup !== undefined ? { warmup: a.warmup } : {}),
+            ...(a.duration !== undefined ? { duration: a.duration } : {}),
+            ...(a.accel !== undefined ? { accel: a.accel } : {}),
+          });
+          const { bench } = await import('./commands/bench.ts');
+          return bench({ plan, argv: ['iopath', ...args], resultsRoot: a['results-dir'], reportsRoot: a['reports-dir'], report: a.report, signal, reporter: new ConsoleReporter() });
+        }),
+    )
+    .command(
+      'doctor',
+      'Say what this host can run and why not, with the command that fixes each missing piece',
+      (y) =>
+        y
+          .option('probe-kvm', { type: 'boolean', default: true, describe: 'Boot a probe guest to see whether KVM runs Linux guests here' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the findings as JSON' }),
+      (a) =>
+        set(async (signal) => {
+          const { doctor } = await import('./commands/doctor.ts');
+          return doctor({ probeKvm: a['probe-kvm'], json: a.json, signal });
+        }),
+    )
+    .command('image', 'Guest image commands', (y) =>
+      y
+        .command(
+          'build',
+          'Build (or find in the cache) the guest kernel and initramfs',
+          (yy) => yy.option('force', { type: 'boolean', default: false, describe: 'Rebuild even when cached' }),
+          (a) =>
+            set(async (signal) => {
+              const { imageBuild } = await import('./commands/image.ts');
+              return imageBuild({ force: a.force, signal });
+            }),
+        )
+        .demandCommand(1, 'say which image command: build'),
+    )
+    .demandCommand(1, 'say which command to run (see --help)')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg ?? 'invalid command line', 'see iopath --help');
+    });
+}

@@ -1,0 +1,35 @@
+// `iopath bench`: run the plan, then render the report from what was stored. The report is rendered
+// even for a partial or interrupted run, so nothing measured is ever only in memory.
+
+import { join } from 'node:path';
+import type { RunPlan } from '../config/plan.ts';
+import { ExitCode, describeError, type ExitCodeValue } from '../errors.ts';
+import type { Reporter } from '../run/progress.ts';
+import { runBench } from '../run/runner.ts';
+
+export interface BenchCommand {
+  plan: Readonly<RunPlan>;
+  argv: string[];
+  resultsRoot: string;
+  reportsRoot: string;
+  report: boolean;
+  signal: AbortSignal;
+  reporter: Reporter;
+}
+
+export async function bench(o: BenchCommand): Promise<ExitCodeValue> {
+  const outcome = await runBench({ plan: o.plan, argv: o.argv, resultsRoot: o.resultsRoot, signal: o.signal, reporter: o.reporter });
+  if (o.report) {
+    const outDir = join(o.reportsRoot, outcome.record.run);
+    try {
+      const { renderReports } = await import('../report/index.ts');
+      const r = await renderReports([outcome.runDir], outDir, {});
+      o.reporter.phase?.(`report: ${join(outDir, 'index.html')}`);
+      for (const note of r.notes ?? []) o.reporter.warn?.(note);
+    } catch (err) {
+      o.reporter.warn?.(`the report could not be rendered (results are intact; retry with \`iopath report ${outcome.runDir}\`): ${describeError(err)}`);
+      if (outcome.exitCode === ExitCode.ok) return ExitCode.partial;
+    }
+  }
+  return outcome.exitCode;
+}

@@ -1,0 +1,120 @@
+// `iopath doctor`: what this host can run and why not. Every check is discovered at run time; every
+// missing piece comes with the exact command that provides it.
+
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { backendIds, backends } from '../backends/registry.ts';
+import { ExitCode, describeError, type ExitCodeValue } from '../errors.ts';
+import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
+import { ensureImage } from '../image/build.ts';
+import { runtimeRoot } from '../paths.ts';
+import { chooseAccel } from '../vm/accel.ts';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export async function doctor(o: { probeKvm: boolean; json: boolean; signal: AbortSignal }): Promise<ExitCodeValue> {
+  const host = await probeHost();
+  const checks = hostChecks(host);
+  if (o.probeKvm) checks.push(await kvmProbeCheck(host, o.signal));
+  const paths = backendIds.map((id) => {
+    const unmet = backends[id].requirements(host).filter((r) => !r.ok);
+    return { id, ok: unmet.length === 0, reason: unmet.map((r) => r.reason).join('; '), fix: unmet.map((r) => r.fix).filter(Boolean).join(' && ') };
+  });
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ host, checks, paths }, null, 2) + '\n');
+  } else {
+    const out: string[] = [`iopath doctor: ${host.hostname}, kernel ${host.kernel}, ${host.cpuCount} CPUs (${host.cpuModel}), ${host.memoryMiB} MiB`];
+    out.push('', 'Host:');
+    for (const c of checks) out.push(`  ${c.ok ? 'ok  ' : 'MISS'} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n         fix: ${c.fix}` : ''}`);
+    out.push('', 'Paths:');
+    for (const p of paths) out.push(`  ${p.ok ? 'ok  ' : 'SKIP'} ${p.id}${p.ok ? '' : `: ${p.reason}${p.fix ? `\n         fix: ${p.fix}` : ''}`}`);
+    process.stdout.write(out.join('\n') + '\n');
+  }
+  const essential = checks.filter((c) => ['QEMU', 'network namespaces and taps', 'image tools'].includes(c.name));
+  return essential.every((c) => c.ok) ? ExitCode.ok : ExitCode.host;
+}
+
+export function hostChecks(host: HostFacts): Check[] {
+  const tool = (name: string, info: { version: string } | undefined, pkg: string, purpose: string): Check =>
+    info ? { name, ok: true, detail: `${info.version} (${purpose})` } : { name, ok: false, detail: `not installed (${purpose})`, fix: installFix(pkg) };
+  const checks: Check[] = [
+    tool('QEMU', host.qemu, packageOf.qemu, 'runs the guests'),
+    {
+      name: 'network namespaces and taps',
+      ok: host.netAdmin && host.devNetTun,
+      detail: host.netAdmin ? (host.devNetTun ? 'root or CAP_NET_ADMIN, /dev/net/tun present' : '/dev/net/tun missing') : 'not root and no CAP_NET_ADMIN',
+      fix: host.netAdmin ? 'modprobe tun' : 'run iopath as root (sudo)',
+    },
+    {
+      name: 'image tools',
+      ok: host.aptGet && host.dpkgDeb,
+      detail: host.aptGet && host.dpkgDeb ? 'apt-get and dpkg-deb present (guest image from Debian packages)' : 'apt-get or dpkg-deb missing: the guest image is built from Debian packages',
+      fix: 'use a Debian or Ubuntu host',
+    },
+    {
+      name: '/dev/kvm',
+      ok: host.devKvm,
+      detail: host.devKvm ? 'present and accessible (whether Linux guests boot is the KVM probe below)' : 'absent or not accessible: guests run under software emulation (TCG)',
+      fix: 'modprobe kvm_intel (or kvm_amd), and run as root',
+    },
+    {
+      name: '/dev/vhost-net',
+      ok: host.devVhostNet,
+      detail: host.devVhostNet ? 'present (vhost-net path)' : 'absent: the vhost-net path is skipped',
+      fix: 'modprobe vhost_net',
+    },
+    tool('iperf3 on the host', host.iperf3, packageOf.iperf3, 'guest-to-host topology'),
+    tool('perf', host.perf, packageOf.perf, 'KVM exit counters'),
+    debugfsCheck(),
+    tool('dpdk-testpmd', host.testpmd, packageOf.testpmd, 'vhost-user-testpmd path'),
+    {
+      name: 'hugepages',
+      ok: host.hugepagesMount !== undefined,
+      detail: host.hugepagesMount ? `hugetlbfs at ${host.hugepagesMount}` : 'none reserved: testpmd runs with --no-huge (slower, still correct)',
+      fix: 'echo 1024 > /proc/sys/vm/nr_hugepages && mkdir -p /dev/hugepages && mount -t hugetlbfs none /dev/hugepages',
+    },
+    tool('chromium', host.chromium, packageOf.chromium, 'PDF report and report tests'),
+  ];
+  return checks;
+}
+
+function debugfsCheck(): Check {
+  const dir = '/sys/kernel/debug/kvm';
+  const fix = 'mount -t debugfs none /sys/kernel/debug (as root)';
+  try {
+    const entries = readdirSync(dir);
+    const file = entries.find((e) => e === 'exits') ?? entries[0];
+    if (file) readFileSync(join(dir, file), 'utf8');
+    return { name: 'debugfs KVM statistics', ok: true, detail: `${dir} is readable (per-VM exit counters)` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      name: 'debugfs KVM statistics',
+      ok: false,
+      detail: code === 'ENOENT' ? `${dir} is absent (debugfs not mounted, or KVM not loaded)` : `${dir} cannot be read (${code}): the debugfs collector reports unavailable`,
+      ...(code === 'ENOENT' ? { fix } : {}),
+    };
+  }
+}
+
+async function kvmProbeCheck(host: HostFacts, signal: AbortSignal): Promise<Check> {
+  if (!host.qemu) return { name: 'KVM probe boot', ok: false, detail: 'needs QEMU', fix: installFix(packageOf.qemu) };
+  const dir = join(runtimeRoot, `doctor-${process.pid}`);
+  try {
+    const image = await ensureImage({ signal });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const accel = await chooseAccel({ preference: 'auto', host, qemuBinary: host.qemu.path, image, runtimeDir: dir, logDir: dir, deadlineMs: 20_000, signal });
+    return accel.kind === 'kvm'
+      ? { name: 'KVM probe boot', ok: true, detail: accel.reason }
+      : { name: 'KVM probe boot', ok: false, detail: `guests will run under TCG: ${accel.reason}`, fix: 'a bare-metal host with VT-x/AMD-V and kvm_intel/kvm_amd loaded' };
+  } catch (err) {
+    return { name: 'KVM probe boot', ok: false, detail: `could not probe: ${describeError(err)}`, fix: 'iopath image build' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

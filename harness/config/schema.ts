@@ -1,0 +1,82 @@
+// The profile schema: what a user may write in profiles/*.yaml. Strict everywhere (an unknown key
+// is an error, with the allowed keys listed), validated once at the edge, before anything starts.
+
+import { z } from 'zod';
+import { backendIds, isBackendId } from '../backends/registry.ts';
+import { scenarioKinds, isScenarioKind } from '../workloads/kinds.ts';
+
+/** A strict object whose unknown-key error lists the keys that are allowed. */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${allowed}` : undefined,
+  });
+}
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const backendIdSchema = z.string().superRefine((id, ctx) => {
+  if (!isBackendId(id)) ctx.addIssue({ code: 'custom', message: `unknown backend "${id}"; known: ${backendIds.join(', ')}` });
+});
+
+const topology = z.enum(['guest-to-guest', 'guest-to-host']);
+
+/** One row of the scenario table. Parameters not used by a kind are rejected by that kind. */
+export const scenarioSchema = strict({
+  /** Which workload to run (see harness/workloads/kinds.ts). */
+  kind: z.string().superRefine((k, ctx) => {
+    if (!isScenarioKind(k)) ctx.addIssue({ code: 'custom', message: `unknown scenario kind "${k}"; known: ${scenarioKinds.join(', ')}` });
+  }),
+  /** Name in results and reports; defaults to the kind. Must be unique in the profile. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use lower-case letters, digits, ".", "_" and "-" (at most 64)').optional(),
+  /** Who talks to whom: two guests through the path (default), or a guest and the host end of it. */
+  topology: topology.default('guest-to-guest'),
+  /** Measured seconds of traffic per repetition (iperf3 -t). */
+  durationSec: int(1, 3600).default(10),
+  /** Seconds of traffic before the measured ones, left out of the result (iperf3 -O: TCP slow start). */
+  omitSec: int(0, 600).default(1),
+  /** Parallel streams. */
+  parallel: int(1, 128).default(1),
+});
+
+export const profileSchema = strict({
+  /** Defaults to the file name. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" and "-" (at most 64)').optional(),
+  description: z.string().max(2000).optional(),
+  /** Paths to measure, in this order; `all` means every path this host can run. */
+  backends: z.union([z.literal('all'), z.array(backendIdSchema).min(1)]).default('all'),
+  /** Measured repetitions per backend and scenario. */
+  repetitions: int(1, 1000).default(5),
+  /** Repetitions run first and thrown away (recorded with warmup: true). */
+  warmup: int(0, 100).default(1),
+  /** Accelerator: `auto` boots a probe guest under KVM and falls back to TCG when it does not come up. */
+  accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  guest: strict({
+    memoryMiB: int(128, 65536).default(512),
+    vcpus: int(1, 64).default(1),
+  }).default({ memoryMiB: 512, vcpus: 1 }),
+  scenarios: z.array(scenarioSchema).min(1),
+  timeouts: strict({
+    /** Longest a guest may take to boot to its agent. */
+    bootSec: int(5, 3600).default(120),
+    /** How long the KVM probe guest gets to come up before TCG is chosen. */
+    probeSec: int(2, 600).default(20),
+  }).default({ bootSec: 120, probeSec: 20 }),
+}).superRefine((p, ctx) => {
+  if (Array.isArray(p.backends)) {
+    p.backends.forEach((b, i) => {
+      if (p.backends.indexOf(b) !== i) ctx.addIssue({ code: 'custom', path: ['backends', i], message: `"${b}" is listed twice` });
+    });
+  }
+  const names = new Set<string>();
+  p.scenarios.forEach((s, i) => {
+    const name = s.name ?? s.kind;
+    if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['scenarios', i, 'name'], message: `scenario name "${name}" is used twice; give each a distinct name` });
+    names.add(name);
+  });
+});
+
+export type ProfileInput = z.input<typeof profileSchema>;
+export type Profile = z.output<typeof profileSchema>;
+export type ScenarioSpec = z.output<typeof scenarioSchema>;

@@ -1,0 +1,266 @@
+// The guest image: a Debian kernel and an initramfs (busybox, iperf3, sockperf, ethtool, the NIC
+// drivers and the control agent) built from Debian packages without root, and cached under a
+// content hash of the recipe, the guest files and the resolved package versions.
+
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { HostError, UsageError } from '../errors.ts';
+import { runCommand } from '../host/proc.ts';
+import { projectRoot } from '../paths.ts';
+import { cpioNewc, type CpioEntry } from './cpio.ts';
+import { elfDependencies } from './elf.ts';
+
+/** Bump when the builder's output changes for the same recipe. */
+const BUILDER_VERSION = 1;
+
+export interface Recipe {
+  kernelPackage: string;
+  packages: string[];
+  modules: string[];
+  /** Path in the guest -> path inside the unpacked packages. */
+  programs: Record<string, string>;
+  /** Path in the guest -> path under images/. */
+  files: Record<string, string>;
+  cmdline: string;
+}
+
+export interface GuestImage {
+  hash: string;
+  dir: string;
+  kernel: string;
+  initrd: string;
+  /** Kernel release inside the guest, e.g. `6.1.0-56-amd64`. */
+  guestKernel: string;
+  cmdline: string;
+  packages: Record<string, string>;
+  /** True when the image was found in the cache. */
+  cached: boolean;
+}
+
+export interface ImageOptions {
+  imagesDir?: string;
+  cacheDir?: string;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Rebuild even when the cache has the image. */
+  force?: boolean;
+}
+
+const APT_FIX = 'apt-get update && apt-get install -y apt dpkg';
+
+export async function loadRecipe(imagesDir: string): Promise<Recipe> {
+  const path = join(imagesDir, 'recipe.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read the image recipe ${path}: ${(err as Error).message}`);
+  }
+  const r = raw as Partial<Recipe>;
+  const missing = (['kernelPackage', 'packages', 'modules', 'programs', 'files', 'cmdline'] as const).filter((k) => r[k] === undefined);
+  if (missing.length) throw new UsageError(`${path}: missing ${missing.join(', ')}`);
+  return r as Recipe;
+}
+
+/** Package name -> candidate version, kernel meta-package resolved to the real kernel package. */
+export async function resolvePackages(recipe: Recipe, signal?: AbortSignal): Promise<Record<string, string>> {
+  const depends = await runCommand(['apt-cache', 'depends', recipe.kernelPackage], { signal, fix: APT_FIX });
+  const kernel = /Depends: (linux-image-\S+)/.exec(depends.stdout)?.[1];
+  if (!kernel) {
+    throw new HostError(`apt-cache does not know ${recipe.kernelPackage}; the package lists may be missing`, 'apt-get update');
+  }
+  const names = [kernel, ...recipe.packages];
+  const show = await runCommand(['apt-cache', 'show', '--no-all-versions', ...names], { signal, fix: 'apt-get update' });
+  const versions: Record<string, string> = {};
+  for (const stanza of show.stdout.split(/\n\n+/)) {
+    const pkg = /^Package: (\S+)$/m.exec(stanza)?.[1];
+    const version = /^Version: (\S+)$/m.exec(stanza)?.[1];
+    if (pkg && version && names.includes(pkg) && !versions[pkg]) versions[pkg] = version;
+  }
+  const unknown = names.filter((n) => !versions[n]);
+  if (unknown.length) throw new HostError(`apt-cache has no candidate for ${unknown.join(', ')}`, 'apt-get update');
+  return versions;
+}
+
+/** Hash of everything the image is made of. */
+export async function imageHash(imagesDir: string, recipe: Recipe, versions: Record<string, string>): Promise<string> {
+  const h = createHash('sha256');
+  h.update(`builder ${BUILDER_VERSION}\n`);
+  h.update(JSON.stringify(recipe));
+  for (const file of Object.values(recipe.files).sort()) {
+    h.update(`\n${file}\n`);
+    h.update(await readFile(join(imagesDir, file)));
+  }
+  for (const name of Object.keys(versions).sort()) h.update(`\n${name}=${versions[name]}`);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Return the cached image for the current recipe, building it first when it is missing. */
+export async function ensureImage(options: ImageOptions = {}): Promise<GuestImage> {
+  const imagesDir = options.imagesDir ?? join(projectRoot, 'images');
+  const cacheDir = options.cacheDir ?? join(imagesDir, 'cache');
+  const log = options.log ?? (() => undefined);
+  const recipe = await loadRecipe(imagesDir);
+  const versions = await resolvePackages(recipe, options.signal);
+  const hash = await imageHash(imagesDir, recipe, versions);
+  const dir = join(cacheDir, hash);
+  const manifestPath = join(dir, 'manifest.json');
+  if (!options.force && existsSync(manifestPath)) {
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Omit<GuestImage, 'cached'>;
+    return { ...manifest, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cached: true };
+  }
+  log(`building guest image ${hash} from Debian packages (kernel ${Object.keys(versions)[0]})`);
+  await mkdir(cacheDir, { recursive: true });
+  const work = `${dir}.tmp-${process.pid}`;
+  await rm(work, { recursive: true, force: true });
+  try {
+    const image = await build(recipe, versions, imagesDir, work, options.signal);
+    const manifest = { hash, guestKernel: image.guestKernel, cmdline: recipe.cmdline, packages: versions, builtAt: new Date().toISOString() };
+    await writeFile(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    await rm(join(work, 'debs'), { recursive: true, force: true });
+    await rm(join(work, 'root'), { recursive: true, force: true });
+    if (options.force) await rm(dir, { recursive: true, force: true });
+    try {
+      await rename(work, dir);
+    } catch (err) {
+      // Another build of the same hash won the race: use its result.
+      if (!existsSync(manifestPath)) throw err;
+      await rm(work, { recursive: true, force: true });
+    }
+    log(`guest image ${hash} ready (kernel ${image.guestKernel}, initramfs ${(image.initrdBytes / 1e6).toFixed(1)} MB)`);
+    return { hash, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), guestKernel: image.guestKernel, cmdline: recipe.cmdline, packages: versions, cached: false };
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function build(
+  recipe: Recipe,
+  versions: Record<string, string>,
+  imagesDir: string,
+  work: string,
+  signal?: AbortSignal,
+): Promise<{ guestKernel: string; initrdBytes: number }> {
+  const debs = join(work, 'debs');
+  const root = join(work, 'root');
+  await mkdir(debs, { recursive: true });
+  await mkdir(root, { recursive: true });
+  const specs = Object.entries(versions).map(([name, version]) => `${name}=${version}`);
+  // As root, apt drops to the _apt user for downloads, which cannot write our folder; downloading
+  // as the invoking user is what `apt-get download` does for non-root users anyway.
+  await runCommand(['apt-get', 'download', '-o', 'APT::Sandbox::User=root', ...specs], {
+    cwd: debs,
+    signal,
+    timeoutMs: 10 * 60_000,
+    fix: 'apt-get update',
+  });
+  for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) {
+    await runCommand(['dpkg-deb', '-x', join(debs, deb), root], { signal });
+  }
+
+  const moduleRoot = join(root, 'lib', 'modules');
+  const releases = existsSync(moduleRoot) ? await readdir(moduleRoot) : [];
+  const guestKernel = releases[0];
+  if (!guestKernel || releases.length !== 1) throw new HostError(`expected one kernel in the unpacked packages, found ${releases.join(', ') || 'none'}`);
+
+  const entries: CpioEntry[] = [];
+  const dirs = new Set<string>();
+  const addDir = (path: string) => {
+    const parts = path.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const p = '/' + parts.slice(0, i).join('/');
+      if (!dirs.has(p)) {
+        dirs.add(p);
+        entries.push({ kind: 'dir', path: p });
+      }
+    }
+  };
+  const addFile = (path: string, data: Buffer, mode: number) => {
+    addDir(posix.dirname(path));
+    entries.push({ kind: 'file', path, data, mode });
+  };
+  for (const d of ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/run', '/etc/iopath', '/lib/modules']) addDir(d);
+  entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1 });
+  entries.push({ kind: 'chardev', path: '/dev/null', major: 1, minor: 3, mode: 0o666 });
+
+  // Programs and, transitively, the shared libraries they need.
+  const libDirs = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib64', 'lib', 'usr/lib'];
+  const copied = new Set<string>();
+  const findLibrary = (lib: string, neededBy: string): string => {
+    const found = libDirs.map((d) => posix.join(d, lib)).find((p) => existsSync(join(root, p)));
+    if (!found) {
+      throw new HostError(
+        `${neededBy} needs ${lib}, which no package in images/recipe.json provides`,
+        `add the Debian package that ships ${lib} to "packages" in images/recipe.json`,
+      );
+    }
+    return found;
+  };
+  // Copy an ELF file to guestPath, then (once each) its interpreter and every library it needs.
+  const copyElf = async (rel: string, guestPath: string, mode: number): Promise<void> => {
+    const data = await readFile(join(root, await resolveInside(root, rel))).catch(() => {
+      throw new HostError(`the recipe needs ${rel}, which no package in images/recipe.json contains`);
+    });
+    addFile(guestPath, data, mode);
+    const deps = elfDependencies(data, rel);
+    const wanted = deps.needed.map((lib) => findLibrary(lib, rel));
+    if (deps.interpreter) wanted.unshift(deps.interpreter.replace(/^\//, ''));
+    for (const lib of wanted) {
+      if (copied.has(lib)) continue;
+      copied.add(lib);
+      await copyElf(lib, '/' + lib, 0o755);
+    }
+  };
+  for (const [guestPath, rel] of Object.entries(recipe.programs)) await copyElf(rel, guestPath, 0o755);
+
+  // Kernel modules, loaded by /init in the recipe's order.
+  const modDir = join(moduleRoot, guestKernel, 'kernel');
+  const index = await indexModules(modDir);
+  for (const m of recipe.modules) {
+    const path = index.get(m);
+    if (!path) throw new HostError(`kernel ${guestKernel} has no module ${m}.ko (compressed modules are not supported)`);
+    addFile(`/lib/modules/${m}.ko`, await readFile(path), 0o644);
+  }
+  addFile('/etc/iopath/modules', Buffer.from(recipe.modules.join('\n') + '\n'), 0o644);
+  for (const [guestPath, rel] of Object.entries(recipe.files)) addFile(guestPath, await readFile(join(imagesDir, rel)), 0o755);
+
+  const initrd = gzipSync(cpioNewc(entries), { level: 6 });
+  await writeFile(join(work, 'initrd.img'), initrd);
+  const vmlinuz = join(root, 'boot', `vmlinuz-${guestKernel}`);
+  await writeFile(join(work, 'vmlinuz'), await readFile(vmlinuz));
+  return { guestKernel, initrdBytes: initrd.length };
+}
+
+/** Follow symlinks inside the unpacked tree (absolute links are relative to the tree). */
+async function resolveInside(root: string, rel: string, depth = 0): Promise<string> {
+  if (depth > 16) throw new HostError(`symlink loop at ${rel}`);
+  const full = join(root, rel);
+  const st = await lstat(full);
+  if (!st.isSymbolicLink()) return rel;
+  const target = await readlink(full);
+  const next = target.startsWith('/') ? target.slice(1) : posix.join(posix.dirname(rel), target);
+  return resolveInside(root, posix.normalize(next), depth + 1);
+}
+
+async function indexModules(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.ko')) out.set(e.name.slice(0, -3).replace(/-/g, '_'), p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** Size of the cached image files, for `doctor` and logs. */
+export async function imageSize(image: GuestImage): Promise<number> {
+  return (await stat(image.kernel)).size + (await stat(image.initrd)).size;
+}
+

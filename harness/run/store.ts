@@ -1,0 +1,100 @@
+// The incremental results store of one run: samples.ndjson appended and flushed to disk as each
+// sample arrives, run.json replaced atomically (write, fsync, rename) whenever the record changes,
+// and raw tool output saved beside them. What is on disk is always a valid, readable partial run.
+
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { HostError } from '../errors.ts';
+import type { Sample, SampleRecord } from '../samples.ts';
+import type { RunRecord } from './record.ts';
+
+export interface SampleCoordinates {
+  backend: string;
+  scenario: string;
+  rep: number;
+  warmup: boolean;
+}
+
+export class RunStore {
+  readonly dir: string;
+  readonly record: RunRecord;
+  readonly host: string;
+  #samplesFd: number;
+
+  constructor(dir: string, record: RunRecord, host: string) {
+    this.dir = dir;
+    this.record = record;
+    this.host = host;
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.#samplesFd = openSync(join(dir, 'samples.ndjson'), 'a', 0o644);
+    } catch (err) {
+      throw new HostError(`cannot write results to ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, `choose a writable folder with --results-dir, or fix the permissions of ${dirname(dir)}`, err);
+    }
+    this.save();
+  }
+
+  /** Append samples of one repetition and flush them to disk before returning. */
+  append(at: SampleCoordinates, samples: readonly Sample[]): SampleRecord[] {
+    const time = new Date().toISOString();
+    const records = samples.map((s) => ({ run: this.record.run, host: this.host, ...at, time, ...s }) satisfies SampleRecord);
+    if (records.length === 0) return records;
+    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    writeAll(this.#samplesFd, text, join(this.dir, 'samples.ndjson'));
+    fdatasyncSync(this.#samplesFd);
+    return records;
+  }
+
+  /** Replace run.json atomically with the current record. */
+  save(): void {
+    writeFileAtomic(join(this.dir, 'run.json'), JSON.stringify(this.record, null, 2) + '\n');
+  }
+
+  /** Save a raw tool output beside the results; returns its path relative to the run folder. */
+  saveRaw(relPath: string, content: string): string {
+    const path = join(this.dir, relPath);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileAtomic(path, content);
+    return relative(this.dir, path);
+  }
+
+  /** Folder for one backend's files (serial logs, raw outputs). */
+  backendDir(backend: string): string {
+    const d = join(this.dir, backend);
+    mkdirSync(d, { recursive: true });
+    return d;
+  }
+
+  close(): void {
+    closeSync(this.#samplesFd);
+  }
+}
+
+function writeAll(fd: number, content: string | Buffer, path: string): void {
+  const buf = typeof content === 'string' ? Buffer.from(content) : content;
+  let off = 0;
+  try {
+    while (off < buf.length) off += writeSync(fd, buf, off);
+  } catch (err) {
+    throw new HostError(`cannot append to ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'free disk space; the samples written so far are intact' : undefined, err);
+  }
+}
+
+/** Write to a temporary file in the same folder, fsync it, then rename over the target. */
+export function writeFileAtomic(path: string, content: string | Buffer): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeAll(fd, content, tmp);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    if (err instanceof HostError) throw err;
+    throw new HostError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, err);
+  }
+}

@@ -1,0 +1,80 @@
+// iperf3: the command lines iopath runs in the guests, and the parser of `iperf3 -J` output. The
+// JSON comes from a guest and is treated as untrusted; an `error` key is a failure even though
+// iperf3 exits 0 in that case.
+
+import { GuestError, ParseError } from '../errors.ts';
+
+export const IPERF3_PORT = 5201;
+
+export interface TcpStreamParams {
+  server: string;
+  durationSec: number;
+  omitSec: number;
+  parallel: number;
+  port?: number;
+}
+
+export function iperf3ServerArgv(port = IPERF3_PORT): string[] {
+  return ['iperf3', '--server', '--port', String(port)];
+}
+
+export function iperf3TcpClientArgv(p: TcpStreamParams): string[] {
+  return [
+    'iperf3', '--client', p.server, '--port', String(p.port ?? IPERF3_PORT),
+    '--time', String(p.durationSec), '--omit', String(p.omitSec), '--parallel', String(p.parallel),
+    '--json', '--connect-timeout', '5000',
+  ];
+}
+
+export interface Iperf3Result {
+  /** Bits per second counted by the receiver over the measured (non-omitted) seconds. */
+  receiverBitsPerSec: number;
+  senderBitsPerSec: number;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Measured seconds at the receiver. */
+  seconds: number;
+  retransmits: number | undefined;
+  streams: number;
+  omitSec: number;
+  version: string | undefined;
+}
+
+export function parseIperf3Json(text: string): Iperf3Result {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ParseError('iperf3 JSON output', (err as Error).message, text);
+  }
+  if (!isObject(doc)) throw new ParseError('iperf3 JSON output', 'not a JSON object', text);
+  if (typeof doc.error === 'string') throw new GuestError(`iperf3 failed: ${doc.error.slice(0, 300)}`);
+  const end = doc.end;
+  const start = doc.start;
+  if (!isObject(end) || !isObject(end.sum_received) || !isObject(end.sum_sent)) {
+    throw new ParseError('iperf3 JSON output', 'no end.sum_received / end.sum_sent (is this a TCP client run?)', text);
+  }
+  const received = end.sum_received;
+  const sent = end.sum_sent;
+  const testStart = isObject(start) && isObject(start.test_start) ? start.test_start : {};
+  return {
+    receiverBitsPerSec: num(received.bits_per_second, 'end.sum_received.bits_per_second', text),
+    senderBitsPerSec: num(sent.bits_per_second, 'end.sum_sent.bits_per_second', text),
+    bytesReceived: num(received.bytes, 'end.sum_received.bytes', text),
+    bytesSent: num(sent.bytes, 'end.sum_sent.bytes', text),
+    seconds: num(received.seconds, 'end.sum_received.seconds', text),
+    retransmits: typeof sent.retransmits === 'number' ? sent.retransmits : undefined,
+    streams: typeof testStart.num_streams === 'number' ? testStart.num_streams : 1,
+    omitSec: typeof testStart.omit === 'number' ? testStart.omit : 0,
+    version: isObject(start) && typeof start.version === 'string' ? start.version : undefined,
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function num(v: unknown, field: string, raw: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ParseError('iperf3 JSON output', `${field} is not a non-negative number`, raw);
+  return v;
+}
