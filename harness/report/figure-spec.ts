@@ -1,0 +1,56 @@
+// The shape of one figure, independent of the drawing library: categories, datasets already
+// scaled to their display unit, whiskers and dots, and every word the figure must carry.
+
+import type { Direction } from '../metrics.ts';
+
+export interface FigureDataset {
+  label: string;
+  /** One colour, or one per category. */
+  color: string | string[];
+  /** Bar heights or line points, in the display unit; null where there is no value. */
+  values: (number | null)[];
+  /** Interval per category (display unit), drawn as a whisker. */
+  whiskers?: ([number, number] | null)[];
+  /** Individual repetitions per category (display unit), drawn as dots. */
+  dots?: number[][];
+}
+
+export type FigureSection = 'throughput' | 'ratio' | 'packet-rate' | 'latency' | 'exits' | 'device-accesses' | 'cpu' | 'breakdown' | 'trend';
+
+export interface FigureSpec {
+  /** Stable id, also the anchor in the HTML. */
+  id: string;
+  kind: 'bar' | 'line';
+  section: FigureSection;
+  title: string;
+  direction: Direction;
+  /** Axis title with the display unit and the better direction. The axis is linear, starts at 0 and grows upward. */
+  yLabel: string;
+  stacked: boolean;
+  categories: string[];
+  datasets: FigureDataset[];
+  /** A horizontal reference, e.g. 1× for ratios. */
+  referenceLine?: { value: number; label: string };
+  /** Human names of the tools the numbers came from (perf, debugfs, QMP query-stats, TCG trace, ...). */
+  sources: string[];
+  /** How to read the marks: what a bar, a whisker and a dot are. */
+  caption: string;
+  /** Printed beside another half-width figure. */
+  width: 'full' | 'half';
+}
+
+/** Okabe–Ito colours (distinguishable with colour-vision deficiencies), one per path. */
+export const BACKEND_COLORS: Record<string, string> = {
+  e1000: '#D55E00',
+  'virtio-net': '#0072B2',
+  'vhost-net': '#009E73',
+  'vhost-user-ts': '#CC79A7',
+  'vhost-user-testpmd': '#E69F00',
+};
+
+/** Colours for datasets that are not paths (hosts, guests, percentiles, roles, reasons). */
+export const SERIES_COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#8C6D31', '#999999', '#332288', '#88CCEE', '#117733', '#AA4499'];
+
+export function backendColor(id: string, index: number): string {
+  return BACKEND_COLORS[id] ?? SERIES_COLORS[(index + 4) % SERIES_COLORS.length]!;
+}

@@ -1,0 +1,143 @@
+// How numbers, units, dimensions, directions and sources read in every report format.
+
+import { metricInfo, metrics, type Direction, type MetricInfo } from '../metrics.ts';
+import type { Dims } from '../samples.ts';
+
+/** A display unit: divide a raw value by `factor` and print `unit`. */
+export interface DisplayScale {
+  factor: number;
+  unit: string;
+}
+
+const SCALES: Record<string, { min: number; factor: number; unit: string }[]> = {
+  'bit/s': [
+    { min: 1e9, factor: 1e9, unit: 'Gbit/s' },
+    { min: 1e6, factor: 1e6, unit: 'Mbit/s' },
+    { min: 1e3, factor: 1e3, unit: 'kbit/s' },
+  ],
+  'pkt/s': [
+    { min: 1e6, factor: 1e6, unit: 'Mpps' },
+    { min: 1e3, factor: 1e3, unit: 'kpps' },
+  ],
+  bytes: [
+    { min: 1e9, factor: 1e9, unit: 'GB' },
+    { min: 1e6, factor: 1e6, unit: 'MB' },
+    { min: 1e3, factor: 1e3, unit: 'kB' },
+  ],
+  us: [{ min: 1e4, factor: 1e3, unit: 'ms' }],
+};
+
+const PLAIN_NAMES: Record<string, string> = { us: 'µs', count: 'count' };
+
+/** The display unit for values of this magnitude (the largest value that will be shown with it). */
+export function displayScale(unit: string, magnitude: number): DisplayScale {
+  const m = Math.abs(magnitude);
+  for (const s of SCALES[unit] ?? []) if (m >= s.min) return { factor: s.factor, unit: s.unit };
+  return { factor: 1, unit: PLAIN_NAMES[unit] ?? unit };
+}
+
+/** A number with about three significant digits; integers-sized values get thousands separators. */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (a === 0) return '0';
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toPrecision(3);
+}
+
+export function formatScaled(x: number, scale: DisplayScale): string {
+  return formatNumber(x / scale.factor);
+}
+
+/** A value with its unit, scaled to read well on its own. */
+export function formatValue(x: number, unit: string): string {
+  const s = displayScale(unit, x);
+  return `${formatScaled(x, s)} ${s.unit}`;
+}
+
+export function formatPercent(x: number, signed = false): string {
+  const body = Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+  return `${signed && x > 0 ? '+' : ''}${body} %`;
+}
+
+/** `guest=a, reason=HLT`, keys sorted; empty for no dimensions. */
+export function formatDims(dims: Dims | undefined): string {
+  if (!dims) return '';
+  return Object.keys(dims)
+    .sort()
+    .map((k) => `${k}=${dims[k]}`)
+    .join(', ');
+}
+
+export function directionWords(d: Direction): string {
+  if (d === 'higher-is-better') return 'higher is better';
+  if (d === 'lower-is-better') return 'lower is better';
+  return 'neither direction is better';
+}
+
+const SOURCE_NAMES: Record<string, string> = {
+  perf: 'perf',
+  'perf-kvm': 'perf',
+  debugfs: 'debugfs',
+  qmp: 'QMP query-stats',
+  'qmp-stats': 'QMP query-stats',
+  'tcg-trace': 'TCG trace',
+  iperf3: 'iperf3',
+  proc: '/proc',
+  'host-cpu': '/proc',
+  sockperf: 'sockperf',
+  testpmd: 'testpmd',
+  switch: 'vhost-user-ts switch',
+};
+
+/** The human name of a sample source, as named next to every figure. */
+export function sourceName(source: string): string {
+  return SOURCE_NAMES[source] ?? source;
+}
+
+export function sourceList(sources: readonly string[]): string {
+  const names = [...new Set(sources.map(sourceName))];
+  return names.length ? names.join(', ') : 'not recorded';
+}
+
+/** Paths in the order DESIGN.md lists them (slowest design first); unknown ones after, by name. */
+const BACKEND_ORDER = ['e1000', 'virtio-net', 'vhost-net', 'vhost-user-ts', 'vhost-user-testpmd'];
+
+export function compareBackends(a: string, b: string): number {
+  const ia = BACKEND_ORDER.indexOf(a);
+  const ib = BACKEND_ORDER.indexOf(b);
+  if (ia !== ib) return (ia === -1 ? Infinity : ia) - (ib === -1 ? Infinity : ib) || a.localeCompare(b);
+  return a.localeCompare(b);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+/** Run start as `2025-03-01 02:00 UTC`. */
+export function formatTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+const GROUP_ORDER: MetricInfo['group'][] = ['throughput', 'packet-rate', 'latency', 'exits', 'device-accesses', 'cpu', 'switch', 'volume'];
+const CATALOGUE_ORDER = Object.keys(metrics);
+
+/** Metrics by report section, then in the catalogue's order (unknown metrics last, by name). */
+export function compareMetrics(a: string, b: string): number {
+  const ca = CATALOGUE_ORDER.indexOf(a);
+  const cb = CATALOGUE_ORDER.indexOf(b);
+  return (
+    GROUP_ORDER.indexOf(metricInfo(a).group) - GROUP_ORDER.indexOf(metricInfo(b).group) ||
+    (ca === -1 ? Infinity : ca) - (cb === -1 ? Infinity : cb) ||
+    a.localeCompare(b)
+  );
+}

@@ -1,0 +1,105 @@
+// The self-contained HTML report: one file, charts embedded as PNG data URIs, no external
+// resources, every string from results and profiles escaped. A pure function of the model and the
+// drawn figures.
+
+import type { RenderedFigure } from './charts.ts';
+import { html, raw, type SafeHtml } from './escape.ts';
+import type { FigureSection } from './figure-spec.ts';
+import { directionWords, formatTime } from './format.ts';
+import { REPORT_CSS } from './html-style.ts';
+import {
+  featuresSection,
+  methodsSection,
+  pathsSection,
+  phasesSection,
+  provenanceSection,
+  ratiosSection,
+  summarySection,
+  trendTable,
+  warningsSection,
+} from './html-sections.ts';
+import type { ReportModel } from './model.ts';
+
+const FIGURE_GROUPS: { title: string; sections: FigureSection[]; id: string; lead?: string }[] = [
+  { id: 'fig-throughput', title: 'Throughput', sections: ['throughput', 'ratio'] },
+  { id: 'fig-packet-rate', title: 'Packet rate', sections: ['packet-rate'] },
+  { id: 'fig-latency', title: 'Latency', sections: ['latency'] },
+  {
+    id: 'fig-exits',
+    title: 'VM exits and device accesses per unit of work',
+    sections: ['exits', 'device-accesses', 'breakdown'],
+    lead: 'Why a path is slow: how often the guest leaves to the hypervisor (VM exits, on KVM) or how often QEMU emulates a device access (device accesses, under software emulation), per GB moved and per packet.',
+  },
+  { id: 'fig-cpu', title: 'Host CPU per unit of work', sections: ['cpu'] },
+];
+
+function figureMarkup(f: RenderedFigure): SafeHtml {
+  const s = f.spec;
+  const caption = html`<figcaption><strong>${s.title}.</strong> ${directionWords(s.direction)}. Source: ${s.sources.length ? s.sources.join(', ') : 'not recorded'}. ${s.caption}.</figcaption>`;
+  if (!f.png) return html`<div class="figure-error" id="${s.id}">Figure “${s.title}” could not be drawn: ${f.error ?? 'unknown error'}</div>`;
+  return html`<figure id="${s.id}" class="${s.width}"><img src="data:image/png;base64,${f.png.toString('base64')}" alt="${s.title}">${caption}</figure>`;
+}
+
+/** Which collectors counted and which could not, with the reason in place of the missing numbers. */
+function collectorsTable(model: ReportModel): SafeHtml {
+  const rows = model.runs.filter((r) => r.current).flatMap((r) => r.collectors.map((c) => ({ host: r.host, ...c })));
+  if (rows.length === 0) return html``;
+  return html`<table class="keep"><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Collector</th><th>Source</th><th>Available</th><th>Why not, and the fix</th></tr></thead><tbody>${rows.map(
+    (c) =>
+      html`<tr>${model.multiHost ? html`<td>${c.host}</td>` : ''}<td>${c.id}</td><td>${c.source}</td><td><span class="badge ${c.available ? 'ok' : 'skipped'}">${c.available ? 'yes' : 'no'}</span></td><td>${c.reason ?? ''}${c.fix ? html`<br>Fix: <code>${c.fix}</code>` : ''}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+function figureGroups(model: ReportModel, figures: readonly RenderedFigure[]): SafeHtml {
+  const groups = FIGURE_GROUPS.map((g) => ({ g, figs: figures.filter((f) => g.sections.includes(f.spec.section)) }));
+  const exitsMissing = !figures.some((f) => ['exits', 'device-accesses'].includes(f.spec.section));
+  return html`${groups.map(({ g, figs }) => {
+    if (g.id === 'fig-exits' && exitsMissing) {
+      return html`<h3 id="${g.id}">${g.title}</h3><p>No exit or device-access counts in ${model.runs.length > 1 ? 'these runs' : 'this run'}. Why each collector could not count is below, or in the run notes (Provenance).</p>${collectorsTable(model)}`;
+    }
+    if (figs.length === 0) return html``;
+    return html`<h3 id="${g.id}">${g.title}</h3>${g.lead ? html`<p class="lead">${g.lead}</p>` : ''}<div class="figures">${figs.map(figureMarkup)}</div>${g.id === 'fig-exits' ? collectorsTable(model) : ''}`;
+  })}`;
+}
+
+export interface HtmlOptions {
+  /** A line about the PDF (e.g. why it was not produced), shown in the footer. */
+  pdfNote?: string;
+}
+
+/** The whole report as one HTML document. */
+export function renderHtml(model: ReportModel, figures: readonly RenderedFigure[], options: HtmlOptions = {}): string {
+  const partial = model.runs.filter((r) => r.current && r.partial);
+  const trendFigures = figures.filter((f) => f.spec.section === 'trend');
+  const current = model.runs.filter((r) => r.current);
+  const doc = html`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>${model.title}</title>
+<style>${raw(REPORT_CSS)}</style>
+</head>
+<body>
+<header>
+<h1>${model.title}</h1>
+<p class="verdict">${model.verdict}</p>
+<p class="meta">${current.length > 1 ? `${current.length} runs merged, one per host: ` : 'Run '}${current.map((r) => `${r.id} on ${r.host} (${formatTime(r.startedAt)}, profile ${r.profile.name}, ${r.provenance ? r.provenance.accel.kind.toUpperCase() : 'accelerator unknown'})`).join('; ')}. Generated ${formatTime(model.generatedAt)}${model.iopathVersion ? ` by iopath ${model.iopathVersion}` : ''}.</p>
+${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</strong> ${r.partialReasons.join('; ')}. Only what was measured before it stopped is shown.</div>`)}
+<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
+</header>
+<section id="summary"><h2>Summary</h2>${summarySection(model)}<h3>Paths relative to the slowest path</h3>${ratiosSection(model)}</section>
+<section id="figures"><h2>Figures</h2>${figureGroups(model, figures)}</section>
+<section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3>Negotiated features</h3>${featuresSection(model)}</section>
+<section id="warnings"><h2>Warnings</h2>${warningsSection(model)}</section>
+${model.trend.length ? html`<section id="trend"><h2>Trend</h2><p>Each metric over the runs of the same profile on the same host, oldest first.</p><div class="figures">${trendFigures.map(figureMarkup)}</div>${trendTable(model)}</section>` : ''}
+<section id="provenance"><h2>Provenance</h2>${provenanceSection(model)}</section>
+<section id="phases"><h2>Phase timings</h2>${phasesSection(model)}</section>
+<section id="methods"><h2>Methods</h2>${methodsSection(model)}</section>
+<footer>iopath report · ${model.schema}${options.pdfNote ? ` · ${options.pdfNote}` : ''}</footer>
+</body>
+</html>
+`;
+  return doc.value;
+}

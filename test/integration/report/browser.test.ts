@@ -1,0 +1,143 @@
+// The HTML report of a fixture run in real headless Chromium (Debian's, via playwright-core) and
+// its PDF through poppler: no console errors, every chart loaded and not blank, readable pages.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadImage, createCanvas } from 'canvas';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium, openBrowser, type BrowserSession } from '../../../harness/report/pdf.ts';
+import { renderReports, type RenderResult } from '../../../harness/report/render.ts';
+import { HOSTILE, hostileRun } from '../../unit/report/helpers.ts';
+
+const OUTPUT = resolve(import.meta.dirname, '../../../test-output/report');
+
+function which(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const chromium = findChromium();
+const noChromium = 'path' in chromium ? '' : `skipped: ${chromium.reason} (${chromium.fix})`;
+const noPoppler = which('pdftoppm') && which('pdfinfo') && which('pdftotext') ? '' : 'skipped: poppler-utils (pdfinfo, pdftoppm, pdftotext) not installed: apt-get install poppler-utils';
+if (noChromium) console.log(noChromium);
+if (noPoppler) console.log(noPoppler);
+
+/** Population variance of the luminance of an RGBA buffer: 0 for a blank (single-colour) image. */
+function lumaVariance(rgba: Uint8ClampedArray): number {
+  let sum = 0;
+  let sq = 0;
+  const n = rgba.length / 4;
+  for (let i = 0; i < rgba.length; i += 4) {
+    const y = 0.2126 * rgba[i]! + 0.7152 * rgba[i + 1]! + 0.0722 * rgba[i + 2]!;
+    sum += y;
+    sq += y * y;
+  }
+  const mean = sum / n;
+  return sq / n - mean * mean;
+}
+
+describe.skipIf(noChromium)('HTML report in headless Chromium', () => {
+  let result: RenderResult;
+  let out: string;
+  let session: BrowserSession;
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), 'iopath-browser-'));
+    result = await renderReports([hostileRun()], out, { generatedAt: '2025-03-04T00:00:00Z' });
+    session = await openBrowser((chromium as { path: string }).path);
+  }, 180_000);
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('loads with no console errors, no requests, and every chart drawn', async () => {
+    const { page } = session;
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => {
+      errors.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on('request', (r) => {
+      if (!r.url().startsWith('data:')) requests.push(r.url());
+    });
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await page.setContent(readFileSync(join(out, 'index.html'), 'utf8'), { waitUntil: 'load' });
+    const images = await page.evaluate(() => {
+      // The DOM types are not in this project's tsconfig (Node only): just what is used here.
+      type Img = { alt: string; complete: boolean; naturalWidth: number; naturalHeight: number };
+      type Ctx = { drawImage(i: Img, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+      type Doc = { images: ArrayLike<Img>; createElement(tag: 'canvas'): { width: number; height: number; getContext(kind: '2d'): Ctx | null } };
+      const document = (globalThis as unknown as { document: Doc }).document;
+      return Array.from(document.images).map((img) => {
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth;
+        c.height = img.naturalHeight;
+        const ctx = c.getContext('2d')!;
+        ctx.drawImage(img, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let sum = 0;
+        let sq = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          const y = 0.2126 * d[i]! + 0.7152 * d[i + 1]! + 0.0722 * d[i + 2]!;
+          sum += y;
+          sq += y * y;
+        }
+        const n = d.length / 4;
+        return { alt: img.alt, complete: img.complete, width: img.naturalWidth, variance: n ? sq / n - (sum / n) ** 2 : 0 };
+      });
+    });
+    expect(images.length).toBeGreaterThanOrEqual(8);
+    for (const img of images) {
+      expect(img.complete, img.alt).toBe(true);
+      expect(img.width, img.alt).toBeGreaterThan(500);
+      expect(img.variance, `${img.alt} looks blank`).toBeGreaterThan(100);
+    }
+    // The hostile profile name is text on the page, not markup.
+    expect(await page.locator('script').count()).toBe(0);
+    expect(await page.locator('h1').innerText()).toContain(HOSTILE);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'index.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+  }, 120_000);
+
+  it.skipIf(noPoppler)('prints a PDF whose pages read: title first, methods last, first page not blank', async () => {
+    const pdf = join(out, 'report.pdf');
+    expect(result.files).toContain(pdf);
+    expect(result.skipped).toEqual([]);
+    const info = execFileSync('pdfinfo', [pdf], { encoding: 'utf8' });
+    const pages = Number(/^Pages:\s+(\d+)/m.exec(info)![1]);
+    expect(info).toMatch(/Page size:\s+59[45]\.\d+ x 841\.\d+ pts \(A4\)/);
+    // Summary, figures (two per page), paths, warnings, provenance, phases: between 5 and 16 A4 pages.
+    expect(pages).toBeGreaterThanOrEqual(5);
+    expect(pages).toBeLessThanOrEqual(16);
+    const first = execFileSync('pdftotext', ['-f', '1', '-l', '1', '-layout', pdf, '-'], { encoding: 'utf8' });
+    expect(first).toContain('iopath report');
+    expect(first).toMatch(/virtio-net reaches 3\.\d+×/);
+    expect(first).toMatch(/page 1 of \d+/);
+    const last = execFileSync('pdftotext', ['-f', String(pages), '-l', String(pages), pdf, '-'], { encoding: 'utf8' });
+    expect(last).toContain('Methods');
+    mkdirSync(OUTPUT, { recursive: true });
+    writeFileSync(join(OUTPUT, 'report.pdf'), readFileSync(pdf));
+    execFileSync('pdftoppm', ['-f', '1', '-l', '1', '-r', '60', '-png', '-singlefile', pdf, join(OUTPUT, 'report-page1')]);
+    const img = await loadImage(join(OUTPUT, 'report-page1.png'));
+    const canvas = createCanvas(img.width, img.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const variance = lumaVariance(ctx.getImageData(0, 0, img.width, img.height).data);
+    expect(img.width).toBeGreaterThan(400);
+    expect(variance).toBeGreaterThan(50);
+  }, 120_000);
+});
