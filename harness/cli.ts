@@ -99,6 +99,43 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           return doctor({ probeKvm: a['probe-kvm'], json: a.json, signal });
         }),
     )
+    .command(
+      'report <runs..>',
+      'Render the report (HTML, PDF, Markdown, CSV, JSON) of one or more stored runs, with no VM',
+      (y) =>
+        y
+          .positional('runs', { type: 'string', array: true, demandOption: true, describe: 'Run folders (results/<run-id>); several runs give a trend and, from several hosts, a merged report' })
+          .option('out', { type: 'string', describe: 'Output folder (default: reports/<run-id of the last run>)' })
+          .option('pdf', { type: 'boolean', default: true, describe: 'Print report.pdf with headless Chromium (--no-pdf to skip)' })
+          .option('title', { type: 'string', describe: 'Report title' }),
+      (a) =>
+        set(async () => {
+          const { report } = await import('./commands/report.ts');
+          return report({ runs: a.runs, out: a.out, pdf: a.pdf, title: a.title, reportsRoot: defaultReportsDir });
+        }),
+    )
+    .command(
+      'compare <baseline> <run>',
+      'Compare a run with a baseline run: change per metric with its CI and a verdict; exit 6 on a significant regression',
+      (y) =>
+        y
+          .positional('baseline', { type: 'string', demandOption: true, describe: 'Baseline run folder' })
+          .positional('run', { type: 'string', demandOption: true, describe: 'Run folder to judge' })
+          .option('noise-floor', { type: 'number', default: 5, describe: 'Relative change in percent below which nothing is flagged' })
+          .option('alpha', { type: 'number', default: 0.05, describe: 'Significance level of the test' })
+          .option('test', { type: 'string', choices: ['permutation', 'welch'], default: 'permutation', describe: 'Two-sample test' })
+          .option('out', { type: 'string', describe: 'Also write compare.html, compare.md and compare.json here' })
+          .check((a) => {
+            if (!(a.alpha > 0 && a.alpha < 1)) throw new UsageError(`--alpha ${a.alpha}: must be between 0 and 1`);
+            if (!(a['noise-floor'] >= 0)) throw new UsageError(`--noise-floor ${a['noise-floor']}: must be 0 or more`);
+            return true;
+          }),
+      (a) =>
+        set(async () => {
+          const { compare } = await import('./commands/compare.ts');
+          return compare({ baseline: a.baseline, run: a.run, noiseFloorPercent: a['noise-floor'], alpha: a.alpha, test: a.test as 'permutation' | 'welch', out: a.out });
+        }),
+    )
     .command('image', 'Guest image commands', (y) =>
       y
         .command(

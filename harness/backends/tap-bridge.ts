@@ -61,21 +61,19 @@ export function defineTapBackend(spec: TapPathSpec): NicBackend {
     title: spec.title,
     summary: spec.summary,
     requirements: (host) => [...tapRequirements(host), ...(spec.extraRequirements?.(host) ?? [])],
+    guestArgs: (g) => ({
+      chardevs: [],
+      // QEMU opens the tap that set-up created in the run's namespace (it runs in that namespace).
+      netdevs: [{ type: 'tap', id: 'net0', props: { ifname: g.tap, script: 'no', downscript: 'no', ...spec.tapProps } }],
+      devices: [spec.device(g)],
+      sharedMemory: false,
+    }),
     async setUp(scope, ctx) {
       const topo = await setUpTapBridge(scope, ctx);
       const instance: BackendInstance = {
         netns: topo.netns,
         hostEnd: { netns: topo.netns, address: topo.hostAddress },
         notes: [],
-        guestArgs(index) {
-          const g = ctx.guests[index]!;
-          return {
-            chardevs: [],
-            netdevs: [{ type: 'tap', id: 'net0', props: { ifname: g.tap, script: 'no', downscript: 'no', ...spec.tapProps } }],
-            devices: [spec.device(g)],
-            sharedMemory: false,
-          };
-        },
       };
       if (spec.processes) instance.processes = spec.processes;
       return instance;

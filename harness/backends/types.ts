@@ -33,10 +33,16 @@ export interface BackendContext {
   log: (line: string) => void;
 }
 
+/** What a guest's NIC options may depend on; everything here is known before set-up. */
+export interface NicEnv {
+  /** The backend's private runtime directory (sockets live here). */
+  runtimeDir: string;
+  accel: 'kvm' | 'tcg';
+  qemuVersion: { major: number; minor: number; micro: number };
+}
+
 /** A backend that has been set up on the host for one run. */
 export interface BackendInstance {
-  /** QEMU options of guest `index`'s NIC. */
-  guestArgs(index: number): NicConfig;
   /** Network namespace the guests' QEMU must run in (tap devices live there). */
   netns?: string;
   /**
@@ -58,6 +64,8 @@ export interface NicBackend {
   /** One sentence on what is on the data path. */
   readonly summary: string;
   requirements(host: HostFacts): Requirement[];
+  /** QEMU options of one guest's NIC: a pure function, so every backend's argv can be snapshot-tested. */
+  guestArgs(guest: GuestIdentity, env: NicEnv): NicConfig;
   /** Set up the host side; registers its own cleanup with `scope`. */
   setUp(scope: Scope, ctx: BackendContext): Promise<BackendInstance>;
 }

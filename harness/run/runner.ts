@@ -184,6 +184,7 @@ async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promise<void
     );
     outcome.notes.push(...instance.notes);
     store.save();
+    const nicEnv = { runtimeDir, accel: env.accel.kind, qemuVersion: parseVersion(env.host.qemu?.version ?? '0.0.0') };
     const vms = await timed('boot', id, async () => {
       const launched: Vm[] = [];
       for (const g of guests) {
@@ -195,7 +196,7 @@ async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promise<void
             memoryMiB: plan.guest.memoryMiB,
             vcpus: plan.guest.vcpus,
             image: env.image,
-            nic: instance.guestArgs(g.index),
+            nic: backend.guestArgs(g, nicEnv),
             ...(instance.netns ? { netns: instance.netns } : {}),
             runtimeDir,
             logDir,

@@ -161,7 +161,7 @@ export class GuestAgent {
 
   #request(verb: string, args: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
     for (const a of args) {
-      if (!TOKEN.test(a)) throw new GuestError(`argument ${JSON.stringify(a)} cannot be sent to the guest agent (allowed: ${TOKEN.source})`);
+      if (!TOKEN.test(a)) return Promise.reject(new GuestError(`argument ${JSON.stringify(a)} cannot be sent to the guest agent (allowed: ${TOKEN.source})`));
     }
     const run = () =>
       new Promise<ExecResult>((resolve, reject) => {

@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listProfiles, loadProfile } from '../../harness/config/load.ts';
+import { resolvePlan } from '../../harness/config/plan.ts';
+import { ExitCode, UsageError } from '../../harness/errors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'iopath-profiles-'));
+const valid = { backends: ['e1000', 'virtio-net'], repetitions: 2, scenarios: [{ kind: 'tcp-stream', durationSec: 3 }] };
+
+function write(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+function errorOf(fn: () => unknown): UsageError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(ExitCode.usage);
+    return err as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('profile validation', () => {
+  it('accepts every shipped profile', () => {
+    const names = listProfiles();
+    expect(names).toEqual(expect.arrayContaining(['default', 'quick']));
+    for (const name of names) expect(() => resolvePlan(loadProfile(name))).not.toThrow();
+  });
+
+  it('fills defaults and takes the name from the file', () => {
+    const plan = resolvePlan(loadProfile(write('mine.json', valid)));
+    expect(plan.profile.name).toBe('mine');
+    expect(plan.warmup).toBe(1);
+    expect(plan.guest).toEqual({ memoryMiB: 512, vcpus: 1 });
+    expect(plan.scenarios[0]).toMatchObject({ name: 'tcp-stream', omitSec: 1, parallel: 1, topology: 'guest-to-guest' });
+    expect(Object.isFrozen(plan.scenarios[0])).toBe(true);
+    expect(plan.profile.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  const cases: [string, unknown, RegExp][] = [
+    ['unknown backend', { ...valid, backends: ['e1000', 'e100'] }, /backends\[1\]: unknown backend "e100"; known: e1000, virtio-net/],
+    ['backend listed twice', { ...valid, backends: ['e1000', 'e1000'] }, /backends\[1\]: "e1000" is listed twice/],
+    ['unknown top-level key', { ...valid, repetitons: 3 }, /\(top level\): unknown key "repetitons"; allowed: name, description, backends, repetitions/],
+    ['unknown nested key', { ...valid, guest: { memory: 512 } }, /guest: unknown key "memory"; allowed: memoryMiB, vcpus/],
+    ['wrong type', { ...valid, repetitions: 'three' }, /repetitions: Invalid input: expected number, received string/],
+    ['zero repetitions', { ...valid, repetitions: 0 }, /repetitions: Too small: expected number to be >=1/],
+    ['fractional duration', { ...valid, scenarios: [{ kind: 'tcp-stream', durationSec: 2.5 }] }, /scenarios\[0\]\.durationSec: Invalid input: expected int/],
+    ['too little guest memory', { ...valid, guest: { memoryMiB: 64 } }, /guest\.memoryMiB: Too small/],
+    ['unknown scenario kind', { ...valid, scenarios: [{ kind: 'tcp-strem' }] }, /scenarios\[0\]\.kind: unknown scenario kind "tcp-strem"; known: tcp-stream/],
+    ['no scenarios', { ...valid, scenarios: [] }, /scenarios: Too small/],
+    ['scenario named twice', { ...valid, scenarios: [{ kind: 'tcp-stream' }, { kind: 'tcp-stream' }] }, /scenarios\[1\]\.name: scenario name "tcp-stream" is used twice/],
+    ['bad accelerator', { ...valid, accel: 'hvf' }, /accel: Invalid option: expected one of "auto"\|"kvm"\|"tcg"/],
+    ['not a mapping', [1, 2], /a profile must be a mapping/],
+  ];
+  for (const [what, content, message] of cases) {
+    it(`rejects ${what} with exit code 2 and the path of the field`, () => {
+      const err = errorOf(() => loadProfile(write(`${what.replace(/\W+/g, '-')}.json`, content)));
+      expect(err.message).toMatch(message);
+    });
+  }
+
+  it('reports YAML syntax errors with the line', () => {
+    const err = errorOf(() => loadProfile(write('broken.yaml', 'backends: [e1000\nrepetitions: 2\n')));
+    expect(err.message).toMatch(/broken\.yaml: not valid YAML \(line \d+, column \d+\)/);
+  });
+
+  it('reports JSON syntax errors', () => {
+    const err = errorOf(() => loadProfile(write('broken.json', '{"backends": ["e1000",]}')));
+    expect(err.message).toMatch(/broken\.json: not valid JSON/);
+  });
+
+  it('rejects duplicate YAML keys', () => {
+    const err = errorOf(() => loadProfile(write('dup.yaml', 'repetitions: 2\nrepetitions: 3\nscenarios: [{kind: tcp-stream}]\n')));
+    expect(err.message).toMatch(/not valid YAML.*unique/i);
+  });
+
+  it('names a missing profile and lists the available ones', () => {
+    const err = errorOf(() => loadProfile('no-such-profile'));
+    expect(err.message).toMatch(/no profile named "no-such-profile" in .*; available: .*default/);
+  });
+
+  it('validates flags and names the flag', () => {
+    const loaded = loadProfile(write('flags.json', valid));
+    expect(errorOf(() => resolvePlan(loaded, { backends: 'e1000,vhost-nett' })).message).toMatch(/--backends: unknown backend "vhost-nett"; known: e1000, virtio-net/);
+    expect(errorOf(() => resolvePlan(loaded, { reps: 0 })).message).toMatch(/--reps 0: must be a whole number of at least 1/);
+    expect(errorOf(() => resolvePlan(loaded, { duration: 0 })).message).toMatch(/--duration 0: must be a whole number of seconds/);
+    expect(errorOf(() => resolvePlan(loaded, { accel: 'xen' })).message).toMatch(/--accel xen/);
+    expect(resolvePlan(loaded, { backends: 'virtio-net', reps: 7, duration: 4 })).toMatchObject({ backends: ['virtio-net'], repetitions: 7, scenarios: [{ durationSec: 4 }] });
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { backendIds, backends } from '../../harness/backends/registry.ts';
+import { guestIdentity } from '../../harness/host/identity.ts';
+import { qemuArgv, renderProps } from '../../harness/vm/qemu-args.ts';
+
+const base = {
+  name: 'a',
+  binary: 'qemu-system-x86_64',
+  memoryMiB: 512,
+  vcpus: 1,
+  kernel: '/img/vmlinuz',
+  initrd: '/img/initrd.img',
+  append: 'console=ttyS0 quiet',
+  qmpSocket: '/run/iopath/r/x/a.qmp',
+  agentSocket: '/run/iopath/r/x/a.agent',
+  serialLog: '/results/r/x/serial-a.log',
+};
+
+describe('QEMU argv', () => {
+  for (const id of backendIds) {
+    for (const accel of ['tcg', 'kvm'] as const) {
+      it(`${id} under ${accel} renders the same argv as recorded`, () => {
+        const g = guestIdentity(0, 'abc123');
+        const nic = backends[id].guestArgs(g, { runtimeDir: '/run/iopath/r/x', accel, qemuVersion: { major: 7, minor: 2, micro: 22 } });
+        expect(qemuArgv({ ...base, accel, nic })).toMatchSnapshot();
+      });
+    }
+  }
+
+  it('escapes commas in property values and renders booleans as on/off', () => {
+    expect(renderProps('file', { id: 'x', path: '/a,b', share: true, wait: false, skip: undefined })).toBe('file,id=x,path=/a,,b,share=on,wait=off');
+  });
+
+  it('adds a shareable memfd backend only when the NIC asks for shared memory', () => {
+    const shared = qemuArgv({ ...base, accel: 'tcg', nic: { chardevs: [], netdevs: [], devices: [], sharedMemory: true } });
+    expect(shared).toContain('memory-backend-memfd,id=mem,size=512M,share=on');
+    expect(shared[shared.indexOf('-machine') + 1]).toBe('pc,memory-backend=mem');
+    const plain = qemuArgv({ ...base, accel: 'tcg' });
+    expect(plain.join(' ')).not.toContain('memory-backend');
+  });
+
+  it('keeps default devices out and names threads for CPU accounting', () => {
+    const argv = qemuArgv({ ...base, accel: 'tcg' });
+    expect(argv).toContain('-nodefaults');
+    expect(argv[argv.indexOf('-vga') + 1]).toBe('none');
+    expect(argv[argv.indexOf('-name') + 1]).toBe('guest=a,debug-threads=on');
+  });
+});

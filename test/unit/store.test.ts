@@ -1,0 +1,45 @@
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RUN_SCHEMA, type RunRecord } from '../../harness/run/record.ts';
+import { RunStore } from '../../harness/run/store.ts';
+import { HostError } from '../../harness/errors.ts';
+
+function record(): RunRecord {
+  return { schema: RUN_SCHEMA, run: 'r1', status: 'running', startedAt: new Date().toISOString(), argv: [], profile: { name: 'p', path: '/p', hash: 'h', plan: {} }, backends: [], phases: [], notes: [] };
+}
+
+describe('results store', () => {
+  it('appends one JSON object per sample line with the contract fields', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'iopath-store-')), 'r1');
+    const store = new RunStore(dir, record(), 'host1');
+    store.append({ backend: 'e1000', scenario: 'tcp-stream', rep: 0, warmup: true }, [{ metric: 'throughput', value: 1e9, unit: 'bit/s', source: 'iperf3' }]);
+    store.append({ backend: 'e1000', scenario: 'tcp-stream', rep: 0, warmup: false }, [
+      { metric: 'throughput', value: 2e9, unit: 'bit/s' },
+      { metric: 'retransmits', value: 3, unit: 'count' },
+    ]);
+    const lines = readFileSync(join(dir, 'samples.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatchObject({ run: 'r1', host: 'host1', backend: 'e1000', scenario: 'tcp-stream', rep: 0, warmup: false, metric: 'throughput', unit: 'bit/s', value: 2e9 });
+    expect(typeof lines[1].time).toBe('string');
+    store.close();
+  });
+
+  it('replaces run.json atomically and leaves no temporary files', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'iopath-store-')), 'r1');
+    const rec = record();
+    const store = new RunStore(dir, rec, 'h');
+    rec.status = 'complete';
+    store.save();
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('complete');
+    expect(readdirSync(dir).sort()).toEqual(['run.json', 'samples.ndjson']);
+    expect(store.saveRaw('e1000/raw/x.json', '{}')).toBe('e1000/raw/x.json');
+    store.close();
+  });
+
+  it('says which folder is not writable and how to fix it', () => {
+    expect(() => new RunStore('/proc/iopath-cannot-write/r1', record(), 'h')).toThrow(HostError);
+    expect(() => new RunStore('/proc/iopath-cannot-write/r1', record(), 'h')).toThrow(/cannot write results to \/proc\/iopath-cannot-write\/r1/);
+  });
+});
