@@ -136,6 +136,16 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           return compare({ baseline: a.baseline, run: a.run, noiseFloorPercent: a['noise-floor'], alpha: a.alpha, test: a.test as 'permutation' | 'welch', out: a.out });
         }),
     )
+    .command(
+      'setup',
+      'Build what the project keeps locally (guest image) and list missing host packages with the command to install them',
+      (y) => y,
+      () =>
+        set(async (signal) => {
+          const { setup } = await import('./commands/setup.ts');
+          return setup({ signal });
+        }),
+    )
     .command('image', 'Guest image commands', (y) =>
       y
         .command(

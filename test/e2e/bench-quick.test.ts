@@ -1,0 +1,79 @@
+// The CLI end to end, as a user runs it: `npm run bench -- --profile quick`, then the files a user
+// scripts against, then a second look at the image cache; and a wrong profile failing fast.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ensureImage } from '../../harness/image/build.ts';
+import { projectRoot } from '../../harness/paths.ts';
+import type { SampleRecord } from '../../harness/samples.ts';
+import { iopath, run } from '../helpers/cli.ts';
+import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+
+const skip = skipWhy('bench end to end', whyNoGuests());
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+describe('npm run bench -- --profile quick', () => {
+  it.skipIf(skip)('measures both paths and writes samples, run.json and the report', async () => {
+    const resultsRoot = join(projectRoot, 'results');
+    const before = new Set(existsSync(resultsRoot) ? readdirSync(resultsRoot) : []);
+    const r = await run('npm', ['run', 'bench', '--', '--profile', 'quick'], { timeoutMs: 900_000 });
+    process.stdout.write(r.stderr.split('\n').filter((l) => /rep|skipped|run |accelerator/.test(l)).join('\n') + '\n');
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    const runs = readdirSync(resultsRoot).filter((d) => !before.has(d) && statSync(join(resultsRoot, d)).isDirectory());
+    expect(runs).toHaveLength(1);
+    const runDir = join(resultsRoot, runs[0]!);
+    const record = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
+    expect(record.status).toBe('complete');
+    expect(record.provenance.accel.reason).toBeTruthy();
+    const samples = readFileSync(join(runDir, 'samples.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRecord);
+    for (const s of samples) {
+      expect(Object.keys(s)).toEqual(expect.arrayContaining(['run', 'backend', 'scenario', 'rep', 'warmup', 'metric', 'unit', 'value']));
+    }
+    const tput = (b: string) => samples.filter((s) => s.backend === b && s.metric === 'throughput' && !s.warmup).map((s) => s.value);
+    expect(tput('e1000')).toHaveLength(2);
+    expect(tput('virtio-net')).toHaveLength(2);
+    expect(samples.filter((s) => s.warmup)).not.toHaveLength(0);
+    const ratio = median(tput('virtio-net')) / median(tput('e1000'));
+    console.log(`median throughput: e1000 ${(median(tput('e1000')) / 1e9).toFixed(2)} Gbit/s, virtio-net ${(median(tput('virtio-net')) / 1e9).toFixed(2)} Gbit/s, ratio ${ratio.toFixed(2)}`);
+    expect(ratio).toBeGreaterThan(1);
+    const raw = readdirSync(join(runDir, 'e1000', 'raw'));
+    expect(raw.some((f) => f.endsWith('.iperf3.json'))).toBe(true);
+    const reportDir = join(projectRoot, 'reports', runs[0]!);
+    const html = readFileSync(join(reportDir, 'index.html'), 'utf8');
+    expect(html).toContain('e1000');
+    expect(html).toContain('virtio-net');
+    expect(html).toMatch(/<img[^>]+src="data:image\/png;base64,/);
+    expect(leftovers(record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+  }, 900_000);
+
+  it.skipIf(skip)('finds the guest image in the cache the second time', async () => {
+    const t = Date.now();
+    const image = await ensureImage();
+    expect(image.cached).toBe(true);
+    console.log(`cached image ${image.hash} found in ${Date.now() - t} ms`);
+  }, 60_000);
+});
+
+describe('a wrong profile', () => {
+  it('stops before anything starts, with exit 2 and the name of the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iopath-bad-'));
+    const profile = join(dir, 'bad.yaml');
+    writeFileSync(profile, 'backends: [e1000, e100]\nscenarios: [{kind: tcp-stream}]\n');
+    const t = Date.now();
+    const r = await iopath(['bench', '--profile', profile, '--results-dir', join(dir, 'results')]);
+    console.log(`bad profile rejected in ${Date.now() - t} ms`);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('backends[1]: unknown backend "e100"; known: e1000, virtio-net');
+    expect(existsSync(join(dir, 'results'))).toBe(false);
+  });
+
+  it('rejects an unknown flag with exit 2', async () => {
+    const r = await iopath(['bench', '--profle', 'quick']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Unknown argument: profle/);
+  });
+});

@@ -1,0 +1,31 @@
+// Run the real `iopath` CLI (or npm) as a child process without blocking the test worker's event
+// loop, so vitest keeps hearing from the worker during a long run.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { projectRoot } from '../../harness/paths.ts';
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd ?? projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGINT'), options.timeoutMs) : undefined;
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+export function iopath(args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+  return run(process.execPath, [join(projectRoot, 'bin/iopath.js'), ...args], options);
+}
