@@ -5,6 +5,9 @@
 import type { Sample } from '../samples.ts';
 import type { QmpClient } from '../vm/qmp.ts';
 
+/** How the guests execute: hardware virtualisation, or QEMU's software emulation. */
+export type Accel = 'kvm' | 'tcg';
+
 /** One guest the collectors observe. */
 export interface CollectorTarget {
   /** Guest name as used in sample dims (`a`, `b`). */
@@ -12,19 +15,29 @@ export interface CollectorTarget {
   /** PID of this guest's own QEMU process (exits are attributed per VM, never host-wide). */
   qemuPid: number;
   qmp: QmpClient;
-  /** QEMU's trace log (`-D`), present when trace events were enabled for software emulation. */
+  /**
+   * QEMU's log file, given to QEMU as `-D` (see `collectorArgs`). Present when software-emulation
+   * trace events are wanted. The tcg-trace collector owns this file: between windows QEMU logs here,
+   * during a window it logs to a per-window file beside it.
+   */
   traceFile?: string;
 }
 
 /** A host process (or kernel thread) that works for a path, for CPU accounting. */
 export interface HostProcess {
-  /** What it is, e.g. `qemu a`, `vhost-1234`, `testpmd`, `switch`. */
+  /** What it is, e.g. `qemu a`, `testpmd`, `switch`. Becomes the `role` dim of hostCpu samples. */
   role: string;
   pid: number;
   /** When set, only these thread ids count (e.g. testpmd's lcores); otherwise every thread of pid. */
   tids?: number[];
+  /**
+   * Set for a QEMU process: its vhost kernel workers (`vhost-<pid>`) are found and counted too,
+   * whether the kernel makes them threads of QEMU (6.4 and later) or separate kernel threads.
+   */
+  qemu?: boolean;
 }
 
+/** The window a collector is started and stopped around. */
 export interface Window {
   kind: 'idle' | 'measure';
   backend: string;
@@ -33,6 +46,10 @@ export interface Window {
   warmup: boolean;
 }
 
+/**
+ * Whether a collector can work here. When it cannot, `reason` says why in words a user can act on
+ * and `fix` is the exact command that changes it, when there is one.
+ */
 export type Availability = { available: true } | { available: false; reason: string; fix?: string };
 
 export interface Collector {
@@ -40,10 +57,26 @@ export interface Collector {
   readonly id: string;
   /** Name of the source shown next to every figure, e.g. `perf`, `debugfs`, `QMP query-stats`, `TCG trace`. */
   readonly source: string;
-  /** Whether this collector can work on this host for these targets, and if not, why. */
+  /**
+   * Whether this collector can work on this host for these targets, and if not, why. Probes once
+   * (it may run a command or a QMP query) and caches the answer; call it after the guests booted.
+   */
   availability(): Promise<Availability>;
+  /** Begin counting. Resolves once counting has begun, so the workload may start right after. */
   start(window: Window): Promise<void>;
+  /** End counting and return the samples of the window (before any baseline subtraction). */
   stop(window: Window): Promise<Sample[]>;
-  /** Release anything held across windows. Runs once. */
+  /** Release anything held across windows (helper processes, files). Runs once; safe mid-window. */
   close?(): Promise<void>;
+  /**
+   * Facts a reader of the report must know about how this collector measured on this host (events
+   * left out and why, approximations). Complete after availability().
+   */
+  notes?(): string[];
+}
+
+/** Short, file-name-safe tag of a window, e.g. `e1000-tcp-measure-3` or `e1000-tcp-idle-0-warmup`. */
+export function windowTag(window: Window): string {
+  const raw = `${window.backend}-${window.scenario}-${window.kind}-${window.rep}${window.warmup ? '-warmup' : ''}`;
+  return raw.replace(/[^A-Za-z0-9._-]+/g, '_');
 }

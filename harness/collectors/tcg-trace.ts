@@ -1,0 +1,237 @@
+// The `tcg-trace` collector: under software emulation (TCG) there are no VM exits, so it counts what
+// would have been exits: QEMU's own trace events for emulated device accesses by memory region
+// (`memory_region_ops_read`/`_write`, e.g. region `e1000-mmio`) and virtio notifications
+// (`virtio_queue_notify`: the device handled a guest kick, which skips the memory-region path
+// because it goes through an ioeventfd; `virtio_notify`/`virtio_notify_irqfd`: the device
+// interrupted the guest). Emits `deviceAccesses` with dims {guest, region}: "device accesses
+// (software emulation)", never "exits".
+//
+// Cost control: the events are off outside windows. QEMU starts with `-D <traceFile>` and no
+// `-trace` option (the log backend is active from the start); at window start the collector points
+// QEMU's log at a per-window file (HMP `logfile`) and enables the events with QMP
+// `trace-event-set-state`; at stop it disables them, points the log back at the trace file (which
+// closes and flushes the window file), counts the window file in a stream and deletes it. Disk use
+// is therefore one window's log per guest, and a size cap stops tracing if even that runs away.
+
+import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { IopathError } from '../errors.ts';
+import type { Sample } from '../samples.ts';
+import { requireAvailable, unavailable, unavailableFrom } from './availability.ts';
+import { DEVICE_ACCESS_EVENTS, TraceLineCounter, VIRTIO_NOTIFY_EVENTS, type TraceCounts } from './parse/qemu-trace.ts';
+import { windowTag, type Accel, type Availability, type Collector, type CollectorTarget, type Window } from './types.ts';
+
+/** Trace events toggled per window. */
+export const TCG_TRACE_EVENTS: readonly string[] = [...DEVICE_ACCESS_EVENTS, ...VIRTIO_NOTIFY_EVENTS];
+
+/**
+ * QEMU argv the launcher adds for this collector: the log file only. `-D` is how QEMU 7.2 spells
+ * the log file of the `log` trace backend; no `-trace` option is needed because the events are
+ * switched on and off at run time (QMP `trace-event-set-state`), so boot and idle time between
+ * windows never log. (`-trace enable=PATTERN`, `-trace PATTERN` and `-trace events=FILE` would turn
+ * events on from the start, which is what we avoid.)
+ */
+export function tcgTraceArgs(traceFile: string): string[] {
+  return ['-D', traceFile];
+}
+
+export interface TcgTraceOptions {
+  accel: Accel;
+  targets: readonly CollectorTarget[];
+  /** Folder for the per-window logs (default: beside each guest's trace file). */
+  dir?: string;
+  /** Keep the per-window logs instead of deleting them after counting. */
+  keepLogs?: boolean;
+  /** Stop tracing a guest whose window log grows beyond this many bytes (default 512 MiB). */
+  maxWindowBytes?: number;
+  /** How often the size cap is checked (default 500 ms). */
+  watchIntervalMs?: number;
+}
+
+/** What one guest's window log cost. */
+export interface TraceWindowCost {
+  guest: string;
+  bytes: number;
+  lines: number;
+  /** Milliseconds spent counting the log after the window. */
+  countMs: number;
+}
+
+interface Active {
+  target: CollectorTarget;
+  file: string;
+  overflowAt?: number;
+}
+
+export class TcgTraceCollector implements Collector {
+  readonly id = 'tcg-trace';
+  readonly source = 'TCG trace';
+  #o: TcgTraceOptions;
+  #availability: Promise<Availability> | undefined;
+  #active: Active[] = [];
+  #watch: NodeJS.Timeout | undefined;
+  #startedAt = 0;
+  #lastCost: TraceWindowCost[] = [];
+
+  constructor(options: TcgTraceOptions) {
+    this.#o = options;
+  }
+
+  /** Size of the logs of the last window (bytes, lines, counting time), for overhead reporting. */
+  get lastWindowCost(): readonly TraceWindowCost[] {
+    return this.#lastCost;
+  }
+
+  notes(): string[] {
+    return [
+      'device accesses (software emulation) count emulated MMIO/PIO accesses by memory region plus virtio notifications; they stand in for VM exits and are not exits',
+      'virtio_queue_notify counts kicks the device handled: kicks that arrive while one is pending are merged by the ioeventfd',
+    ];
+  }
+
+  availability(): Promise<Availability> {
+    this.#availability ??= this.#probe();
+    return this.#availability;
+  }
+
+  async #probe(): Promise<Availability> {
+    if (this.#o.accel !== 'tcg') {
+      return unavailable('the guests run under KVM: exits are counted by perf and QMP; device-access tracing is the stand-in for software emulation only');
+    }
+    if (this.#o.targets.length === 0) return unavailable('no guests to observe');
+    for (const t of this.#o.targets) {
+      if (t.traceFile === undefined) {
+        return unavailable(`QEMU of guest ${t.guest} was started without a trace log: add collectorArgs('tcg', ...) (-D <file>) to its argv`);
+      }
+      // HMP `logfile` takes the rest of its line as the file name but cannot quote: no whitespace.
+      const windowDir = this.#o.dir ?? dirname(t.traceFile);
+      if (/\s/.test(t.traceFile) || /\s/.test(windowDir)) {
+        return unavailable(`the trace log path of guest ${t.guest} contains whitespace, which QEMU's logfile command cannot take: ${t.traceFile}`);
+      }
+      try {
+        statSync(t.traceFile);
+      } catch {
+        return unavailable(`QEMU of guest ${t.guest} has not created its trace log ${t.traceFile} (was -D ${t.traceFile} on its command line?)`);
+      }
+      try {
+        for (const name of TCG_TRACE_EVENTS) await t.qmp.execute('trace-event-get-state', { name });
+      } catch (err) {
+        return unavailableFrom(err);
+      }
+    }
+    return { available: true };
+  }
+
+  async start(window: Window): Promise<void> {
+    await requireAvailable(this.id, this.availability());
+    const tag = windowTag(window);
+    this.#active = this.#o.targets.map((target) => ({
+      target,
+      file: join(this.#o.dir ?? dirname(target.traceFile!), `${target.guest}-${tag}.trace.log`),
+    }));
+    // Log file first, events second: no window line may land in the between-windows file.
+    const started = await Promise.allSettled(
+      this.#active.map(async (a) => {
+        mkdirSync(dirname(a.file), { recursive: true });
+        rmSync(a.file, { force: true });
+        await setLogFile(a.target, a.file);
+        await setEvents(a.target, true);
+      }),
+    );
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.close();
+      throw failed.reason;
+    }
+    this.#startedAt = Date.now();
+    this.#watch = setInterval(() => void this.#checkSizes(), this.#o.watchIntervalMs ?? 500);
+    this.#watch.unref();
+  }
+
+  async stop(_window: Window): Promise<Sample[]> {
+    clearInterval(this.#watch);
+    const active = this.#active;
+    this.#active = [];
+    // Events off first, then the log back to the trace file: switching closes (and flushes) the window file.
+    await Promise.all(
+      active.map(async (a) => {
+        await setEvents(a.target, false);
+        await setLogFile(a.target, a.target.traceFile!);
+      }),
+    );
+    const samples: Sample[] = [];
+    this.#lastCost = [];
+    try {
+      for (const a of active) {
+        if (a.overflowAt !== undefined) {
+          throw new IopathError(
+            `tcg-trace: the trace log of guest ${a.target.guest} passed ${this.#maxBytes()} bytes ${(a.overflowAt / 1000).toFixed(1)} s into the window; tracing was stopped and the window's counts would be partial`,
+          );
+        }
+        const began = Date.now();
+        const counts = await countFile(a.file);
+        this.#lastCost.push({ guest: a.target.guest, bytes: statSync(a.file).size, lines: counts.lines, countMs: Date.now() - began });
+        for (const [region, value] of counts.byRegion) {
+          samples.push({ metric: 'deviceAccesses', value, unit: 'count', source: 'tcg-trace', dims: { guest: a.target.guest, region } });
+        }
+      }
+    } finally {
+      if (!this.#o.keepLogs) for (const a of active) rmSync(a.file, { force: true });
+    }
+    return samples;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#watch);
+    const active = this.#active;
+    this.#active = [];
+    await Promise.allSettled(
+      active.map(async (a) => {
+        await setEvents(a.target, false);
+        await setLogFile(a.target, a.target.traceFile!);
+        if (!this.#o.keepLogs) rmSync(a.file, { force: true });
+      }),
+    );
+  }
+
+  #maxBytes(): number {
+    return this.#o.maxWindowBytes ?? 512 * 1024 * 1024;
+  }
+
+  async #checkSizes(): Promise<void> {
+    for (const a of this.#active) {
+      if (a.overflowAt !== undefined) continue;
+      let size = 0;
+      try {
+        size = statSync(a.file).size;
+      } catch {
+        continue;
+      }
+      if (size > this.#maxBytes()) {
+        a.overflowAt = Date.now() - this.#startedAt;
+        await setEvents(a.target, false).catch(() => undefined);
+      }
+    }
+  }
+}
+
+async function setEvents(target: CollectorTarget, enable: boolean): Promise<void> {
+  for (const name of TCG_TRACE_EVENTS) await target.qmp.execute('trace-event-set-state', { name, enable });
+}
+
+/** Point QEMU's log at `file` (HMP `logfile`, reachable through QMP). HMP reports errors as text. */
+async function setLogFile(target: CollectorTarget, file: string): Promise<void> {
+  const out = await target.qmp.execute<string>('human-monitor-command', { 'command-line': `logfile ${file}` });
+  if (typeof out === 'string' && out.trim() !== '') {
+    throw new IopathError(`QEMU of guest ${target.guest} could not switch its log to ${file}: ${out.trim()}`);
+  }
+}
+
+/** Count a trace log in a stream (a window can log millions of lines). */
+export async function countFile(file: string): Promise<TraceCounts> {
+  const counter = new TraceLineCounter();
+  for await (const chunk of createReadStream(file, { encoding: 'latin1', highWaterMark: 1 << 20 })) {
+    counter.push(chunk as string);
+  }
+  return counter.end();
+}
