@@ -20,6 +20,9 @@ export const metrics = {
   retransmits: { unit: 'count', title: 'TCP retransmits', direction: 'lower-is-better', group: 'throughput' },
   bytesReceived: { unit: 'bytes', title: 'Bytes received', direction: 'neutral', group: 'volume' },
   packetsReceived: { unit: 'count', title: 'Packets received', direction: 'neutral', group: 'volume' },
+  /** The guests' own interface counters over the window; dims: guest, direction (rx/tx). */
+  nicPackets: { unit: 'count', title: 'Guest NIC packets', direction: 'neutral', group: 'volume' },
+  nicBytes: { unit: 'bytes', title: 'Guest NIC bytes', direction: 'neutral', group: 'volume' },
   packetRate: { unit: 'pkt/s', title: 'Delivered packet rate', direction: 'higher-is-better', group: 'packet-rate' },
   lossPercent: { unit: '%', title: 'Packet loss', direction: 'lower-is-better', group: 'packet-rate' },
   latencyP50: { unit: 'us', title: 'Round-trip latency p50', direction: 'lower-is-better', group: 'latency' },
@@ -30,6 +33,8 @@ export const metrics = {
   exits: { unit: 'count', title: 'VM exits', direction: 'lower-is-better', group: 'exits' },
   exitsPerGB: { unit: 'count/GB', title: 'VM exits per GB moved', direction: 'lower-is-better', group: 'exits' },
   exitsPerPacket: { unit: 'count/pkt', title: 'VM exits per packet', direction: 'lower-is-better', group: 'exits' },
+  /** Other KVM statistics (debugfs, QMP) over the window; dims: guest, stat, and vcpu where per vCPU. */
+  kvmStat: { unit: 'count', title: 'KVM statistic', direction: 'neutral', group: 'exits' },
   /** Software emulation: emulated device accesses (what would have been exits); dims: guest, region. */
   deviceAccesses: { unit: 'count', title: 'Device accesses (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },
   deviceAccessesPerGB: { unit: 'count/GB', title: 'Device accesses per GB (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },

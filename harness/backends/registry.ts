@@ -3,11 +3,15 @@
 
 import { e1000 } from './e1000.ts';
 import type { NicBackend } from './types.ts';
+import { vhostNet } from './vhost-net.ts';
+import { vhostUserTestpmd } from './vhost-user-testpmd.ts';
 import { virtioNet } from './virtio-net.ts';
 
 export const backends = {
   e1000,
   'virtio-net': virtioNet,
+  'vhost-net': vhostNet,
+  'vhost-user-testpmd': vhostUserTestpmd,
 } as const satisfies Record<string, NicBackend>;
 
 export type BackendId = keyof typeof backends;

@@ -73,14 +73,16 @@ const PER: Partial<Record<string, { perGB: MetricName; perPacket: MetricName }>>
  * throughput": (s / T) / (bytes × 8 / 1e9 / T), where the window length T cancels, so it equals
  * CPU-seconds per Gbit moved and does not depend on how long the window was. hostCpuPerMpps
  * likewise is cores per million packets per second. Per-packet figures are left out when packets
- * are unknown; nothing is emitted for a window that moved no bytes (with a warning).
+ * are unknown, per-GB ones when no bytes moved (request/response traffic); nothing is emitted
+ * for a window that moved neither (with a warning).
  */
 export function normalise(counts: readonly Sample[], work: Work): Normalised {
   const warnings: string[] = [];
   const samples: Sample[] = [];
   const hasPackets = work.packets !== undefined && work.packets > 0;
-  if (!(work.bytes > 0)) {
-    warnings.push('the window moved no bytes: nothing was normalised');
+  const hasBytes = work.bytes > 0;
+  if (!hasBytes && !hasPackets) {
+    warnings.push('the window moved no bytes and no packets: nothing was normalised');
     return { samples, warnings };
   }
   const push = (from: Sample, metric: MetricName, unit: Unit, value: number) => {
@@ -92,10 +94,10 @@ export function normalise(counts: readonly Sample[], work: Work): Normalised {
   for (const c of counts) {
     const per = PER[c.metric];
     if (per) {
-      push(c, per.perGB, 'count/GB', c.value / (work.bytes / 1e9));
+      if (hasBytes) push(c, per.perGB, 'count/GB', c.value / (work.bytes / 1e9));
       if (hasPackets) push(c, per.perPacket, 'count/pkt', c.value / work.packets!);
     } else if (c.metric === 'hostCpu') {
-      push(c, 'hostCpuPerGbps', 'cpu-s/(Gbit/s)', (c.value * 1e9) / (work.bytes * 8));
+      if (hasBytes) push(c, 'hostCpuPerGbps', 'cpu-s/(Gbit/s)', (c.value * 1e9) / (work.bytes * 8));
       if (hasPackets) push(c, 'hostCpuPerMpps', 'cpu-s/Mpps', (c.value * 1e6) / work.packets!);
     }
   }

@@ -46,6 +46,11 @@ export interface TcgTraceOptions {
   maxWindowBytes?: number;
   /** How often the size cap is checked (default 500 ms). */
   watchIntervalMs?: number;
+  /**
+   * Memory regions left out of the counts because they are not on the path under test (default:
+   * `serial`, the guests' console and the harness's control channel).
+   */
+  ignoreRegions?: readonly string[];
 }
 
 /** What one guest's window log cost. */
@@ -86,7 +91,12 @@ export class TcgTraceCollector implements Collector {
     return [
       'device accesses (software emulation) count emulated MMIO/PIO accesses by memory region plus virtio notifications; they stand in for VM exits and are not exits',
       'virtio_queue_notify counts kicks the device handled: kicks that arrive while one is pending are merged by the ioeventfd',
+      `left out, as not on the path under test: ${this.#ignored().join(', ')} (the guests' console and the harness's control channel)`,
     ];
+  }
+
+  #ignored(): readonly string[] {
+    return this.#o.ignoreRegions ?? ['serial'];
   }
 
   availability(): Promise<Availability> {
@@ -172,6 +182,7 @@ export class TcgTraceCollector implements Collector {
         const counts = await countFile(a.file);
         this.#lastCost.push({ guest: a.target.guest, bytes: statSync(a.file).size, lines: counts.lines, countMs: Date.now() - began });
         for (const [region, value] of counts.byRegion) {
+          if (this.#ignored().includes(region)) continue;
           samples.push({ metric: 'deviceAccesses', value, unit: 'count', source: 'tcg-trace', dims: { guest: a.target.guest, region } });
         }
       }

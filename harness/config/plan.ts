@@ -3,17 +3,11 @@
 
 import { backendIds, isBackendId, type BackendId } from '../backends/registry.ts';
 import { UsageError } from '../errors.ts';
-import type { ScenarioKind } from '../workloads/kinds.ts';
 import type { LoadedProfile } from './load.ts';
+import type { ScenarioSpec } from './schema.ts';
 
-export interface ScenarioPlan {
-  name: string;
-  kind: ScenarioKind;
-  topology: 'guest-to-guest' | 'guest-to-host';
-  durationSec: number;
-  omitSec: number;
-  parallel: number;
-}
+/** One resolved scenario row: the profile's row with its name settled and flags applied. */
+export type ScenarioPlan = ScenarioSpec & { name: string };
 
 export interface RunPlan {
   profile: { name: string; path: string; hash: string; description?: string };
@@ -48,11 +42,7 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
   if (flags.duration !== undefined && (!Number.isInteger(flags.duration) || flags.duration < 1 || flags.duration > 3600)) {
     throw new UsageError(`--duration ${flags.duration}: must be a whole number of seconds from 1 to 3600`);
   }
-  const scenarios: ScenarioPlan[] = p.scenarios.map((s) => {
-    const durationSec = flags.duration ?? s.durationSec;
-    const name = s.name ?? s.kind;
-    return { name, kind: s.kind as ScenarioKind, topology: s.topology, durationSec, omitSec: s.omitSec, parallel: s.parallel };
-  });
+  const scenarios: ScenarioPlan[] = p.scenarios.map((s) => ({ ...s, name: s.name ?? s.kind, durationSec: flags.duration ?? s.durationSec }));
   const plan: RunPlan = {
     profile: { name: p.name, path: loaded.path, hash: loaded.hash, ...(p.description ? { description: p.description } : {}) },
     backends,

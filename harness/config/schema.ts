@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { backendIds, isBackendId } from '../backends/registry.ts';
-import { scenarioKinds, isScenarioKind } from '../workloads/kinds.ts';
+import { scenarioKinds } from '../workloads/kinds.ts';
 
 /** A strict object whose unknown-key error lists the keys that are allowed. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -22,23 +22,40 @@ export const backendIdSchema = z.string().superRefine((id, ctx) => {
 
 const topology = z.enum(['guest-to-guest', 'guest-to-host']);
 
-/** One row of the scenario table. Parameters not used by a kind are rejected by that kind. */
-export const scenarioSchema = strict({
-  /** Which workload to run (see harness/workloads/kinds.ts). */
-  kind: z.string().superRefine((k, ctx) => {
-    if (!isScenarioKind(k)) ctx.addIssue({ code: 'custom', message: `unknown scenario kind "${k}"; known: ${scenarioKinds.join(', ')}` });
-  }),
+/** Fields every scenario row has. */
+const common = {
   /** Name in results and reports; defaults to the kind. Must be unique in the profile. */
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use lower-case letters, digits, ".", "_" and "-" (at most 64)').optional(),
-  /** Who talks to whom: two guests through the path (default), or a guest and the host end of it. */
+  /** Who talks to whom: two guests through the path (default), or guest B and the host end of a tap path. */
   topology: topology.default('guest-to-guest'),
-  /** Measured seconds of traffic per repetition (iperf3 -t). */
+  /** Measured seconds of traffic per repetition. */
   durationSec: int(1, 3600).default(10),
-  /** Seconds of traffic before the measured ones, left out of the result (iperf3 -O: TCP slow start). */
-  omitSec: int(0, 600).default(1),
-  /** Parallel streams. */
-  parallel: int(1, 128).default(1),
-});
+};
+/** Seconds of traffic before the measured ones, left out of the result (iperf3 -O: TCP slow start). */
+const omitSec = int(0, 600).default(1);
+
+/** One row of the scenario table, by kind; each kind accepts only its own parameters. */
+export const scenarioSchema = z.discriminatedUnion(
+  'kind',
+  [
+    strict({ kind: z.literal('tcp-stream'), ...common, omitSec, parallel: int(1, 128).default(1) }),
+    strict({ kind: z.literal('tcp-stream-no-offload'), ...common, omitSec, parallel: int(1, 128).default(1) }),
+    strict({
+      kind: z.literal('udp-small'),
+      ...common,
+      omitSec,
+      /** UDP payload sizes in bytes, each measured in every repetition (1472 fills a 1500-byte MTU). */
+      payloads: z.array(int(16, 1472)).min(1).max(8).default([64, 1400]),
+    }),
+    strict({ kind: z.literal('latency'), ...common }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator'
+        ? `unknown scenario kind ${JSON.stringify((issue.input as { kind?: unknown })?.kind)}; known: ${scenarioKinds.join(', ')}`
+        : undefined,
+  },
+);
 
 export const profileSchema = strict({
   /** Defaults to the file name. */

@@ -3,7 +3,7 @@
 // that no process of the group survived; a survivor is an error.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { execa } from 'execa';
 import { CommandError, HostError, TimeoutError } from '../errors.ts';
 import type { Scope } from './scope.ts';
@@ -62,6 +62,11 @@ export interface DaemonSpec {
   env?: Record<string, string>;
   /** Grace period between SIGTERM and SIGKILL when stopping. */
   termTimeoutMs?: number;
+  /**
+   * Keep stdin and stdout as pipes (for programs driven through a prompt, such as testpmd): output
+   * still goes to `logFile`, and `onOutput` listeners see it as it arrives.
+   */
+  interactive?: boolean;
 }
 
 export interface ExitInfo {
@@ -79,6 +84,7 @@ export class Daemon {
   #exit: ExitInfo | undefined;
   #termTimeoutMs: number;
   #stopping: Promise<void> | undefined;
+  #listeners: ((text: string) => void)[] = [];
 
   constructor(spec: DaemonSpec) {
     this.name = spec.name;
@@ -94,10 +100,21 @@ export class Daemon {
         // detached puts the child in a new session and process group, so Ctrl-C in the terminal does
         // not reach it and we decide the order of teardown ourselves.
         detached: true,
-        stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
+        stdio: spec.interactive ? ['pipe', 'pipe', fd ?? 'ignore'] : ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
       });
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      if (fd !== undefined && !spec.interactive) closeSync(fd);
+    }
+    if (spec.interactive) {
+      this.#child.stdout!.setEncoding('utf8');
+      this.#child.stdout!.on('data', (text: string) => {
+        if (fd !== undefined) writeSync(fd, text);
+        for (const l of this.#listeners) l(text);
+      });
+      this.#child.stdout!.once('close', () => {
+        if (fd !== undefined) closeSync(fd);
+      });
+      this.#child.stdin!.on('error', () => undefined);
     }
     if (this.#child.pid === undefined) {
       // spawn reports ENOENT asynchronously; surface it as a host problem.
@@ -111,6 +128,20 @@ export class Daemon {
       });
     });
     this.#child.once('error', () => undefined);
+  }
+
+  /** Listen to the child's stdout (interactive daemons only). Returns a function that unsubscribes. */
+  onOutput(listener: (text: string) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Write to the child's stdin (interactive daemons only). */
+  write(text: string): void {
+    if (!this.#child.stdin) throw new Error(`${this.name}: not started interactive`);
+    this.#child.stdin.write(text);
   }
 
   get running(): boolean {

@@ -40,6 +40,20 @@ export interface RepOutcome {
   durationMs: number;
   /** Raw outputs kept beside run.json, relative to the run folder. */
   raw?: string[];
+  /** Data-quality remarks about this repetition (a collector that failed, a clamped baseline). */
+  notes?: string[];
+}
+
+/** A collector's availability for one backend, and how it measured (shown beside its figures). */
+export interface CollectorRecord {
+  id: string;
+  /** Name of the source shown next to every figure, e.g. `perf`, `QMP query-stats`, `TCG trace`. */
+  source: string;
+  available: boolean;
+  /** When unavailable: why, in words a user can act on. */
+  reason?: string;
+  fix?: string;
+  notes: string[];
 }
 
 export interface BackendOutcome {
@@ -55,12 +69,14 @@ export interface BackendOutcome {
   /** Virtio features each guest negotiated, keyed by guest name, when the guest exposes them. */
   features?: Record<string, string[]>;
   reps: RepOutcome[];
+  /** Every collector considered for this backend, available or with the reason it was not. */
+  collectors?: CollectorRecord[];
   /** Serial logs and other files of this backend, relative to the run folder. */
   files: string[];
 }
 
 export interface PhaseTiming {
-  phase: 'preflight' | 'image' | 'accel-probe' | 'setup' | 'boot' | 'warmup' | 'measure' | 'collect' | 'teardown' | 'report';
+  phase: 'preflight' | 'image' | 'accel-probe' | 'setup' | 'boot' | 'idle-baseline' | 'measure' | 'teardown' | 'report';
   backend?: string;
   ms: number;
 }
@@ -87,6 +103,11 @@ export interface RunRecord {
   phases: PhaseTiming[];
   /** Run-wide remarks a reader of the report must see. */
   notes: string[];
+  /**
+   * Collector availability over the whole run (one entry per collector id; available when it was
+   * available for any backend). Per-backend detail is in `backends[].collectors`.
+   */
+  collectors?: CollectorRecord[];
   /** When the run did not complete: the error that stopped it. */
   error?: string;
 }

@@ -20,6 +20,7 @@ export interface ExecResult {
 
 interface Pending {
   id: string;
+  onExit: (() => void) | undefined;
   out: string[];
   err: string[];
   section: 'none' | 'out' | 'err';
@@ -117,9 +118,12 @@ export class GuestAgent {
     });
   }
 
-  /** Run a program in the guest; it is killed after timeoutSec. Resolves with its status. */
-  exec(argv: readonly string[], timeoutSec: number, signal?: AbortSignal): Promise<ExecResult> {
-    return this.#request('exec', [String(Math.max(1, Math.ceil(timeoutSec))), ...argv], timeoutSec * 1000 + 15_000, signal);
+  /**
+   * Run a program in the guest; it is killed after timeoutSec. Resolves with its status. `onExit`
+   * is called the moment the program ended, before its output crosses the control channel.
+   */
+  exec(argv: readonly string[], timeoutSec: number, signal?: AbortSignal, onExit?: () => void): Promise<ExecResult> {
+    return this.#request('exec', [String(Math.max(1, Math.ceil(timeoutSec))), ...argv], timeoutSec * 1000 + 15_000, signal, onExit);
   }
 
   /** Like exec, but a non-zero status is a GuestError carrying stderr. */
@@ -159,7 +163,7 @@ export class GuestAgent {
     this.#socket.destroy();
   }
 
-  #request(verb: string, args: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
+  #request(verb: string, args: readonly string[], timeoutMs: number, signal?: AbortSignal, onExit?: () => void): Promise<ExecResult> {
     for (const a of args) {
       if (!TOKEN.test(a)) return Promise.reject(new GuestError(`argument ${JSON.stringify(a)} cannot be sent to the guest agent (allowed: ${TOKEN.source})`));
     }
@@ -182,6 +186,7 @@ export class GuestAgent {
         };
         this.#pending = {
           id,
+          onExit,
           out: [],
           err: [],
           section: 'none',
@@ -223,9 +228,13 @@ export class GuestAgent {
       const p = this.#pending;
       if (!p || a !== p.id) return; // a reply to an abandoned request, or garbage
       if (b === 'out' || b === 'err') p.section = b;
-      else if (b === 'end') {
+      else if (b === 'exit') {
+        p.onExit?.();
+        p.onExit = undefined;
+      } else if (b === 'end') {
         const status = Number(c);
         if (!Number.isInteger(status)) return p.reject(new GuestError(`guest ${this.guest}: bad status ${JSON.stringify(c)}`));
+        p.onExit?.();
         p.resolve({ stdout: decode(p.out), stderr: decode(p.err), status });
       }
       return;

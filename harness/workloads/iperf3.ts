@@ -78,3 +78,68 @@ function num(v: unknown, field: string, raw: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ParseError('iperf3 JSON output', `${field} is not a non-negative number`, raw);
   return v;
 }
+
+export interface UdpParams {
+  server: string;
+  durationSec: number;
+  omitSec: number;
+  /** UDP payload bytes per datagram (iperf3 -l). */
+  payloadBytes: number;
+  port?: number;
+}
+
+/** UDP at unlimited offered rate (`-b 0`): the sender sends as fast as it can. */
+export function iperf3UdpClientArgv(p: UdpParams): string[] {
+  return [
+    'iperf3', '--client', p.server, '--port', String(p.port ?? IPERF3_PORT), '--udp', '--bitrate', '0',
+    '--length', String(p.payloadBytes), '--time', String(p.durationSec), '--omit', String(p.omitSec),
+    '--json', '--connect-timeout', '5000',
+  ];
+}
+
+export interface Iperf3UdpResult {
+  /** Datagrams the sender sent in the measured seconds. */
+  packetsSent: number;
+  /** Datagrams lost on the way (counted by the receiver from sequence numbers). */
+  packetsLost: number;
+  /** Datagrams delivered per second: (sent - lost) / measured seconds. */
+  deliveredPacketsPerSec: number;
+  lossPercent: number;
+  /** Payload bits per second the receiver got. */
+  receiverBitsPerSec: number;
+  seconds: number;
+  payloadBytes: number;
+}
+
+/**
+ * Parse `iperf3 -J --udp` client output. iperf3 3.12 reports the receiver's view in
+ * `end.sum_received`; older versions only in `end.sum` (which then carries the loss counts).
+ */
+export function parseIperf3UdpJson(text: string): Iperf3UdpResult {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ParseError('iperf3 UDP JSON output', (err as Error).message, text);
+  }
+  if (!isObject(doc)) throw new ParseError('iperf3 UDP JSON output', 'not a JSON object', text);
+  if (typeof doc.error === 'string') throw new GuestError(`iperf3 failed: ${doc.error.slice(0, 300)}`);
+  const end = isObject(doc.end) ? doc.end : undefined;
+  const rx = end && isObject(end.sum_received) ? end.sum_received : end && isObject(end.sum) ? end.sum : undefined;
+  if (!rx) throw new ParseError('iperf3 UDP JSON output', 'no end.sum_received / end.sum (is this a UDP client run?)', text);
+  const start = isObject(doc.start) && isObject(doc.start.test_start) ? doc.start.test_start : {};
+  if (start.protocol !== undefined && start.protocol !== 'UDP') throw new ParseError('iperf3 UDP JSON output', `protocol is ${String(start.protocol)}, not UDP`, text);
+  const packets = num(rx.packets, 'packets', text);
+  const lost = num(rx.lost_packets, 'lost_packets', text);
+  const seconds = num(rx.seconds, 'seconds', text);
+  if (lost > packets) throw new ParseError('iperf3 UDP JSON output', `lost_packets (${lost}) exceeds packets (${packets})`, text);
+  return {
+    packetsSent: packets,
+    packetsLost: lost,
+    deliveredPacketsPerSec: seconds > 0 ? (packets - lost) / seconds : 0,
+    lossPercent: packets > 0 ? (100 * lost) / packets : 0,
+    receiverBitsPerSec: num(rx.bits_per_second, 'bits_per_second', text),
+    seconds,
+    payloadBytes: typeof start.blksize === 'number' ? start.blksize : 0,
+  };
+}

@@ -1,28 +1,26 @@
 // The scenario table: each kind of traffic is one row that knows how to prepare its servers, run one
-// repetition, turn the tool's output into samples, and how long a repetition may take. The runner
-// loops over rows; it never branches on a scenario's kind.
+// repetition, turn the tool's output into samples, undo what it changed, and how long a repetition
+// may take. The runner loops over rows; it never branches on a scenario's kind.
 
 import { GuestError } from '../errors.ts';
-import { sleep } from '../host/proc.ts';
 import type { ScenarioPlan } from '../config/plan.ts';
-import type { Sample } from '../samples.ts';
-import type { GuestAgent } from '../vm/agent.ts';
+import type { Dims, Sample } from '../samples.ts';
+import type { Endpoint } from './endpoint.ts';
 import type { ScenarioKind } from './kinds.ts';
-import { IPERF3_PORT, iperf3ServerArgv, iperf3TcpClientArgv, parseIperf3Json } from './iperf3.ts';
-
-/** One end of the traffic: a guest reachable through its agent, at an address on the path under test. */
-export interface Endpoint {
-  name: string;
-  ip: string;
-  agent: GuestAgent;
-}
+import { IPERF3_PORT, iperf3ServerArgv, iperf3TcpClientArgv, iperf3UdpClientArgv, parseIperf3Json, parseIperf3UdpJson } from './iperf3.ts';
+import { disableOffloads, restoreOffloads, type OffloadState } from './offloads.ts';
+import { SOCKPERF_PORT, parseSockperf, sockperfPingPongArgv, sockperfServerArgv } from './sockperf.ts';
 
 export interface ScenarioContext {
-  /** Guest A: runs the servers. */
+  /** Receives the traffic: guest A, or the host end of the path (guest-to-host topology). */
   server: Endpoint;
-  /** Guest B: runs the clients. */
+  /** Sends it: guest B. */
   client: Endpoint;
+  /** Both guests, for settings that must match on each side (offloads). */
+  guests: readonly Endpoint[];
   signal: AbortSignal;
+  /** Called when the traffic of a measured variant has ended (the client tool exited). */
+  trafficDone?: () => void;
 }
 
 export interface RawOutput {
@@ -36,60 +34,174 @@ export interface RepResult {
   raw: RawOutput[];
 }
 
-export interface ScenarioImpl {
-  kind: ScenarioKind;
+type PlanOf<K extends ScenarioKind> = Extract<ScenarioPlan, { kind: K }>;
+
+/**
+ * One measured part of a repetition. Most scenarios have one; udp-small has one per payload size,
+ * so that exits and CPU are counted (and divided by packets) for each size separately.
+ */
+export interface Variant {
+  /** Added to the repetition's label in raw file names, e.g. `udp64`. */
+  suffix: string;
+  /** Dimensions added to every sample of the variant, e.g. `{ payloadBytes: 64 }`. */
+  dims: Dims;
+  /** Seconds of traffic, for the idle baseline of the same length. */
+  trafficSec: number;
+}
+
+const single = (trafficSec: number): Variant[] => [{ suffix: '', dims: {}, trafficSec }];
+
+export interface ScenarioImpl<K extends ScenarioKind = ScenarioKind> {
+  kind: K;
   title: string;
-  /** Upper bound in seconds for one repetition, past which it is recorded as hung. */
-  budgetSec(s: ScenarioPlan): number;
-  /** Start what the repetitions need (servers); once per boot. */
-  prepare(ctx: ScenarioContext, s: ScenarioPlan): Promise<void>;
-  run(ctx: ScenarioContext, s: ScenarioPlan, label: string): Promise<RepResult>;
+  /** The measured parts of one repetition. */
+  variants(s: PlanOf<K>): Variant[];
+  /** Upper bound in seconds for one variant of one repetition, past which it is recorded as hung. */
+  budgetSec(s: PlanOf<K>): number;
+  /** Start what the repetitions need (servers) and apply settings; once per boot and scenario. */
+  prepare(ctx: ScenarioContext, s: PlanOf<K>): Promise<string[]>;
+  /** Run one variant of one repetition. `label` names its raw output files. */
+  run(ctx: ScenarioContext, s: PlanOf<K>, label: string, variant: Variant): Promise<RepResult>;
+  /** Undo what prepare changed, so the next scenario starts from the same guest state. */
+  finish?(ctx: ScenarioContext, s: PlanOf<K>): Promise<void>;
 }
 
 /** Grace on top of the traffic time: connection set-up, JSON over the serial line, a slow TCG guest. */
 const GRACE_SEC = 30;
 
-const tcpStream: ScenarioImpl = {
+/** Run a tool at the client, keeping its output as raw evidence whatever happens. */
+async function clientRun(ctx: ScenarioContext, argv: string[], timeoutSec: number, rawName: string): Promise<{ stdout: string; raw: RawOutput[] }> {
+  const r = await ctx.client.exec(argv, timeoutSec, ctx.signal, ctx.trafficDone);
+  const raw = [{ name: rawName, text: r.stdout + (r.stderr ? `\n--- stderr ---\n${r.stderr}` : '') }];
+  if (r.status !== 0 && !r.stdout.trim()) {
+    throw Object.assign(new GuestError(`${argv[0]} at ${ctx.client.name} exited with status ${r.status}: ${r.stderr.trim().slice(-300)}`), { raw });
+  }
+  return { stdout: r.stdout, raw };
+}
+
+/** Parse, attaching the raw output to any error so the runner saves it. */
+function parseWith<T>(raw: RawOutput[], parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw Object.assign(err as Error, { raw });
+  }
+}
+
+/** One iperf3 server answers TCP and UDP tests alike; it listens on TCP for its control channel. */
+async function iperf3Server(ctx: ScenarioContext): Promise<void> {
+  await ctx.server.ensureServer('iperf3', iperf3ServerArgv(), { port: IPERF3_PORT, proto: 'tcp' }, ctx.signal);
+}
+
+async function tcpRep(ctx: ScenarioContext, s: PlanOf<'tcp-stream'> | PlanOf<'tcp-stream-no-offload'>, label: string): Promise<RepResult> {
+  const argv = iperf3TcpClientArgv({ server: ctx.server.ip, durationSec: s.durationSec, omitSec: s.omitSec, parallel: s.parallel });
+  const { stdout, raw } = await clientRun(ctx, argv, s.durationSec + s.omitSec + GRACE_SEC / 2, `${label}.iperf3.json`);
+  const r = parseWith(raw, () => parseIperf3Json(stdout));
+  const samples: Sample[] = [
+    { metric: 'throughput', value: r.receiverBitsPerSec, unit: 'bit/s', source: 'iperf3' },
+    { metric: 'throughputSender', value: r.senderBitsPerSec, unit: 'bit/s', source: 'iperf3' },
+    { metric: 'bytesReceived', value: r.bytesReceived, unit: 'bytes', source: 'iperf3' },
+  ];
+  if (r.retransmits !== undefined) samples.push({ metric: 'retransmits', value: r.retransmits, unit: 'count', source: 'iperf3' });
+  return { samples, raw: [{ name: `${label}.iperf3.json`, text: stdout }] };
+}
+
+const tcpStream: ScenarioImpl<'tcp-stream'> = {
   kind: 'tcp-stream',
-  title: 'TCP stream (iperf3, B to A)',
+  title: 'TCP stream (iperf3), offloads as the guest driver sets them',
+  variants: (s) => single(s.durationSec + s.omitSec),
   budgetSec: (s) => s.durationSec + s.omitSec + GRACE_SEC,
   async prepare(ctx) {
-    await startIperf3Server(ctx.server, ctx.signal);
+    await iperf3Server(ctx);
+    return [];
+  },
+  run: tcpRep,
+};
+
+/** Offload state of each guest before tcp-stream-no-offload turned it off, to restore afterwards. */
+const savedOffloads = new WeakMap<Endpoint, OffloadState>();
+
+const tcpStreamNoOffload: ScenarioImpl<'tcp-stream-no-offload'> = {
+  kind: 'tcp-stream-no-offload',
+  title: 'TCP stream (iperf3) with GSO, TSO, GRO, scatter-gather and checksum offloads off in both guests',
+  variants: (s) => single(s.durationSec + s.omitSec),
+  budgetSec: (s) => s.durationSec + s.omitSec + GRACE_SEC,
+  async prepare(ctx) {
+    await iperf3Server(ctx);
+    const notes: string[] = [];
+    for (const g of ctx.guests) {
+      const state = await disableOffloads(g, ctx.signal);
+      savedOffloads.set(g, state);
+      if (state.stillOn.length) notes.push(`guest ${g.name}: offloads that could not be turned off: ${state.stillOn.join(', ')}`);
+    }
+    return notes;
+  },
+  run: tcpRep,
+  async finish(ctx) {
+    for (const g of ctx.guests) {
+      const state = savedOffloads.get(g);
+      if (state) await restoreOffloads(g, state, ctx.signal);
+      savedOffloads.delete(g);
+    }
+  },
+};
+
+const udpSmall: ScenarioImpl<'udp-small'> = {
+  kind: 'udp-small',
+  title: 'UDP at unlimited offered rate (iperf3 -u -b 0): delivered packets/s and loss, per payload size',
+  variants: (s) => s.payloads.map((payloadBytes) => ({ suffix: `udp${payloadBytes}`, dims: { payloadBytes }, trafficSec: s.durationSec + s.omitSec })),
+  budgetSec: (s) => s.durationSec + s.omitSec + GRACE_SEC,
+  async prepare(ctx) {
+    await iperf3Server(ctx);
+    return [];
+  },
+  async run(ctx, s, label, variant) {
+    const payloadBytes = Number(variant.dims.payloadBytes);
+    const argv = iperf3UdpClientArgv({ server: ctx.server.ip, durationSec: s.durationSec, omitSec: s.omitSec, payloadBytes });
+    const name = `${label}.iperf3.json`;
+    const { stdout, raw } = await clientRun(ctx, argv, s.durationSec + s.omitSec + GRACE_SEC / 2, name);
+    const r = parseWith(raw, () => parseIperf3UdpJson(stdout));
+    const delivered = r.packetsSent - r.packetsLost;
+    const samples: Sample[] = [
+      { metric: 'packetRate', value: r.deliveredPacketsPerSec, unit: 'pkt/s', source: 'iperf3' },
+      { metric: 'lossPercent', value: r.lossPercent, unit: '%', source: 'iperf3' },
+      { metric: 'packetsReceived', value: delivered, unit: 'count', source: 'iperf3' },
+      { metric: 'bytesReceived', value: delivered * payloadBytes, unit: 'bytes', source: 'iperf3' },
+    ];
+    return { samples, raw: [{ name, text: stdout }] };
+  },
+};
+
+const latency: ScenarioImpl<'latency'> = {
+  kind: 'latency',
+  title: 'Request/response round trips (sockperf ping-pong over UDP): p50, p90, p99',
+  variants: (s) => single(s.durationSec),
+  budgetSec: (s) => s.durationSec + GRACE_SEC,
+  async prepare(ctx) {
+    await ctx.server.ensureServer('sockperf', sockperfServerArgv(ctx.server.ip), { port: SOCKPERF_PORT, proto: 'udp' }, ctx.signal);
+    return [];
   },
   async run(ctx, s, label) {
-    const argv = iperf3TcpClientArgv({ server: ctx.server.ip, durationSec: s.durationSec, omitSec: s.omitSec, parallel: s.parallel });
-    const r = await ctx.client.agent.exec(argv, s.durationSec + s.omitSec + GRACE_SEC / 2, ctx.signal);
-    const raw = [{ name: `${label}.iperf3.json`, text: r.stdout }];
-    if (r.status !== 0 && !r.stdout.trim().startsWith('{')) {
-      throw Object.assign(new GuestError(`iperf3 client exited with status ${r.status}: ${r.stderr.trim().slice(-300)}`), { raw });
-    }
-    let parsed;
-    try {
-      parsed = parseIperf3Json(r.stdout);
-    } catch (err) {
-      throw Object.assign(err as Error, { raw });
-    }
+    const { stdout, raw } = await clientRun(ctx, sockperfPingPongArgv(ctx.server.ip, s.durationSec), s.durationSec + GRACE_SEC / 2, `${label}.sockperf.txt`);
+    const r = parseWith(raw, () => parseSockperf(stdout));
     const samples: Sample[] = [
-      { metric: 'throughput', value: parsed.receiverBitsPerSec, unit: 'bit/s', source: 'iperf3' },
-      { metric: 'throughputSender', value: parsed.senderBitsPerSec, unit: 'bit/s', source: 'iperf3' },
-      { metric: 'bytesReceived', value: parsed.bytesReceived, unit: 'bytes', source: 'iperf3' },
+      { metric: 'latencyP50', value: r.p50, unit: 'us', source: 'sockperf' },
+      { metric: 'latencyP90', value: r.p90, unit: 'us', source: 'sockperf' },
+      { metric: 'latencyP99', value: r.p99, unit: 'us', source: 'sockperf' },
+      { metric: 'latencyMean', value: r.mean, unit: 'us', source: 'sockperf' },
     ];
-    if (parsed.retransmits !== undefined) samples.push({ metric: 'retransmits', value: parsed.retransmits, unit: 'count', source: 'iperf3' });
     return { samples, raw };
   },
 };
 
-/** Start `iperf3 --server` in a guest and wait until it listens. */
-export async function startIperf3Server(server: Endpoint, signal: AbortSignal, port = IPERF3_PORT): Promise<void> {
-  await server.agent.spawn(iperf3ServerArgv(port), signal);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const r = await server.agent.exec(['netstat', '-ltn'], 10, signal);
-    if (r.stdout.includes(`:${port} `)) return;
-    await sleep(200, signal);
-  }
-  throw new GuestError(`iperf3 server in guest ${server.name} is not listening on port ${port} after 10 s`);
-}
-
-export const scenarioTable = {
+export const scenarioTable: { [K in ScenarioKind]: ScenarioImpl<K> } = {
   'tcp-stream': tcpStream,
-} as const satisfies Record<ScenarioKind, ScenarioImpl>;
+  'tcp-stream-no-offload': tcpStreamNoOffload,
+  'udp-small': udpSmall,
+  latency,
+};
+
+/** The row for a plan, typed loosely for the runner, which treats every row alike. */
+export function scenarioFor(s: ScenarioPlan): ScenarioImpl<ScenarioKind> {
+  return scenarioTable[s.kind] as unknown as ScenarioImpl<ScenarioKind>;
+}

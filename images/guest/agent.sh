@@ -4,6 +4,9 @@
 # Requests, one per line:   <id> <verb> [arg ...]
 #   arguments are single tokens of [A-Za-z0-9._:/=,+@%-] (the host checks before sending)
 # Replies, every reply ends with an `end` line:
+#   @@iopath <id> exit <st>  (exec only) the moment the program ended, before its output is sent:
+#                            the host closes a measurement window here, so the output's transfer
+#                            over this port is not counted with the traffic
 #   @@iopath <id> out        then stdout, base64, line-wrapped
 #   @@iopath <id> err        then stderr, base64, line-wrapped
 #   @@iopath <id> end <status>
@@ -48,7 +51,9 @@ while read -r id verb args <&3; do
       set -- $args
       t="$1"; shift
       timeout -s KILL "$t" "$@" >"$out" 2>"$err" </dev/null
-      reply "$id" "$out" "$err" $? ;;
+      rc=$?
+      echo "@@iopath $id exit $rc" >&3
+      reply "$id" "$out" "$err" $rc ;;
     spawn)
       set -- $args
       "$@" >"/tmp/spawn-$id.log" 2>&1 </dev/null &

@@ -60,7 +60,16 @@ describe('normalise', () => {
     expect(normalise([exits(10, { guest: 'a' })], { bytes: 1e9, durationSec: 5 }).samples.map((s) => s.metric)).toEqual(['exitsPerGB']);
     const none = normalise([exits(10, { guest: 'a' })], { bytes: 0, durationSec: 5 });
     expect(none.samples).toEqual([]);
-    expect(none.warnings).toEqual(['the window moved no bytes: nothing was normalised']);
+    expect(none.warnings).toEqual(['the window moved no bytes and no packets: nothing was normalised']);
+  });
+
+  it('gives per-packet figures without per-GB ones for request/response traffic that counted no bytes', () => {
+    const r = normalise([exits(10, { guest: 'a' }), { metric: 'hostCpu', value: 0.5, unit: 's' }], { bytes: 0, packets: 1000, durationSec: 5 });
+    expect(r.samples.map((s) => [s.metric, s.value])).toEqual([
+      ['exitsPerPacket', 0.01],
+      ['hostCpuPerMpps', 500],
+    ]);
+    expect(r.warnings).toEqual([]);
   });
 
   it('does not normalise other metrics', () => {

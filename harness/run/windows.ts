@@ -1,0 +1,106 @@
+// Measurement windows: the collectors are started right before a workload variant and stopped right
+// after it; an idle window of comparable length (guests booted, no traffic) is measured once per
+// backend as the baseline. The window's counts, baseline subtracted, and their normalisation by the
+// work done (per GB, per packet, per Gbit/s) become samples of the repetition.
+
+import { CollectorGroup, normalise, subtractBaseline, type CollectorFailure, type WindowResult, type WindowSamples } from '../collectors/index.ts';
+import { packetsThroughPath } from '../collectors/guest-nic.ts';
+import type { Window } from '../collectors/types.ts';
+import { sleep } from '../host/proc.ts';
+import type { Dims, Sample } from '../samples.ts';
+
+export interface WindowOutcome<T> {
+  value: T;
+  samples: Sample[];
+  warnings: string[];
+}
+
+/**
+ * Two rings of collectors. The inner ring (exits, device accesses, host CPU) is started last and
+ * stopped first, tightly around the traffic. The outer ring holds collectors that talk to the guests
+ * over their control channel (their NIC counters): they read before the inner ring starts and after
+ * it stopped, so their own serial-port traffic is never counted as work of the path.
+ */
+export class Windows {
+  readonly inner: CollectorGroup;
+  readonly outer: CollectorGroup;
+  #baseline: WindowSamples | undefined;
+
+  constructor(inner: CollectorGroup, outer: CollectorGroup) {
+    this.inner = inner;
+    this.outer = outer;
+  }
+
+  get hasActive(): boolean {
+    return this.inner.active.length + this.outer.active.length > 0;
+  }
+
+  /** Measure the guests at rest for `seconds`; kept as the baseline of every later window. */
+  async idle(window: Window, seconds: number, signal: AbortSignal): Promise<Sample[]> {
+    if (!this.hasActive) return [];
+    const r = await this.#around(window, async (done) => {
+      await sleep(seconds * 1000, signal);
+      done();
+    });
+    this.#baseline = { samples: r.samples, durationSec: r.durationSec };
+    return [...r.samples];
+  }
+
+  /** Run `work` with both rings around it; the inner ring stops at `done()` or when work ends. */
+  async #around<T>(window: Window, work: (done: () => void) => Promise<T>): Promise<{ value: T; samples: Sample[]; durationSec: number; failures: CollectorFailure[] }> {
+    await this.outer.start(window);
+    let result: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+    let inner: WindowResult | undefined;
+    let outer: WindowResult;
+    try {
+      await this.inner.start(window);
+      let markDone!: () => void;
+      const doneSignal = new Promise<void>((resolve) => (markDone = resolve));
+      const running = work(markDone).then(
+        (value) => (result = { ok: true, value }),
+        (error) => (result = { ok: false, error }),
+      );
+      await Promise.race([running, doneSignal]);
+      // Stop the inner ring whatever happened, so nothing keeps counting into the next window.
+      inner = await this.inner.stop(window);
+      await running;
+    } finally {
+      outer = await this.outer.stop(window);
+    }
+    if (!result!.ok) throw result!.error;
+    return { value: result!.value, samples: [...inner!.samples, ...outer.samples], durationSec: inner!.durationSec, failures: [...inner!.failures, ...outer.failures] };
+  }
+
+  /**
+   * Run `work` inside a measured window. Returns its value, the collectors' samples with the baseline
+   * subtracted, and their normalisation by the workload's bytes and the packets that crossed the path.
+   */
+  async measure<T>(
+    window: Window,
+    work: (trafficDone: () => void) => Promise<T>,
+    workloadSamples: (value: T) => readonly Sample[],
+    guestsOnPath: 1 | 2,
+  ): Promise<WindowOutcome<T>> {
+    if (!this.hasActive) return { value: await work(() => undefined), samples: [], warnings: [] };
+    const stopped = await this.#around(window, work);
+    const value = stopped.value;
+    const warnings = stopped.failures.map((f) => `collector ${f.id} failed to ${f.phase}: ${(f.error as Error)?.message ?? String(f.error)}`);
+    const counts = subtractBaseline({ samples: stopped.samples, durationSec: stopped.durationSec }, this.#baseline);
+    warnings.push(...counts.warnings);
+    const workload = workloadSamples(value);
+    const bytes = workload.filter((s) => s.metric === 'bytesReceived').reduce((a, s) => a + s.value, 0);
+    const packets = packetsThroughPath(counts.samples, guestsOnPath);
+    const normalised = normalise(
+      counts.samples.filter((s) => s.metric !== 'nicPackets' && s.metric !== 'nicBytes'),
+      { bytes, durationSec: stopped.durationSec, ...(packets !== undefined ? { packets } : {}) },
+    );
+    warnings.push(...normalised.warnings);
+    return { value, samples: [...counts.samples, ...normalised.samples], warnings };
+  }
+}
+
+/** Add a variant's dims to samples (collector samples keep their own dims too). */
+export function withDims(samples: readonly Sample[], dims: Dims): Sample[] {
+  if (Object.keys(dims).length === 0) return [...samples];
+  return samples.map((s) => ({ ...s, dims: { ...dims, ...s.dims } }));
+}
