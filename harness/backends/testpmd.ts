@@ -189,20 +189,31 @@ export class TestpmdCounters implements Collector {
   }
 }
 
-/** Deltas of every port's counters between two snapshots. */
+/**
+ * Deltas of every port's counters between two snapshots. testpmd's io mode forwards every packet
+ * received on one port to its peer (0 <-> 1), and the vhost PMD does not count a packet it could
+ * not place in a full guest ring as a port error, so drops on the way out of port p are
+ * rx(peer) - tx(p) over the window (clamped at 0 for packets in flight at the edges); drops on the
+ * way in are the port's missed, no-mbuf and error counts.
+ */
 export function countersToSamples(before: readonly PortStats[], after: readonly PortStats[]): Sample[] {
+  const delta = (port: number, k: keyof PortStats) => {
+    const a = after.find((x) => x.port === port);
+    const b = before.find((x) => x.port === port);
+    return a ? a[k] - (b?.[k] ?? 0) : 0;
+  };
   const samples: Sample[] = [];
-  for (const a of after) {
-    const b = before.find((x) => x.port === a.port);
-    const d = (k: keyof PortStats) => a[k] - (b?.[k] ?? 0);
-    const port = String(a.port);
-    const s = (metric: 'switchPackets' | 'switchBytes' | 'switchDrops', value: number, unit: 'count' | 'bytes', direction?: string) =>
-      samples.push({ metric, value, unit, source: 'testpmd', dims: direction ? { port, direction } : { port } });
-    s('switchPackets', d('rxPackets'), 'count', 'rx');
-    s('switchPackets', d('txPackets'), 'count', 'tx');
-    s('switchBytes', d('rxBytes'), 'bytes', 'rx');
-    s('switchBytes', d('txBytes'), 'bytes', 'tx');
-    s('switchDrops', d('rxMissed') + d('rxNombuf') + d('rxErrors') + d('txErrors'), 'count');
+  for (const { port: p } of after) {
+    const peer = p ^ 1;
+    const port = String(p);
+    const s = (metric: 'switchPackets' | 'switchBytes' | 'switchDrops', value: number, unit: 'count' | 'bytes', direction: string) =>
+      samples.push({ metric, value, unit, source: 'testpmd', dims: { port, direction } });
+    s('switchPackets', delta(p, 'rxPackets'), 'count', 'rx');
+    s('switchPackets', delta(p, 'txPackets'), 'count', 'tx');
+    s('switchBytes', delta(p, 'rxBytes'), 'bytes', 'rx');
+    s('switchBytes', delta(p, 'txBytes'), 'bytes', 'tx');
+    s('switchDrops', delta(p, 'rxMissed') + delta(p, 'rxNombuf') + delta(p, 'rxErrors'), 'count', 'rx');
+    if (after.some((x) => x.port === peer)) s('switchDrops', Math.max(0, delta(peer, 'rxPackets') - delta(p, 'txPackets')) + delta(p, 'txErrors'), 'count', 'tx');
   }
   return samples;
 }

@@ -1,11 +1,12 @@
 // Real QEMU guests under the host's accelerator choice (TCG here) in a real network namespace: both
 // tap paths carry iperf3 traffic between two guests, and nothing of the run is left afterwards.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan } from '../../harness/config/plan.ts';
+import { onPath } from '../../harness/host/facts.ts';
 import { runBench } from '../../harness/run/runner.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
 import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
@@ -35,4 +36,39 @@ describe('two guests per tap path', () => {
     for (const p of ['preflight', 'image', 'setup', 'boot', 'teardown']) expect(phases).toContain(p);
     expect(leftovers(outcome.record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
   }, 300_000);
+});
+
+const hostTools = ['iperf3', 'sockperf'].filter((t) => !onPath(t));
+const skipToHost = skipWhy('guest-to-host topology', whyNoGuests() ?? (hostTools.length ? `needs ${hostTools.join(' and ')} on the host (apt-get install -y ${hostTools.join(' ')})` : undefined));
+
+describe('every traffic shape on one tap path', () => {
+  it.skipIf(skipToHost)('runs no-offload TCP, then guest-to-host TCP, UDP and latency against the host end in the namespace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iopath-g2h-'));
+    const profile = join(dir, 'shapes.yaml');
+    writeFileSync(
+      profile,
+      [
+        'backends: [virtio-net]',
+        'repetitions: 1',
+        'warmup: 0',
+        'accel: tcg',
+        'scenarios:',
+        '  - { kind: tcp-stream-no-offload, durationSec: 2, omitSec: 0 }',
+        '  - { kind: tcp-stream, name: tcp-to-host, topology: guest-to-host, durationSec: 2, omitSec: 0 }',
+        '  - { kind: udp-small, name: udp-to-host, topology: guest-to-host, durationSec: 2, omitSec: 0, payloads: [64] }',
+        '  - { kind: latency, name: latency-to-host, topology: guest-to-host, durationSec: 2 }',
+      ].join('\n'),
+    );
+    const plan = resolvePlan(loadProfile(profile));
+    const outcome = await runBench({ plan, argv: ['test'], resultsRoot: join(dir, 'results'), signal: new AbortController().signal, reporter: {} });
+    const b = outcome.record.backends[0]!;
+    expect(b.status, JSON.stringify(b.reps)).toBe('ok');
+    const samples = readFileSync(join(outcome.runDir, 'samples.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRecord);
+    const value = (scenario: string, metric: string) => samples.find((s) => s.scenario === scenario && s.metric === metric)?.value;
+    for (const [scenario, metric] of [['tcp-stream-no-offload', 'throughput'], ['tcp-to-host', 'throughput'], ['udp-to-host', 'packetRate'], ['latency-to-host', 'latencyP99']] as const) {
+      expect(value(scenario, metric), `${scenario} ${metric}`).toBeGreaterThan(0);
+      console.log(`${scenario}: ${metric} ${value(scenario, metric)}`);
+    }
+    expect(leftovers(outcome.record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+  }, 400_000);
 });

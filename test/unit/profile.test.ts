@@ -44,7 +44,7 @@ describe('profile validation', () => {
   });
 
   const cases: [string, unknown, RegExp][] = [
-    ['unknown backend', { ...valid, backends: ['e1000', 'e100'] }, /backends\[1\]: unknown backend "e100"; known: e1000, virtio-net/],
+    ['unknown backend', { ...valid, backends: ['e1000', 'e100'] }, /backends\[1\]: unknown backend "e100"; known: e1000, virtio-net, vhost-net, vhost-user-testpmd/],
     ['backend listed twice', { ...valid, backends: ['e1000', 'e1000'] }, /backends\[1\]: "e1000" is listed twice/],
     ['unknown top-level key', { ...valid, repetitons: 3 }, /\(top level\): unknown key "repetitons"; allowed: name, description, backends, repetitions/],
     ['unknown nested key', { ...valid, guest: { memory: 512 } }, /guest: unknown key "memory"; allowed: memoryMiB, vcpus/],
@@ -52,7 +52,10 @@ describe('profile validation', () => {
     ['zero repetitions', { ...valid, repetitions: 0 }, /repetitions: Too small: expected number to be >=1/],
     ['fractional duration', { ...valid, scenarios: [{ kind: 'tcp-stream', durationSec: 2.5 }] }, /scenarios\[0\]\.durationSec: Invalid input: expected int/],
     ['too little guest memory', { ...valid, guest: { memoryMiB: 64 } }, /guest\.memoryMiB: Too small/],
-    ['unknown scenario kind', { ...valid, scenarios: [{ kind: 'tcp-strem' }] }, /scenarios\[0\]\.kind: unknown scenario kind "tcp-strem"; known: tcp-stream/],
+    ['unknown scenario kind', { ...valid, scenarios: [{ kind: 'tcp-strem' }] }, /scenarios\[0\]\.kind: unknown scenario kind "tcp-strem"; known: tcp-stream, tcp-stream-no-offload, udp-small, latency/],
+    ['a parameter of another kind', { ...valid, scenarios: [{ kind: 'latency', parallel: 4 }] }, /scenarios\[0\]: unknown key "parallel"; allowed: kind, name, topology, durationSec/],
+    ['a UDP payload that does not fit the MTU', { ...valid, scenarios: [{ kind: 'udp-small', payloads: [64, 9000] }] }, /scenarios\[0\]\.payloads\[1\]: Too small|scenarios\[0\]\.payloads\[1\]: Too big/],
+    ['an unknown topology', { ...valid, scenarios: [{ kind: 'tcp-stream', topology: 'host-to-guest' }] }, /scenarios\[0\]\.topology: Invalid option: expected one of "guest-to-guest"\|"guest-to-host"/],
     ['no scenarios', { ...valid, scenarios: [] }, /scenarios: Too small/],
     ['scenario named twice', { ...valid, scenarios: [{ kind: 'tcp-stream' }, { kind: 'tcp-stream' }] }, /scenarios\[1\]\.name: scenario name "tcp-stream" is used twice/],
     ['bad accelerator', { ...valid, accel: 'hvf' }, /accel: Invalid option: expected one of "auto"\|"kvm"\|"tcg"/],
@@ -87,7 +90,7 @@ describe('profile validation', () => {
 
   it('validates flags and names the flag', () => {
     const loaded = loadProfile(write('flags.json', valid));
-    expect(errorOf(() => resolvePlan(loaded, { backends: 'e1000,vhost-nett' })).message).toMatch(/--backends: unknown backend "vhost-nett"; known: e1000, virtio-net/);
+    expect(errorOf(() => resolvePlan(loaded, { backends: 'e1000,vhost-nett' })).message).toMatch(/--backends: unknown backend "vhost-nett"; known: e1000, virtio-net, vhost-net/);
     expect(errorOf(() => resolvePlan(loaded, { reps: 0 })).message).toMatch(/--reps 0: must be a whole number of at least 1/);
     expect(errorOf(() => resolvePlan(loaded, { duration: 0 })).message).toMatch(/--duration 0: must be a whole number of seconds/);
     expect(errorOf(() => resolvePlan(loaded, { accel: 'xen' })).message).toMatch(/--accel xen/);
