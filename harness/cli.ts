@@ -69,6 +69,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('warmup', { type: 'number', describe: 'Warm-up repetitions thrown away before measuring' })
           .option('duration', { type: 'number', describe: 'Measured seconds of traffic per repetition' })
           .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator (auto probes KVM with a guest boot)' })
+          .option('collectors', { type: 'boolean', describe: 'Count exits, device accesses and host CPU (--no-collectors to measure without them)' })
           .option('results-dir', { type: 'string', default: defaultResultsDir, describe: 'Where run folders are written' })
           .option('reports-dir', { type: 'string', default: defaultReportsDir, describe: 'Where reports are written' })
           .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' }),
@@ -81,6 +82,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
             ...(a.warmup !== undefined ? { warmup: a.warmup } : {}),
             ...(a.duration !== undefined ? { duration: a.duration } : {}),
             ...(a.accel !== undefined ? { accel: a.accel } : {}),
+            ...(a.collectors !== undefined ? { collectors: a.collectors } : {}),
           });
           const { bench } = await import('./commands/bench.ts');
           return bench({ plan, argv: ['iopath', ...args], resultsRoot: a['results-dir'], reportsRoot: a['reports-dir'], report: a.report, signal, reporter: new ConsoleReporter() });
@@ -134,6 +136,29 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
         set(async () => {
           const { compare } = await import('./commands/compare.ts');
           return compare({ baseline: a.baseline, run: a.run, noiseFloorPercent: a['noise-floor'], alpha: a.alpha, test: a.test as 'permutation' | 'welch', out: a.out });
+        }),
+    )
+    .command(
+      'overhead',
+      'Benchmark: throughput with the collectors on against off, as a ratio (goal at least 0.97)',
+      (y) =>
+        y
+          .option('profile', { type: 'string', default: 'overhead', describe: 'Profile to run each way' })
+          .option('backends', { type: 'string', describe: 'Comma-separated paths (overrides the profile)' })
+          .option('rounds', { type: 'number', default: 2, describe: 'Rounds of on/off runs, alternating their order' })
+          .option('goal', { type: 'number', default: 0.97, describe: 'Ratio the collectors should keep' })
+          .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator' }),
+      (a) =>
+        set(async (signal) => {
+          if (!(Number.isInteger(a.rounds) && a.rounds >= 1)) throw new UsageError(`--rounds ${a.rounds}: must be a whole number of at least 1`);
+          const { overhead } = await import('./commands/overhead.ts');
+          return overhead({
+            profile: a.profile,
+            rounds: a.rounds,
+            goal: a.goal,
+            overrides: { ...(a.backends !== undefined ? { backends: a.backends } : {}), ...(a.accel !== undefined ? { accel: a.accel } : {}) },
+            signal,
+          });
         }),
     )
     .command(

@@ -15,6 +15,8 @@ export interface RunPlan {
   repetitions: number;
   warmup: number;
   accel: 'auto' | 'kvm' | 'tcg';
+  /** Whether the exit/device-access/CPU collectors run around the measured repetitions. */
+  collectors: boolean;
   guest: { memoryMiB: number; vcpus: number };
   scenarios: ScenarioPlan[];
   timeouts: { bootSec: number; probeSec: number };
@@ -27,6 +29,7 @@ export interface PlanOverrides {
   warmup?: number;
   duration?: number;
   accel?: string;
+  collectors?: boolean;
 }
 
 export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): Readonly<RunPlan> {
@@ -49,6 +52,7 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     repetitions,
     warmup,
     accel,
+    collectors: flags.collectors ?? p.collectors,
     guest: { ...p.guest },
     scenarios,
     timeouts: { ...p.timeouts },

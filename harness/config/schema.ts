@@ -69,6 +69,8 @@ export const profileSchema = strict({
   warmup: int(0, 100).default(1),
   /** Accelerator: `auto` boots a probe guest under KVM and falls back to TCG when it does not come up. */
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  /** Count exits, device accesses and host CPU around every measured repetition (off only to measure their overhead). */
+  collectors: z.boolean().default(true),
   guest: strict({
     memoryMiB: int(128, 65536).default(512),
     vcpus: int(1, 64).default(1),

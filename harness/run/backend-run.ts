@@ -97,7 +97,10 @@ export async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promi
     for (const g of up) outcome.features[g.name] = await readNicFeatures(g, signal);
     store.save();
 
-    const windows = await startCollectors(env, scope, outcome, instance, vms, up, traceFile, logDir);
+    const windows = plan.collectors
+      ? await startCollectors(env, scope, outcome, instance, vms, up, traceFile, logDir)
+      : new Windows(new CollectorGroup([]), new CollectorGroup([]));
+    if (!plan.collectors) outcome.notes.push('collectors were switched off for this run (--no-collectors): no exits, device accesses or host CPU were counted');
     const trafficSecs = plan.scenarios.flatMap((s) => scenarioFor(s).variants(s).map((v) => v.trafficSec));
     const idleSec = Math.min(MAX_IDLE_SEC, Math.max(1, ...trafficSecs));
     await timed('idle-baseline', id, async () => {

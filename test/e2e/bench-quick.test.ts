@@ -40,6 +40,17 @@ describe('npm run bench -- --profile quick', () => {
     const ratio = median(tput('virtio-net')) / median(tput('e1000'));
     console.log(`median throughput: e1000 ${(median(tput('e1000')) / 1e9).toFixed(2)} Gbit/s, virtio-net ${(median(tput('virtio-net')) / 1e9).toFixed(2)} Gbit/s, ratio ${ratio.toFixed(2)}`);
     expect(ratio).toBeGreaterThan(1);
+    // Why e1000 is slow: far more device accesses (TCG) or exits (KVM) per GB moved, per VM.
+    const cost = record.provenance.accel.kind === 'tcg' ? 'deviceAccessesPerGB' : 'exitsPerGB';
+    const perGB = (b: string) => {
+      const reps = new Map<number, number>();
+      for (const s of samples) {
+        if (s.backend === b && s.scenario === 'tcp-stream' && s.metric === cost && !s.warmup && s.dims?.guest === 'a' && !(cost === 'exitsPerGB' && s.dims?.event)) reps.set(s.rep, (reps.get(s.rep) ?? 0) + s.value);
+      }
+      return median([...reps.values()]);
+    };
+    console.log(`${cost} of guest a, tcp-stream: e1000 ${Math.round(perGB('e1000'))}, virtio-net ${Math.round(perGB('virtio-net'))}`);
+    expect(perGB('e1000')).toBeGreaterThan(perGB('virtio-net'));
     const raw = readdirSync(join(runDir, 'e1000', 'raw'));
     expect(raw.some((f) => f.endsWith('.iperf3.json'))).toBe(true);
     const reportDir = join(projectRoot, 'reports', runs[0]!);
