@@ -94,11 +94,12 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
       (y) =>
         y
           .option('probe-kvm', { type: 'boolean', default: true, describe: 'Boot a probe guest to see whether KVM runs Linux guests here' })
-          .option('json', { type: 'boolean', default: false, describe: 'Print the findings as JSON' }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the findings as JSON' })
+          .option('clean', { type: 'boolean', default: false, describe: 'Only remove what dead iopath runs left behind (processes, namespaces, sockets), then exit' }),
       (a) =>
         set(async (signal) => {
-          const { doctor } = await import('./commands/doctor.ts');
-          return doctor({ probeKvm: a['probe-kvm'], json: a.json, signal });
+          const { doctor, clean } = await import('./commands/doctor.ts');
+          return a.clean ? clean() : doctor({ probeKvm: a['probe-kvm'], json: a.json, signal });
         }),
     )
     .command(

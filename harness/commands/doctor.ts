@@ -8,6 +8,8 @@ import { ExitCode, describeError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
 import { ensureImage } from '../image/build.ts';
 import { runtimeRoot } from '../paths.ts';
+import { recoverDeadRuns } from '../host/recovery.ts';
+import { markRunInterrupted } from '../run/recover.ts';
 import { chooseAccel } from '../vm/accel.ts';
 
 export interface Check {
@@ -15,6 +17,20 @@ export interface Check {
   ok: boolean;
   detail: string;
   fix?: string;
+}
+
+/** `iopath doctor --clean`: remove what dead runs left; live runs are not touched. */
+export async function clean(): Promise<ExitCodeValue> {
+  const r = await recoverDeadRuns(runtimeRoot, markRunInterrupted);
+  const lines = [
+    `dead runs cleaned: ${r.runs.length ? r.runs.join(', ') : 'none'}`,
+    `process groups stopped: ${r.processGroups}`,
+    `network namespaces removed: ${r.netns.length ? r.netns.join(', ') : 'none'}`,
+    ...r.resultsMarked.map((d) => `marked interrupted: ${d}/run.json`),
+    ...r.notes.map((n) => `note: ${n}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return r.notes.length ? ExitCode.host : ExitCode.ok;
 }
 
 export async function doctor(o: { probeKvm: boolean; json: boolean; signal: AbortSignal }): Promise<ExitCodeValue> {

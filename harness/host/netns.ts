@@ -12,12 +12,16 @@ export class Netns {
     this.name = name;
   }
 
-  /** Create the namespace (with loopback up) and register its deletion. */
+  /**
+   * Create the namespace (with loopback up). Its deletion is registered before it is created and
+   * creation is not cancelled half-way by Ctrl-C: a namespace can never exist without its disposer.
+   */
   static async create(scope: Scope, name: string, signal?: AbortSignal): Promise<Netns> {
-    await runCommand(['ip', 'netns', 'add', name], { signal, fix: IP_FIX });
+    signal?.throwIfAborted();
     scope.defer(`delete network namespace ${name}`, () => deleteNetns(name));
+    await runCommand(['ip', 'netns', 'add', name], { fix: IP_FIX });
     const ns = new Netns(name);
-    await ns.ip(['link', 'set', 'lo', 'up'], signal);
+    await ns.ip(['link', 'set', 'lo', 'up']);
     return ns;
   }
 
@@ -31,28 +35,33 @@ export class Netns {
     return runCommand(['ip', 'netns', 'exec', this.name, ...argv], options);
   }
 
+  // Links follow the namespace's rule: disposer first, then an uncancelled creation.
   async addBridge(scope: Scope, name: string, address?: string, signal?: AbortSignal): Promise<void> {
-    await this.ip(['link', 'add', name, 'type', 'bridge'], signal);
+    signal?.throwIfAborted();
     scope.defer(`delete bridge ${name}`, () => this.deleteLink(name));
-    if (address) await this.ip(['addr', 'add', address, 'dev', name], signal);
-    await this.ip(['link', 'set', name, 'up'], signal);
+    await this.ip(['link', 'add', name, 'type', 'bridge']);
+    if (address) await this.ip(['addr', 'add', address, 'dev', name]);
+    await this.ip(['link', 'set', name, 'up']);
   }
 
   async addTap(scope: Scope, name: string, bridge: string, signal?: AbortSignal): Promise<void> {
-    await this.ip(['tuntap', 'add', 'dev', name, 'mode', 'tap'], signal);
+    signal?.throwIfAborted();
     scope.defer(`delete tap ${name}`, () => this.deleteLink(name));
-    await this.ip(['link', 'set', name, 'master', bridge], signal);
-    await this.ip(['link', 'set', name, 'up'], signal);
+    await this.ip(['tuntap', 'add', 'dev', name, 'mode', 'tap']);
+    await this.ip(['link', 'set', name, 'master', bridge]);
+    await this.ip(['link', 'set', name, 'up']);
   }
 
   async deleteLink(name: string): Promise<void> {
-    // Gone already (the namespace went first, or QEMU removed a tap it created) is fine.
-    await runCommand(['ip', '-n', this.name, 'link', 'del', name], { okStatuses: [0, 1] });
+    // Gone already (never created, the namespace went first, QEMU removed it) is fine.
+    await runCommand(['ip', '-n', this.name, 'link', 'del', name], { okStatuses: [0, 1, 255] });
   }
 }
 
+/** Delete a namespace; one that does not exist (never created, or gone) is not an error. */
 export async function deleteNetns(name: string): Promise<void> {
-  await runCommand(['ip', 'netns', 'del', name], { okStatuses: [0], fix: IP_FIX });
+  if (!(await listNetns()).includes(name)) return;
+  await runCommand(['ip', 'netns', 'del', name], { fix: IP_FIX });
 }
 
 export async function listNetns(): Promise<string[]> {

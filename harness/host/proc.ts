@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { execa } from 'execa';
 import { CommandError, HostError, TimeoutError } from '../errors.ts';
+import { forgetChild, recordChild } from './registry.ts';
 import type { Scope } from './scope.ts';
 
 export interface RunOptions {
@@ -121,6 +122,7 @@ export class Daemon {
       throw new HostError(`could not start ${file} (is it installed?)`);
     }
     this.pid = this.#child.pid;
+    recordChild(this.name, this.pid);
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.#exit = { code, signal };
@@ -174,6 +176,7 @@ export class Daemon {
     if (left.length > 0) {
       throw new Error(`${this.name}: process(es) ${left.join(', ')} of group ${pgid} survived SIGKILL`);
     }
+    forgetChild(pgid);
   }
 }
 

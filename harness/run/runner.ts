@@ -10,6 +10,8 @@ import { backends, type BackendId } from '../backends/registry.ts';
 import type { RunPlan } from '../config/plan.ts';
 import { ExitCode, HostError, describeError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
+import { acquireHostLock, recoverDeadRuns } from '../host/recovery.ts';
+import { recordChildrenIn, selfIdentity, writeOwner } from '../host/registry.ts';
 import { Scope } from '../host/scope.ts';
 import { ensureImage } from '../image/build.ts';
 import { runtimeRoot } from '../paths.ts';
@@ -19,6 +21,7 @@ import { phaseTimer, type RunEnv } from './env.ts';
 import type { Reporter } from './progress.ts';
 import { collectProvenance, newRunId } from './provenance.ts';
 import { RUN_SCHEMA, type RunRecord } from './record.ts';
+import { markRunInterrupted } from './recover.ts';
 import { RunStore } from './store.ts';
 
 export interface BenchOptions {
@@ -51,12 +54,28 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     phases: [],
     notes: [],
   };
-  const store = new RunStore(runDir, record, hostname());
-  reporter.runStarted?.({ run, dir: runDir, plan });
+  // One bench per host: take the lock before anything is created, then clean up after dead runs.
+  const releaseLock = acquireHostLock(run);
   const root = new Scope(`run ${run}`);
+  root.defer('release the host lock', releaseLock);
+  let store: RunStore;
+  try {
+    const recovered = await recoverDeadRuns(runtimeRoot, markRunInterrupted);
+    if (recovered.runs.length || recovered.netns.length) {
+      reporter.phase?.(`removed what ${recovered.runs.length + recovered.netns.length} dead run(s) left behind: ${[...recovered.runs, ...recovered.netns].join(', ')}`);
+    }
+    store = new RunStore(runDir, record, hostname());
+  } catch (err) {
+    await root.close();
+    throw err;
+  }
+  reporter.runStarted?.({ run, dir: runDir, plan });
   const runtimeDir = join(runtimeRoot, run);
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
   root.defer(`remove runtime directory ${runtimeDir}`, () => rmSync(runtimeDir, { recursive: true, force: true }));
+  writeOwner(runtimeDir, { ...selfIdentity(), run, tag, resultsDir: runDir, startedAt: record.startedAt });
+  recordChildrenIn(join(runtimeDir, 'pids'));
+  root.defer('stop recording child processes', () => recordChildrenIn(undefined));
   const timed = phaseTimer(record, store);
 
   try {

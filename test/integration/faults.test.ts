@@ -1,0 +1,92 @@
+// Fault injection: the harness is killed with SIGINT, SIGTERM or SIGKILL at different points of a
+// short run. After SIGINT/SIGTERM it must have torn down by itself; after SIGKILL, `iopath doctor
+// --clean` (what the next bench does first) must remove everything. Then nothing of the run may be
+// left, and every repetition that finished before the kill must still be in samples.ndjson.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../harness/paths.ts';
+import { iopath } from '../helpers/cli.ts';
+import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+
+const skip = skipWhy('fault injection', whyNoGuests());
+
+type Point = 'image' | 'setup' | 'boot' | 'measure' | 'teardown';
+
+/** How to tell, from the harness's stderr and the host, that a run has reached a point. */
+function reached(point: Point, stderr: string, run: string | undefined): boolean {
+  const qemuUp = () => run !== undefined && readdirSync('/proc').some((p) => /^\d+$/.test(p) && cmdline(p).includes(`qemu-system`) && cmdline(p).includes(run));
+  switch (point) {
+    case 'image':
+      return stderr.includes('guest image');
+    case 'setup':
+      return /^- e1000 /m.test(stderr);
+    case 'boot':
+      return qemuUp();
+    case 'measure':
+      return /rep 1\/2: /.test(stderr);
+    case 'teardown':
+      return stderr.includes('e1000: tearing down');
+  }
+}
+
+function cmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function killAt(point: Point, signal: NodeJS.Signals) {
+  const dir = mkdtempSync(join(tmpdir(), 'iopath-fault-'));
+  const profile = join(dir, 'fault.yaml');
+  writeFileSync(profile, 'backends: [e1000]\nrepetitions: 2\nwarmup: 0\naccel: tcg\nscenarios:\n  - { kind: tcp-stream, durationSec: 2, omitSec: 0 }\n');
+  const results = join(dir, 'results');
+  const child = spawn(process.execPath, [join(projectRoot, 'bin/iopath.js'), 'bench', '--profile', profile, '--results-dir', results, '--no-report'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const runOf = () => /iopath run (\S+):/.exec(stderr)?.[1];
+  for (let waited = 0; !reached(point, stderr, runOf()); waited += 50) {
+    if (child.exitCode !== null) throw new Error(`the run ended before reaching ${point}:\n${stderr}`);
+    if (waited > 240_000) throw new Error(`the run did not reach ${point} within 240 s:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill(signal);
+  const code = await exited;
+  if (signal === 'SIGKILL') {
+    const cleaned = await iopath(['doctor', '--clean']);
+    expect(cleaned.status, cleaned.stderr).toBe(0);
+  }
+  return { code, stderr, run: runOf(), results };
+}
+
+describe('killing the harness', () => {
+  const points: Point[] = ['image', 'setup', 'boot', 'measure', 'teardown'];
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+    for (const point of points) {
+      it.skipIf(skip)(`${signal} during ${point}: nothing left, finished repetitions kept`, async () => {
+        const { code, stderr, run, results } = await killAt(point, signal);
+        if (signal !== 'SIGKILL') expect([130, 143, 0]).toContain(code);
+        const left = run ? leftovers(run) : leftovers();
+        const runDir = run && existsSync(join(results, run)) ? join(results, run) : undefined;
+        let okReps = 0;
+        let kept = 0;
+        if (runDir) {
+          const record = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
+          expect(['interrupted', 'complete']).toContain(record.status);
+          const ok = record.backends.flatMap((b: { reps: { status: string; warmup: boolean; rep: number; scenario: string }[] }) => b.reps).filter((r: { status: string; warmup: boolean }) => r.status === 'ok' && !r.warmup);
+          const samples = readFileSync(join(runDir, 'samples.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+          okReps = ok.length;
+          for (const r of ok) expect(samples.some((s) => s.metric === 'throughput' && s.rep === r.rep && !s.warmup && s.scenario === r.scenario), `rep ${r.rep}`).toBe(true);
+          kept = samples.filter((s) => s.metric === 'throughput').length;
+        }
+        console.log(`${signal} at ${point}: exit ${code}; left behind: ${left.processes.length} processes, ${left.netns.length} namespaces, ${left.runtimeEntries.length} runtime entries; ${okReps} finished repetition(s), ${kept} throughput sample(s) kept`);
+        expect(left, stderr.slice(-1500)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+      }, 300_000);
+    }
+  }
+});
