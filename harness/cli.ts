@@ -72,7 +72,8 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('collectors', { type: 'boolean', describe: 'Count exits, device accesses and host CPU (--no-collectors to measure without them)' })
           .option('results-dir', { type: 'string', default: defaultResultsDir, describe: 'Where run folders are written' })
           .option('reports-dir', { type: 'string', default: defaultReportsDir, describe: 'Where reports are written' })
-          .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' }),
+          .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' })
+          .option('images-dir', { type: 'string', describe: 'Guest image recipe folder (default: images/ of the project)' }),
       (a) =>
         set(async (signal) => {
           const loaded = loadProfile(a.profile);
@@ -85,7 +86,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
             ...(a.collectors !== undefined ? { collectors: a.collectors } : {}),
           });
           const { bench } = await import('./commands/bench.ts');
-          return bench({ plan, argv: ['iopath', ...args], resultsRoot: a['results-dir'], reportsRoot: a['reports-dir'], report: a.report, signal, reporter: new ConsoleReporter() });
+          return bench({ plan, argv: ['iopath', ...args], resultsRoot: a['results-dir'], reportsRoot: a['reports-dir'], ...(a['images-dir'] ? { imagesDir: a['images-dir'] } : {}), report: a.report, signal, reporter: new ConsoleReporter() });
         }),
     )
     .command(
@@ -177,11 +178,14 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
         .command(
           'build',
           'Build (or find in the cache) the guest kernel and initramfs',
-          (yy) => yy.option('force', { type: 'boolean', default: false, describe: 'Rebuild even when cached' }),
+          (yy) =>
+            yy
+              .option('force', { type: 'boolean', default: false, describe: 'Rebuild even when cached' })
+              .option('images-dir', { type: 'string', describe: 'Guest image recipe folder (default: images/ of the project)' }),
           (a) =>
             set(async (signal) => {
               const { imageBuild } = await import('./commands/image.ts');
-              return imageBuild({ force: a.force, signal });
+              return imageBuild({ force: a.force, signal, ...(a['images-dir'] ? { imagesDir: a['images-dir'] } : {}) });
             }),
         )
         .demandCommand(1, 'say which image command: build'),

@@ -12,13 +12,14 @@ export interface BenchCommand {
   argv: string[];
   resultsRoot: string;
   reportsRoot: string;
+  imagesDir?: string;
   report: boolean;
   signal: AbortSignal;
   reporter: Reporter;
 }
 
 export async function bench(o: BenchCommand): Promise<ExitCodeValue> {
-  const outcome = await runBench({ plan: o.plan, argv: o.argv, resultsRoot: o.resultsRoot, signal: o.signal, reporter: o.reporter });
+  const outcome = await runBench({ plan: o.plan, argv: o.argv, resultsRoot: o.resultsRoot, ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}), signal: o.signal, reporter: o.reporter });
   if (o.report) {
     const outDir = join(o.reportsRoot, outcome.record.run);
     try {

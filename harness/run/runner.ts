@@ -29,6 +29,8 @@ export interface BenchOptions {
   /** The command line, recorded in run.json. */
   argv: string[];
   resultsRoot: string;
+  /** Guest image recipe folder (default: the project's images/). */
+  imagesDir?: string;
   signal: AbortSignal;
   reporter: Reporter;
 }
@@ -90,7 +92,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
       );
     }
     reporter.phase?.('guest image');
-    const image = await timed('image', undefined, () => ensureImage({ log: (l) => reporter.phase?.(l), signal }));
+    const image = await timed('image', undefined, () => ensureImage({ log: (l) => reporter.phase?.(l), signal, ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}) }));
     reporter.phase?.(plan.accel === 'tcg' ? 'accelerator: TCG (requested)' : 'probing KVM with a guest boot');
     const accel = await timed('accel-probe', undefined, () =>
       chooseAccel({

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import type { ScenarioPlan } from '../config/plan.ts';
-import { describeError } from '../errors.ts';
+import { describeError, GuestError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import { scenarioFor, type RawOutput, type RepResult, type ScenarioContext } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
@@ -86,7 +86,7 @@ async function runReps(env: RunEnv, outcome: BackendOutcome, s: ScenarioPlan, ct
     env.store.save();
     env.reporter.repFinished?.({ backend: outcome.id, outcome: result });
     if (result.status === 'failed' && guestLost(ctx)) {
-      throw new Error(`a guest stopped answering during ${label}: ${result.reason}`);
+      throw new GuestError(`a guest stopped answering during ${label}: ${result.reason}`);
     }
   }
 }

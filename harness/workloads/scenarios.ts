@@ -73,6 +73,9 @@ const GRACE_SEC = 30;
 async function clientRun(ctx: ScenarioContext, argv: string[], timeoutSec: number, rawName: string): Promise<{ stdout: string; raw: RawOutput[] }> {
   const r = await ctx.client.exec(argv, timeoutSec, ctx.signal, ctx.trafficDone);
   const raw = [{ name: rawName, text: r.stdout + (r.stderr ? `\n--- stderr ---\n${r.stderr}` : '') }];
+  if (r.status === 137) {
+    throw Object.assign(new GuestError(`${argv[0]} at ${ctx.client.name} did not end and was killed at its time limit of ${timeoutSec} s`), { raw });
+  }
   if (r.status !== 0 && !r.stdout.trim()) {
     throw Object.assign(new GuestError(`${argv[0]} at ${ctx.client.name} exited with status ${r.status}: ${r.stderr.trim().slice(-300)}`), { raw });
   }
