@@ -54,6 +54,9 @@ export class HostError extends IopathError {
   }
 }
 
+/** Results cannot be written (full disk, read-only or unwritable folder); the run must stop. */
+export class StorageError extends HostError {}
+
 /** Another run holds the host lock. */
 export class BusyError extends IopathError {
   constructor(message: string, fix?: string) {

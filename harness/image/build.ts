@@ -4,7 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostError, UsageError } from '../errors.ts';
@@ -113,7 +114,16 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
     return { ...manifest, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cached: true };
   }
   log(`building guest image ${hash} from Debian packages (kernel ${Object.keys(versions)[0]})`);
-  await mkdir(cacheDir, { recursive: true });
+  try {
+    await mkdir(cacheDir, { recursive: true });
+    await access(cacheDir, constants.W_OK);
+  } catch (err) {
+    throw new HostError(
+      `the guest image must be built, but its cache ${cacheDir} is not writable (${(err as NodeJS.ErrnoException).code})`,
+      `build it once as its owner: iopath image build${options.imagesDir ? ` --images-dir ${imagesDir}` : ''}`,
+      err,
+    );
+  }
   const work = `${dir}.tmp-${process.pid}`;
   await rm(work, { recursive: true, force: true });
   try {

@@ -8,7 +8,7 @@ import { backends, type BackendId } from '../backends/registry.ts';
 import type { BackendInstance, NicBackend } from '../backends/types.ts';
 import { CollectorGroup, collectorArgs, createCollectors } from '../collectors/index.ts';
 import { GuestNicCollector } from '../collectors/guest-nic.ts';
-import { describeError, GuestError } from '../errors.ts';
+import { describeError, GuestError, StorageError } from '../errors.ts';
 import { parseVersion } from '../host/facts.ts';
 import { guestIdentity, GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
@@ -122,6 +122,11 @@ export async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promi
     });
   } catch (err) {
     if (signal.aborted) throw err;
+    if (err instanceof StorageError) {
+      // Without a place for results there is no point going on; tear down, then stop the run.
+      await timed('teardown', id, () => scope.close()).catch(() => undefined);
+      throw err;
+    }
     fatal = describeError(err);
     reporter.warn?.(`${id}: ${fatal}`);
   } finally {

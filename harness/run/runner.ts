@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { backends, type BackendId } from '../backends/registry.ts';
 import type { RunPlan } from '../config/plan.ts';
-import { ExitCode, HostError, describeError, type ExitCodeValue } from '../errors.ts';
+import { ExitCode, HostError, StorageError, describeError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
 import { acquireHostLock, recoverDeadRuns } from '../host/recovery.ts';
 import { recordChildrenIn, selfIdentity, writeOwner } from '../host/registry.ts';
@@ -61,17 +61,32 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   const root = new Scope(`run ${run}`);
   root.defer('release the host lock', releaseLock);
   let store: RunStore;
+  let host: HostFacts;
+  let runnable: BackendId[];
+  const preflightStarted = Date.now();
   try {
     const recovered = await recoverDeadRuns(runtimeRoot, markRunInterrupted);
     if (recovered.runs.length || recovered.netns.length) {
       reporter.phase?.(`removed what ${recovered.runs.length + recovered.netns.length} dead run(s) left behind: ${[...recovered.runs, ...recovered.netns].join(', ')}`);
+    }
+    // What the host cannot do stops the run before its results folder exists: nothing half-made.
+    host = await probeHost();
+    if (!host.qemu) throw new HostError('qemu-system-x86_64 is not installed', installFix(packageOf.qemu));
+    runnable = preflight(record, plan, host);
+    if (runnable.length === 0) {
+      throw new HostError(
+        `none of the requested paths can run on this host:\n${record.backends.map((b) => `  ${b.id}: ${b.reason}`).join('\n')}`,
+        [...new Set(record.backends.map((b) => b.fix).filter(Boolean))].join('; ') || undefined,
+      );
     }
     store = new RunStore(runDir, record, hostname());
   } catch (err) {
     await root.close();
     throw err;
   }
+  record.phases.push({ phase: 'preflight', ms: Date.now() - preflightStarted });
   reporter.runStarted?.({ run, dir: runDir, plan });
+  for (const b of record.backends) if (b.status === 'skipped') reporter.backendSkipped?.(b);
   const runtimeDir = join(runtimeRoot, run);
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
   root.defer(`remove runtime directory ${runtimeDir}`, () => rmSync(runtimeDir, { recursive: true, force: true }));
@@ -81,16 +96,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   const timed = phaseTimer(record, store);
 
   try {
-    const host = await timed('preflight', undefined, probeHost);
-    if (!host.qemu) throw new HostError('qemu-system-x86_64 is not installed', installFix(packageOf.qemu));
-    const runnable = preflight(record, plan, host, reporter);
     store.save();
-    if (runnable.length === 0) {
-      throw new HostError(
-        `none of the requested paths can run on this host:\n${record.backends.map((b) => `  ${b.id}: ${b.reason}`).join('\n')}`,
-        record.backends.map((b) => b.fix).filter(Boolean).join('; ') || undefined,
-      );
-    }
     reporter.phase?.('guest image');
     const image = await timed('image', undefined, () => ensureImage({ log: (l) => reporter.phase?.(l), signal, ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}) }));
     reporter.phase?.(plan.accel === 'tcg' ? 'accelerator: TCG (requested)' : 'probing KVM with a guest boot');
@@ -116,20 +122,13 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     }
     record.status = overallStatus(record);
   } catch (err) {
-    if (signal.aborted) {
-      record.status = 'interrupted';
-      record.error = describeError(signal.reason);
-    } else {
-      record.status = 'failed';
-      record.error = describeError(err);
-    }
+    record.status = signal.aborted ? 'interrupted' : 'failed';
+    record.error = describeError(signal.aborted ? signal.reason : err);
     for (const b of record.backends) if (b.status === 'pending' || b.status === 'running') b.status = b.reps.some((r) => r.status === 'ok') ? 'partial' : 'failed';
-    store.save();
     await closeScope(root, record);
     finish(record, store);
     reporter.runFinished?.(record, runDir);
-    if (signal.aborted) throw signal.reason;
-    throw err;
+    throw signal.aborted ? signal.reason : err;
   }
   await closeScope(root, record);
   finish(record, store);
@@ -138,7 +137,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
 }
 
 /** Mark backends the host cannot run as skipped (with reason and fix); return the runnable ones. */
-function preflight(record: RunRecord, plan: Readonly<RunPlan>, host: HostFacts, reporter: Reporter): BackendId[] {
+function preflight(record: RunRecord, plan: Readonly<RunPlan>, host: HostFacts): BackendId[] {
   const runnable: BackendId[] = [];
   for (const id of plan.backends) {
     const outcome = record.backends.find((b) => b.id === id)!;
@@ -151,7 +150,6 @@ function preflight(record: RunRecord, plan: Readonly<RunPlan>, host: HostFacts, 
     outcome.reason = unmet.map((r) => r.reason ?? `missing ${r.what}`).join('; ');
     const fixes = unmet.map((r) => r.fix).filter((f): f is string => Boolean(f));
     if (fixes.length) outcome.fix = fixes.join(' && ');
-    reporter.backendSkipped?.(outcome);
   }
   return runnable;
 }
@@ -164,10 +162,19 @@ async function closeScope(root: Scope, record: RunRecord): Promise<void> {
   }
 }
 
+/**
+ * Write the final record. When the disk is full this cannot succeed; the last run.json written
+ * (atomically) stays valid and the error that stopped the run is what the user sees.
+ */
 function finish(record: RunRecord, store: RunStore): void {
   record.endedAt = new Date().toISOString();
-  store.save();
-  store.close();
+  try {
+    store.save();
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+  } finally {
+    store.close();
+  }
 }
 
 function overallStatus(record: RunRecord): RunRecord['status'] {

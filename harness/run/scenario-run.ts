@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import type { ScenarioPlan } from '../config/plan.ts';
-import { describeError, GuestError } from '../errors.ts';
+import { describeError, GuestError, StorageError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import { scenarioFor, type RawOutput, type RepResult, type ScenarioContext } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
@@ -75,7 +75,7 @@ async function runReps(env: RunEnv, outcome: BackendOutcome, s: ScenarioPlan, ct
         env.reporter.samples?.(records);
       }
     } catch (err) {
-      if (env.signal.aborted) throw err;
+      if (env.signal.aborted || err instanceof StorageError) throw err;
       result.status = 'failed';
       result.reason = describeError(err);
     }

@@ -2,9 +2,9 @@
 // sample arrives, run.json replaced atomically (write, fsync, rename) whenever the record changes,
 // and raw tool output saved beside them. What is on disk is always a valid, readable partial run.
 
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { HostError } from '../errors.ts';
+import { StorageError } from '../errors.ts';
 import type { Sample, SampleRecord } from '../samples.ts';
 import type { RunRecord } from './record.ts';
 
@@ -26,10 +26,10 @@ export class RunStore {
     this.record = record;
     this.host = host;
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       this.#samplesFd = openSync(join(dir, 'samples.ndjson'), 'a', 0o644);
     } catch (err) {
-      throw new HostError(`cannot write results to ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, `choose a writable folder with --results-dir, or fix the permissions of ${dirname(dir)}`, err);
+      throw new StorageError(`cannot write results to ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, `choose a writable folder with --results-dir, or fix the permissions of ${dirname(dir)}`, err);
     }
     this.save();
   }
@@ -53,7 +53,7 @@ export class RunStore {
   /** Save a raw tool output beside the results; returns its path relative to the run folder. */
   saveRaw(relPath: string, content: string): string {
     const path = join(this.dir, relPath);
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     writeFileAtomic(path, content);
     return relative(this.dir, path);
   }
@@ -61,7 +61,7 @@ export class RunStore {
   /** Folder for one backend's files (serial logs, raw outputs). */
   backendDir(backend: string): string {
     const d = join(this.dir, backend);
-    mkdirSync(d, { recursive: true });
+    makeDirs(d);
     return d;
   }
 
@@ -76,7 +76,7 @@ function writeAll(fd: number, content: string | Buffer, path: string): void {
   try {
     while (off < buf.length) off += writeSync(fd, buf, off);
   } catch (err) {
-    throw new HostError(`cannot append to ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'free disk space; the samples written so far are intact' : undefined, err);
+    throw storageError(`cannot write ${path}`, err);
   }
 }
 
@@ -94,7 +94,28 @@ export function writeFileAtomic(path: string, content: string | Buffer): void {
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    if (err instanceof HostError) throw err;
-    throw new HostError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, err);
+    if (err instanceof StorageError) throw err;
+    throw storageError(`cannot write ${path}`, err);
+  }
+}
+
+function storageError(what: string, err: unknown): StorageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const fix = code === 'ENOSPC' ? 'free disk space (the results written so far are intact), then run again' : code === 'EROFS' || code === 'EACCES' ? 'choose a writable folder with --results-dir' : undefined;
+  return new StorageError(`${what}: ${code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : (code ?? (err as Error).message)}`, fix, err);
+}
+
+/**
+ * mkdir -p, one level at a time. Node 20's recursive mkdirSync spins forever on some file systems
+ * that answer ENOENT for a parent that exists (procfs, for one); this one fails with that error.
+ */
+export function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirs(parent);
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
