@@ -3,16 +3,22 @@
 
 import { UsageError } from '../errors.ts';
 import { metricInfo } from '../metrics.ts';
+import type { BackendOutcome, RepOutcome } from '../run/record.ts';
 import { seriesKey, type SampleRecord } from '../samples.ts';
 import { T_INTERVAL_METHOD } from '../stats/describe.ts';
 import { DRIFT_MIN_N } from '../stats/drift.ts';
 import { OUTLIER_MIN_RELATIVE_DEVIATION, OUTLIER_THRESHOLD } from '../stats/outliers.ts';
 import { medianRatio, RATIO_METHOD } from '../stats/ratio.ts';
-import { analyseSeries, groupSamples, isHeadline, repetitionWarnings, repKey, type SeriesStats } from '../stats/series.ts';
+import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repetitionWarnings, repKey, type SeriesInput, type SeriesStats } from '../stats/series.ts';
 import { DEFAULT_THRESHOLDS, sortWarnings, type QualityThresholds, type Warning } from '../stats/warnings.ts';
-import { compareBackends, formatNumber, formatValue } from './format.ts';
-import type { LoadedRun } from './load.ts';
+import { basisWords, compareVariants, costLabel, costSeries, packetSizes, regionRole, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
+import { compareBackends, formatDims, sourceList } from './format.ts';
+import { IDLE_SCENARIO, idleViews } from './idle.ts';
+import type { CollectorAvailability, LoadedRun } from './load.ts';
 import { REPORT_SCHEMA, type BackendView, type RatioView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
+import { verdictLine } from './verdict.ts';
+
+export { verdictLine };
 
 export interface BuildOptions {
   /** Report title; default names the profile and host(s). */
@@ -23,13 +29,14 @@ export interface BuildOptions {
   iopathVersion?: string;
 }
 
-/** Metrics whose paths are compared with the slowest path (ratio figures and the verdict). */
-const RATIO_METRICS = ['throughput', 'packetRate'] as const;
+/** Workload metrics compared between paths (ratio to the reference path), with the scenarios' cost figures. */
+const RATIO_METRICS = ['throughput', 'packetRate', 'latencyP50', 'latencyP99'] as const;
 
 /**
  * Build the model. The latest run of each host (by start time) is *current*: its series fill the
  * summary, figures and ratios. Earlier runs of the same profile on the same host only feed the
- * trend. Runs from several hosts are merged with the host as a dimension.
+ * trend. Runs from several hosts are merged with the host as a dimension. The idle baseline is not
+ * a scenario: it becomes `idle`, one row per path.
  */
 export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOptions): ReportModel {
   if (loaded.length === 0) throw new UsageError('a report needs at least one run folder', 'iopath report results/<run-id> [results/<other-run-id> ...]');
@@ -41,13 +48,16 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   const hosts = [...latestByHost.keys()].sort();
 
   const series = current.flatMap((r) => analyseRun(r, thresholds));
+  const costs = current.flatMap((r) => analyseCosts(r, thresholds));
   const backends = current.flatMap(backendViews);
-  const ratios = computeRatios(series);
+  const references = referencePaths(series, hosts);
+  const ratios = computeRatios(series, costs, references);
   const warnings = sortWarnings([
     ...runs.flatMap((r) => r.problems.map((w) => ({ ...w, subject: { ...w.subject, host: r.host } }))),
     ...current.flatMap(runWarnings),
-    ...series.flatMap((s) => s.warnings),
-    ...repetitionWarnings(series, thresholds),
+    ...mergedQualityWarnings([...series, ...costs], thresholds, seriesLabel),
+    // A finding about the whole run names it (unless runs of several hosts are merged).
+    ...repetitionWarnings(series, thresholds).map((w) => (w.subject.backend || hosts.length > 1 ? w : { ...w, subject: { ...w.subject, run: current[0]!.record.run } })),
   ]);
   const runViews = runs.map((r) => runView(r, latestByHost.get(r.host) === r));
   const multiHost = hosts.length > 1;
@@ -60,6 +70,10 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     multiHost,
     runs: runViews,
     series,
+    costs,
+    packetSizes: current.flatMap((r) => packetSizes(runInputs(r))),
+    idle: current.flatMap((r) => idleViews(r.record, r.samples, r.host)),
+    references,
     ratios,
     backends,
     warnings,
@@ -78,6 +92,19 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   return model;
 }
 
+/**
+ * How a series is named in a merged warning: `throughput (receiver)`, `packet loss (64 B)`; the
+ * per-guest cost figures as a name and an item, so they merge into `device accesses (software
+ * emulation) per GB (64 B): guest a 23 %, both 38 %`.
+ */
+function seriesLabel(s: SeriesStats): { name: string; item?: string } {
+  const c = s as Partial<CostSeries>;
+  const v = variantLabel(variantOf(s.dims));
+  if (!c.count) return { name: `${metricInfo(s.metric).title.toLowerCase()}${v ? ` (${v})` : ''}` };
+  const name = `${c.what} ${basisWords(c.basis!)}${v ? ` (${v})` : ''}`;
+  return c.count === 'host-cpu' ? { name } : { name, item: c.guest === undefined ? 'both guests' : `guest ${c.guest}` };
+}
+
 function failedRepKeys(r: LoadedRun): Set<string> {
   const keys = new Set<string>();
   for (const b of r.record.backends) for (const rep of b.reps) if (rep.status === 'failed') keys.add(repKey(r.host, b.id, rep.scenario, rep.rep));
@@ -89,10 +116,17 @@ function samplesOf(r: LoadedRun): SampleRecord[] {
   return r.samples.map((s) => ({ ...s, host: r.host }));
 }
 
-/** Statistics of every series of one run (warm-up and failed repetitions excluded), in report order. */
+/** The measured series of a run as inputs (warm-up and failed repetitions excluded, the idle baseline left out). */
+export function runInputs(r: LoadedRun): SeriesInput[] {
+  return groupSamples(
+    samplesOf(r).filter((s) => s.scenario !== IDLE_SCENARIO),
+    { defaultHost: r.host, failedReps: failedRepKeys(r) },
+  );
+}
+
+/** Statistics of every series of one run (warm-up and failed repetitions excluded, idle left out), in report order. */
 export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS): SeriesStats[] {
-  const inputs = groupSamples(samplesOf(r), { defaultHost: r.host, failedReps: failedRepKeys(r) });
-  return inputs
+  return runInputs(r)
     .map((i) => analyseSeries(i, thresholds))
     .filter((s): s is SeriesStats => s !== null)
     .sort(
@@ -103,6 +137,36 @@ export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT
         a.metric.localeCompare(b.metric) ||
         a.key.localeCompare(b.key),
     );
+}
+
+/**
+ * The summed cost figures of one run (see costs.ts), in report order. Host CPU is per Gbit/s where a
+ * scenario moves bulk data (it has a throughput) and per Mpps elsewhere, not both.
+ */
+export function analyseCosts(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS): CostSeries[] {
+  const inputs = runInputs(r);
+  const bulk = new Set(inputs.filter((s) => s.metric === 'throughput').map((s) => s.scenario));
+  return costSeries(inputs, thresholds)
+    .filter((c) => c.count !== 'host-cpu' || (c.basis === 'per-gbps') === bulk.has(c.scenario))
+    .sort(
+    (a, b) =>
+      a.scenario.localeCompare(b.scenario) ||
+      compareBackends(a.backend, b.backend) ||
+      a.metric.localeCompare(b.metric) ||
+      compareVariants(a.variant, b.variant) ||
+      (a.guest ?? '~').localeCompare(b.guest ?? '~'),
+  );
+}
+
+/**
+ * What a reader decides on, for one run: the headline workload series and the summed cost figures
+ * (the series `compare` compares and the trend follows). Device accesses and exits come per guest
+ * (`per: 'guest'`, the default: a change is pinned to one VM) or per path (`per: 'path'`, both
+ * guests summed: one line per path in a trend); host CPU is always per path.
+ */
+export function headlineSeries(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS, per: 'guest' | 'path' = 'guest'): SeriesStats[] {
+  const costs = analyseCosts(r, thresholds).filter((c) => c.count === 'host-cpu' || (per === 'guest') === (c.guest !== undefined));
+  return [...analyseRun(r, thresholds).filter(isHeadline), ...costs];
 }
 
 function backendViews(r: LoadedRun): BackendView[] {
@@ -117,6 +181,8 @@ function backendViews(r: LoadedRun): BackendView[] {
         title: b.title,
         status: b.status,
         notes: b.notes ?? [],
+        // Older runs record collectors once per run: a measured path inherits them.
+        collectors: (b.collectors as CollectorAvailability[] | undefined) ?? (b.reps.length ? r.collectors : []),
         reps: {
           measuredOk: b.reps.filter((x) => !x.warmup && x.status === 'ok').length,
           failed: failed.length,
@@ -126,7 +192,7 @@ function backendViews(r: LoadedRun): BackendView[] {
       };
       if (b.reason) v.reason = b.reason;
       if (b.fix) v.fix = b.fix;
-      if (b.features) v.features = b.features;
+      if (b.features && Object.keys(b.features).length) v.features = b.features;
       return v;
     });
 }
@@ -143,7 +209,7 @@ function runWarnings(r: LoadedRun): Warning[] {
       advice: 'the numbers below cover only what was measured before it stopped; re-run the missing paths before drawing conclusions',
     });
   }
-  const measured = new Set(r.samples.filter((s) => !s.warmup).map((s) => s.backend));
+  const measured = new Set(r.samples.filter((s) => !s.warmup && s.scenario !== IDLE_SCENARIO).map((s) => s.backend));
   for (const b of r.record.backends) {
     const subject = { host: r.host, run, backend: b.id };
     if (b.status === 'failed') {
@@ -152,18 +218,103 @@ function runWarnings(r: LoadedRun): Warning[] {
     if ((b.status === 'ok' || b.status === 'partial') && !measured.has(b.id)) {
       out.push({ code: 'no-samples', severity: 'error', subject, message: `path is marked "${b.status}" but has no measured samples`, advice: 'check samples.ndjson and the run log; this run should not be trusted for this path' });
     }
-    for (const rep of b.reps) {
-      if (rep.status !== 'failed') continue;
-      out.push({
-        code: 'failed-rep',
-        severity: 'warning',
-        subject: { ...subject, scenario: rep.scenario },
-        message: `${rep.warmup ? 'warm-up ' : ''}repetition ${rep.rep} failed${rep.reason ? `: ${rep.reason}` : ''}; its samples are excluded`,
-        advice: 'look at its raw output in the run folder',
-      });
+    out.push(...failedRepWarnings(r.host, run, b), ...repNoteWarnings(r.host, run, b, r.record.provenance?.cpuCount));
+  }
+  out.push(...collectorWarnings(r));
+  return out;
+}
+
+/** One warning per path, scenario and failure reason, naming every repetition it struck. */
+function failedRepWarnings(host: string, run: string, b: BackendOutcome): Warning[] {
+  const groups = new Map<string, RepOutcome[]>();
+  for (const rep of b.reps) {
+    if (rep.status !== 'failed') continue;
+    const k = [rep.scenario, rep.warmup, rep.reason ?? ''].join('\u0000');
+    groups.set(k, [...(groups.get(k) ?? []), rep]);
+  }
+  return [...groups.values()].map((reps) => {
+    const r0 = reps[0]!;
+    const which = reps.length === 1 ? `repetition ${r0.rep}` : `repetitions ${reps.map((x) => x.rep).join(', ')}`;
+    return {
+      code: 'failed-rep' as const,
+      severity: 'warning' as const,
+      subject: { host, run, backend: b.id, scenario: r0.scenario },
+      message: `${r0.warmup ? 'warm-up ' : ''}${which} failed${r0.reason ? `: ${r0.reason}` : ''}; ${reps.length === 1 ? 'its' : 'their'} samples are excluded`,
+      advice: 'look at its raw output in the run folder',
+    };
+  });
+}
+
+/**
+ * The runner's remarks on single repetitions (a collector that failed, a count clamped at its idle
+ * level), merged when they say the same thing: numbers and the guest's name are masked to group
+ * them, the first one is quoted, and the repetitions are counted.
+ */
+function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?: number): Warning[] {
+  const groups = new Map<string, { text: string; reps: Set<string> }>();
+  for (const rep of b.reps) {
+    for (const note of rep.notes ?? []) {
+      const k = note.replace(/guest=\S+/g, 'guest=*').replace(/-?\d+(\.\d+)?/g, '#');
+      const g = groups.get(k) ?? { text: note, reps: new Set<string>() };
+      g.reps.add(`${rep.scenario}${rep.warmup ? ' warm-up' : ''} #${rep.rep}`);
+      groups.set(k, g);
+      (g as { count?: number }).count = ((g as { count?: number }).count ?? 0) + 1;
     }
   }
-  return out;
+  return [...groups.values()].map((g) => {
+    const count = (g as { count?: number }).count ?? 1;
+    const region = /region=(.+?):/.exec(g.text)?.[1];
+    const role = region ? regionRole(region) : undefined;
+    const reps = [...g.reps];
+    // A thread that got clearly less CPU under load than at rest was starved: the host's CPUs were oversubscribed.
+    const cpu = /^hostCpu role=(.+?) .*idle baseline \(([\d.]+)\) exceeds the measured ([\d.]+)/.exec(g.text);
+    const starved = cpu && Number(cpu[3]) < 0.75 * Number(cpu[2]);
+    const base = `${g.text}${count > 1 ? ` (and ${count - 1} more like it)` : ''}, in ${reps.length} repetition${reps.length > 1 ? 's' : ''}: ${reps.join(', ')}`;
+    if (starved) {
+      return {
+        code: 'rep-note' as const,
+        severity: 'warning' as const,
+        subject: { host, run, backend: b.id },
+        message: `${base}; ${cpu[1]} got less CPU under load than at rest: the host's ${cpuCount ? `${cpuCount} CPUs were` : 'CPUs were'} oversubscribed, so ${b.id}'s results are limited by CPU contention`,
+        advice: 'run on a host with more CPUs than the guests\' vCPUs plus the switch\'s polling cores, or pin them to separate cores',
+      };
+    }
+    return {
+      code: 'rep-note' as const,
+      severity: 'note' as const,
+      subject: { host, run, backend: b.id },
+      message: `${base}${role && !role.counted ? `; ${region} is not part of the device-access sums (${role.why})` : ''}`,
+    };
+  });
+}
+
+/** Collectors that could not count, merged across paths when the reason is the same. */
+function collectorWarnings(r: LoadedRun): Warning[] {
+  const perPath = r.record.backends.filter((b) => b.collectors?.length);
+  const entries = perPath.length
+    ? perPath.flatMap((b) => (b.collectors as CollectorAvailability[]).map((c) => ({ backend: b.id, c })))
+    : r.collectors.map((c) => ({ backend: '', c }));
+  const groups = new Map<string, { ids: Set<string>; backends: Set<string>; c: CollectorAvailability }>();
+  for (const { backend, c } of entries) {
+    if (c.available) continue;
+    const k = `${c.reason ?? ''}\u0000${c.fix ?? ''}`;
+    const g = groups.get(k) ?? { ids: new Set<string>(), backends: new Set<string>(), c };
+    g.ids.add(c.id);
+    if (backend) g.backends.add(backend);
+    groups.set(k, g);
+  }
+  const all = perPath.map((b) => b.id);
+  return [...groups.values()].map((g) => {
+    const ids = [...g.ids];
+    const where = g.backends.size === 0 ? '' : g.backends.size === all.length ? (all.length > 1 ? ' on every measured path' : ` on ${all[0]}`) : ` on ${[...g.backends].join(', ')}`;
+    return {
+      code: 'collector-unavailable' as const,
+      severity: 'note' as const,
+      subject: { host: r.host, run: r.record.run },
+      message: `collector${ids.length > 1 ? 's' : ''} ${ids.join(', ')} could not count${where}: ${g.c.reason ?? 'no reason recorded'}`,
+      ...(g.c.fix ? { advice: g.c.fix } : {}),
+    };
+  });
 }
 
 function runView(r: LoadedRun, current: boolean): RunView {
@@ -190,26 +341,62 @@ function runView(r: LoadedRun, current: boolean): RunView {
   return v;
 }
 
-/** Every path against the slowest path of the same host and scenario, for throughput and packet rate. */
-function computeRatios(series: readonly SeriesStats[]): RatioView[] {
+/**
+ * The reference path of each host: e1000 (the emulated NIC, the slowest design) when it has headline
+ * series; otherwise the first measured path in the design's order.
+ */
+function referencePaths(series: readonly SeriesStats[], hosts: readonly string[]): { host: string; backend: string }[] {
+  return hosts.flatMap((host) => {
+    const measured = [...new Set(series.filter((s) => s.host === host && isHeadline(s)).map((s) => s.backend))].sort(compareBackends);
+    return measured.length ? [{ host, backend: measured[0]! }] : [];
+  });
+}
+
+/** The cost figures compared between paths: per GB and CPU per Gbit/s where a scenario moves bulk data, per packet and CPU per Mpps otherwise. */
+function ratioCosts(costs: readonly CostSeries[], scenarioHasThroughput: boolean): CostSeries[] {
+  const bases: CostBasis[] = scenarioHasThroughput ? ['per-gb', 'per-gbps'] : ['per-packet', 'per-mpps'];
+  return costs.filter((c) => c.guest === undefined && bases.includes(c.basis));
+}
+
+/** Every path against the reference path of its host, per scenario and variant: workload metrics, then the cost figures. */
+function computeRatios(series: readonly SeriesStats[], costs: readonly CostSeries[], references: readonly { host: string; backend: string }[]): RatioView[] {
   const out: RatioView[] = [];
-  const groups = new Map<string, SeriesStats[]>();
-  for (const s of series) {
-    if (!(RATIO_METRICS as readonly string[]).includes(s.metric) || Object.keys(s.dims).length > 0) continue;
-    const k = `${s.host}|${s.scenario}|${s.metric}`;
-    groups.set(k, [...(groups.get(k) ?? []), s]);
-  }
-  for (const group of groups.values()) {
-    if (group.length < 2) continue;
-    const slowest = group.reduce((a, b) => (b.summary.median < a.summary.median ? b : a));
-    const den = slowest.points.map((p) => p.value);
-    for (const s of [...group].sort((a, b) => compareBackends(a.backend, b.backend))) {
-      if (s === slowest) continue;
-      const estimate = medianRatio(
-        s.points.map((p) => p.value),
-        den,
-      );
-      if (estimate) out.push({ host: s.host, scenario: s.scenario, metric: s.metric, numerator: s.backend, denominator: slowest.backend, estimate });
+  for (const { host, backend: ref } of references) {
+    const scenarios = [...new Set(series.filter((s) => s.host === host).map((s) => s.scenario))];
+    for (const scenario of scenarios) {
+      const here = series.filter((s) => s.host === host && s.scenario === scenario);
+      const bulk = here.some((s) => s.metric === 'throughput' && isHeadline(s));
+      const candidates: { s: SeriesStats; label: string; source: string }[] = [
+        ...here.filter((s) => (RATIO_METRICS as readonly string[]).includes(s.metric) && isHeadline(s)).map((s) => ({ s, label: metricInfo(s.metric).title.toLowerCase(), source: sourceList(s.sources) })),
+        ...ratioCosts(
+          costs.filter((c) => c.host === host && c.scenario === scenario),
+          bulk,
+        ).map((c) => ({ s: c as SeriesStats, label: costLabel(c), source: c.method })),
+      ];
+      const key = (s: SeriesStats) => `${s.metric}|${formatDims(variantOf(s.dims))}`;
+      const refs = new Map(candidates.filter((c) => c.s.backend === ref).map((c) => [key(c.s), c.s]));
+      for (const c of candidates.sort((a, b) => compareBackends(a.s.backend, b.s.backend))) {
+        const den = refs.get(key(c.s));
+        if (!den || c.s.backend === ref) continue;
+        const estimate = medianRatio(
+          c.s.points.map((p) => p.value),
+          den.points.map((p) => p.value),
+        );
+        if (!estimate) continue;
+        out.push({
+          host,
+          scenario,
+          metric: c.s.metric,
+          variant: variantOf(c.s.dims),
+          numerator: c.s.backend,
+          denominator: ref,
+          estimate,
+          n: { numerator: c.s.summary.n, denominator: den.summary.n },
+          label: c.label,
+          direction: metricInfo(c.s.metric).direction,
+          source: c.source,
+        });
+      }
     }
   }
   return out;
@@ -227,8 +414,7 @@ function computeTrend(runs: readonly LoadedRun[]): TrendSeries[] {
     if (group.length < 2) continue;
     const byKey = new Map<string, TrendSeries>();
     for (const r of group) {
-      for (const s of analyseRun(r, DEFAULT_THRESHOLDS)) {
-        if (!isHeadline(s)) continue;
+      for (const s of headlineSeries(r, DEFAULT_THRESHOLDS, 'path')) {
         const key = seriesKey(s);
         let t = byKey.get(key);
         if (!t) {
@@ -250,36 +436,3 @@ function defaultTitle(current: readonly LoadedRun[], multiHost: boolean): string
   return `iopath report: run ${current[0]!.record.run} (profile ${profiles})`;
 }
 
-/** The first line a reader sees: the biggest throughput gap, what was not measured, and how many warnings. */
-export function verdictLine(model: Pick<ReportModel, 'runs' | 'series' | 'ratios' | 'backends' | 'warnings' | 'hosts' | 'multiHost'>): string {
-  const parts: string[] = [];
-  const partial = model.runs.filter((r) => r.current && r.partial);
-  if (partial.length) parts.push(`PARTIAL RUN (${partial.map((r) => `${r.id}: ${r.status}`).join(', ')}).`);
-  for (const host of model.hosts) {
-    const on = (scenario: string) => (model.multiHost ? `On ${host}, ${scenario}:` : `On ${scenario}:`);
-    const ratios = model.ratios.filter((r) => r.host === host && r.metric === 'throughput');
-    const scenario = ratios.find((r) => r.scenario === 'tcp-stream')?.scenario ?? ratios[0]?.scenario;
-    const best = ratios.filter((r) => r.scenario === scenario).sort((a, b) => b.estimate.value - a.estimate.value)[0];
-    const headline = (backend: string, sc: string) =>
-      model.series.find((s) => s.host === host && s.backend === backend && s.scenario === sc && s.metric === 'throughput' && Object.keys(s.dims).length === 0);
-    if (best) {
-      const ci = best.estimate.ci ? ` (95 % CI ${formatNumber(best.estimate.ci.low)}–${formatNumber(best.estimate.ci.high)}×)` : ' (no interval: too few repetitions)';
-      const a = headline(best.numerator, best.scenario)!.summary.median;
-      const b = headline(best.denominator, best.scenario)!.summary.median;
-      parts.push(
-        `${on(best.scenario)} ${best.numerator} reaches ${formatNumber(best.estimate.value)}× the median ${metricInfo('throughput').title.toLowerCase()} of ${best.denominator}${ci}, ${formatValue(a, 'bit/s')} against ${formatValue(b, 'bit/s')}.`,
-      );
-    } else {
-      const only = model.series.filter((s) => s.host === host && s.metric === 'throughput' && Object.keys(s.dims).length === 0);
-      if (only.length === 1) parts.push(`${on(only[0]!.scenario)} only ${only[0]!.backend} was measured, ${formatValue(only[0]!.summary.median, 'bit/s')} median throughput.`);
-      else if (only.length === 0) parts.push(`No throughput was measured${model.multiHost ? ` on ${host}` : ''}.`);
-    }
-    const notRun = model.backends.filter((b) => b.host === host && (b.status === 'skipped' || b.status === 'failed'));
-    if (notRun.length) parts.push(`Not measured${model.multiHost ? ` on ${host}` : ''}: ${notRun.map((b) => `${b.id} (${b.status})`).join(', ')}.`);
-  }
-  const errors = model.warnings.filter((w) => w.severity === 'error').length;
-  const warns = model.warnings.filter((w) => w.severity === 'warning').length;
-  const counts = [errors ? `${errors} error${errors > 1 ? 's' : ''}` : '', warns ? `${warns} warning${warns > 1 ? 's' : ''}` : ''].filter(Boolean);
-  if (counts.length) parts.push(`See ${counts.join(' and ')} below.`);
-  return parts.join(' ');
-}

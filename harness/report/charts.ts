@@ -120,7 +120,7 @@ function overlay(spec: FigureSpec): Plugin {
  */
 function drawValueLabels(chart: Chart, spec: FigureSpec, toY: (v: number) => number): void {
   const { ctx } = chart;
-  const bars = spec.datasets.reduce((n, d) => n + d.values.filter((v) => v !== null).length, 0);
+  const bars = spec.stacked ? spec.categories.length : spec.datasets.reduce((n, d) => n + d.values.filter((v) => v !== null).length, 0);
   if (bars > 16) return;
   ctx.fillStyle = '#111';
   ctx.font = `bold 12px ${FONT}`;
@@ -142,6 +142,29 @@ function drawValueLabels(chart: Chart, spec: FigureSpec, toY: (v: number) => num
       label(el.x, top - 2, v);
     });
   });
+}
+
+/**
+ * A category label as lines: `e1000 · guest a · 64 B` on three lines under its bar instead of
+ * slanting, and with many bars a long path name broken after a hyphen (`vhost-user-` / `testpmd`).
+ */
+export function categoryLines(category: string, narrow: boolean): string | string[] {
+  const parts = category.split(' · ').flatMap((p) => (narrow && p.includes(' @ ') ? p.split(' @ ').map((x, i) => (i ? `@ ${x}` : x)) : [p]));
+  const lines = narrow
+    ? parts.flatMap((p) => {
+        const cut = p.length > 11 ? p.lastIndexOf('-', Math.ceil(p.length / 2) + 2) : -1;
+        return cut > 0 ? [p.slice(0, cut + 1), p.slice(cut + 1)] : [p];
+      })
+    : parts;
+  return lines.length === 1 ? lines[0]! : lines;
+}
+
+/** Whether the widest label line would overflow its bar's share of the plot width. */
+function needsNarrowLabels(spec: FigureSpec): boolean {
+  const font = spec.categories.length > 6 ? 10 : 12;
+  const perBar = (SIZES[spec.width].width * 0.85) / Math.max(1, spec.categories.length);
+  const widest = Math.max(...spec.categories.flatMap((c) => c.split(' · ').map((l) => l.length)));
+  return widest * font * 0.6 > perBar;
 }
 
 /** The highest point any mark reaches (bar, stack, whisker, dot), so none is clipped. */
@@ -166,7 +189,7 @@ export function chartConfig(spec: FigureSpec): ChartConfiguration {
   return {
     type: spec.kind,
     data: {
-      labels: spec.categories,
+      labels: spec.categories.map((c) => categoryLines(c, needsNarrowLabels(spec))),
       datasets: spec.datasets.map((d) => ({
         label: d.label,
         data: d.values,
@@ -187,7 +210,7 @@ export function chartConfig(spec: FigureSpec): ChartConfiguration {
         legend: { display: showLegend, position: 'bottom', labels: { boxWidth: 14 } },
       },
       scales: {
-        x: { stacked: spec.stacked, offset: true, ticks: { font: { size: 12 } } },
+        x: { stacked: spec.stacked, offset: true, ticks: { font: { size: spec.categories.length > 6 ? 10 : 12 }, autoSkip: false, maxRotation: 0 } },
         y: {
           type: 'linear',
           stacked: spec.stacked,

@@ -1,4 +1,5 @@
-// `iopath compare <baseline> <run>`: per path, scenario and metric, the change with its interval and
+// `iopath compare <baseline> <run>`: per path, scenario and headline figure (throughput, packet rate,
+// loss, latency percentiles, and the summed cost figures per guest), the change with its interval and
 // a verdict that flags a change only when it is statistically significant AND larger than a relative
 // noise floor (the rule of Firecracker's tools/ab_test.py), in the metric's better direction.
 
@@ -8,9 +9,9 @@ import type { BackendStatus } from '../run/record.ts';
 import { seriesKey, type Dims, type Unit } from '../samples.ts';
 import type { ConfidenceInterval, Summary } from '../stats/describe.ts';
 import { permutationTest, relativeChange, welchTest } from '../stats/hypothesis.ts';
-import { formatP, isHeadline, type SeriesStats } from '../stats/series.ts';
+import { formatP, type SeriesStats } from '../stats/series.ts';
 import type { Warning } from '../stats/warnings.ts';
-import { analyseRun } from './build.ts';
+import { headlineSeries } from './build.ts';
 import { compareBackends, compareMetrics, formatDims, formatPercent } from './format.ts';
 import { loadRun, type LoadedRun } from './load.ts';
 
@@ -98,7 +99,7 @@ export function compareLoaded(baseline: LoadedRun, run: LoadedRun, options: Comp
   const opts: Required<CompareOptions> = { noiseFloorPercent: options.noiseFloorPercent ?? 5, alpha: options.alpha ?? 0.05, test: options.test ?? 'permutation' };
   if (!(opts.noiseFloorPercent >= 0)) throw new RangeError(`noise floor must be >= 0 percent, got ${opts.noiseFloorPercent}`);
   if (!(opts.alpha > 0 && opts.alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${opts.alpha}`);
-  const index = (r: LoadedRun) => new Map(analyseRun(r).filter(isHeadline).map((s) => [seriesKey({ ...s, host: '' }), s]));
+  const index = (r: LoadedRun) => new Map(headlineSeries(r).map((s) => [seriesKey({ ...s, host: '' }), s]));
   const a = index(baseline);
   const b = index(run);
   const rows: ComparisonRow[] = [];

@@ -1,4 +1,5 @@
-// CSV and JSON exports of the statistics: every series of the current runs, ratios and warnings.
+// CSV and JSON exports of the statistics: every series of the current runs (CSV and JSON), and in
+// JSON also the summed cost figures, the idle baseline, the ratios and the warnings.
 
 import { metricInfo } from '../metrics.ts';
 import { csvField } from './escape.ts';
@@ -95,6 +96,27 @@ export function renderStatsJson(model: ReportModel): string {
       drift: s.drift,
       excluded: s.excluded,
     })),
+    costs: model.costs.map((c) => ({
+      host: c.host,
+      backend: c.backend,
+      scenario: c.scenario,
+      metric: c.metric,
+      variant: c.variant,
+      guest: c.guest ?? null,
+      count: c.count,
+      basis: c.basis,
+      what: c.what,
+      method: c.method,
+      summedOver: c.over,
+      parts: c.parts,
+      leftOut: c.leftOut,
+      unit: c.unit,
+      summary: c.summary,
+      values: c.points.map((p) => ({ rep: p.rep, value: p.value })),
+    })),
+    packetSizes: model.packetSizes,
+    idle: model.idle,
+    references: model.references,
     ratios: model.ratios,
     backends: model.backends,
     warnings: model.warnings,

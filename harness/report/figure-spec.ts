@@ -37,6 +37,8 @@ export interface FigureSpec {
   caption: string;
   /** Printed beside another half-width figure. */
   width: 'full' | 'half';
+  /** The scenario the figure belongs to (the report groups figures by it). */
+  scenario?: string;
 }
 
 /** Okabe–Ito colours (distinguishable with colour-vision deficiencies), one per path. */
@@ -50,6 +52,9 @@ export const BACKEND_COLORS: Record<string, string> = {
 
 /** Colours for datasets that are not paths (hosts, guests, percentiles, roles, reasons). */
 export const SERIES_COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#8C6D31', '#999999', '#332288', '#88CCEE', '#117733', '#AA4499'];
+
+/** Colours for the parts of stacked bars (regions, reasons, roles): no grey, which is kept for "other". */
+export const PART_COLORS = ['#009E73', '#D55E00', '#332288', '#E69F00', '#56B4E9', '#CC79A7', '#0072B2', '#8C6D31', '#117733', '#AA4499', '#88CCEE', '#F0E442'];
 
 export function backendColor(id: string, index: number): string {
   return BACKEND_COLORS[id] ?? SERIES_COLORS[(index + 4) % SERIES_COLORS.length]!;

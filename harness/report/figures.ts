@@ -2,59 +2,55 @@
 // drawing itself is charts.ts; the words (units, better direction, source) are decided here.
 
 import { metricInfo } from '../metrics.ts';
-import type { SeriesStats } from '../stats/series.ts';
-import { backendColor, SERIES_COLORS, type FigureDataset, type FigureSection, type FigureSpec } from './figure-spec.ts';
+import type { Dims } from '../samples.ts';
+import { isHeadline, type SeriesStats } from '../stats/series.ts';
+import { compareVariants, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
+import { backendColor, PART_COLORS, SERIES_COLORS, type FigureDataset, type FigureSection, type FigureSpec } from './figure-spec.ts';
 import { compareBackends, displayScale, formatDims, formatTime, sourceName, type DisplayScale } from './format.ts';
+import { IDLE_SCENARIO } from './idle.ts';
 import type { ReportModel, TrendSeries } from './model.ts';
 
-const MARKS = 'bar: mean; whisker: 95 % t interval of the mean; dots: individual repetitions';
-/** Reasons or regions beyond this many are summed as "other". */
+/** Whiskers (t intervals of the mean) are drawn from this many repetitions on: with 2, t(1) = 12.7 makes them span the chart. */
+export const MIN_WHISKER_N = 3;
+const MARKS = `bar: mean; whisker: 95 % t interval of the mean (from ${MIN_WHISKER_N} repetitions); dots: individual repetitions`;
+/** Regions, reasons or roles beyond this many are summed as "other". */
 const MAX_PARTS = 8;
 /** Metrics drawn over time in the trend section (the trend table lists every metric). */
-export const TREND_METRICS = ['throughput', 'packetRate', 'latencyP50', 'latencyP99', 'exitsPerGB', 'deviceAccessesPerGB', 'hostCpuPerGbps'];
+export const TREND_METRICS = ['throughput', 'packetRate', 'latencyP50', 'latencyP99', 'exitsPerGB', 'deviceAccessesPerGB', 'hostCpuPerGbps', 'hostCpuPerMpps'];
 
-const noDims = (s: SeriesStats) => Object.keys(s.dims).length === 0;
-const onlyDim = (s: SeriesStats, key: string) => Object.keys(s.dims).length === 1 && key in s.dims;
-
+/** Scenarios in reading order: bulk TCP first, then by name. The idle baseline is not a scenario. */
 export function orderedScenarios(model: Pick<ReportModel, 'series'>): string[] {
-  const all = [...new Set(model.series.map((s) => s.scenario))];
-  return all.sort((a, b) => (a === 'tcp-stream' ? -1 : b === 'tcp-stream' ? 1 : a.localeCompare(b)));
+  const all = [...new Set(model.series.map((s) => s.scenario))].filter((s) => s !== IDLE_SCENARIO);
+  const rank = (s: string) => (s === 'tcp-stream' ? 0 : s.startsWith('tcp') ? 1 : 2);
+  return all.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** Whether a scenario moves bulk data (a throughput figure): its costs are per GB and per Gbit/s. */
+export function isBulk(model: Pick<ReportModel, 'series'>, scenario: string): boolean {
+  return model.series.some((s) => s.scenario === scenario && s.metric === 'throughput' && isHeadline(s));
 }
 
 /** The figures of a report, in reading order. */
 export function buildFigures(model: ReportModel): FigureSpec[] {
   const figs: (FigureSpec | null)[] = [];
+  const colors = partColors(model);
   for (const scenario of orderedScenarios(model)) {
-    figs.push(perBackend(model, scenario, 'throughput', 'throughput'));
+    const bulk = isBulk(model, scenario);
+    figs.push(perPath(model, scenario, 'throughput', 'throughput', 'half'));
     figs.push(ratioFigure(model, scenario, 'throughput'));
-    figs.push(perBackend(model, scenario, 'packetRate', 'packet-rate'));
-    figs.push(ratioFigure(model, scenario, 'packetRate'));
+    figs.push(perPath(model, scenario, 'packetRate', 'packet-rate', 'half'));
+    figs.push(perPath(model, scenario, 'lossPercent', 'packet-rate', 'half'));
     figs.push(latencyFigure(model, scenario));
-    for (const base of ['exits', 'deviceAccesses'] as const) {
-      const section: FigureSection = base === 'exits' ? 'exits' : 'device-accesses';
-      figs.push(perGuest(model, scenario, `${base}PerGB`, section));
-      figs.push(perGuest(model, scenario, `${base}PerPacket`, section));
+    const bases: CostBasis[] = bulk ? ['per-gb', 'per-packet'] : ['per-packet'];
+    for (const count of ['exits', 'device-accesses'] as const) {
+      for (const basis of bases) figs.push(countFigure(model, scenario, count, basis, colors));
     }
-    figs.push(breakdown(model, scenario, 'exitsPerGB', 'reason'));
-    figs.push(breakdown(model, scenario, 'deviceAccessesPerGB', 'region'));
-    figs.push(cpuFigure(model, scenario, 'hostCpuPerGbps'));
-    figs.push(cpuFigure(model, scenario, 'hostCpuPerMpps'));
+    figs.push(breakdown(model, scenario, 'exitsPerGB', 'reason', colors));
+    figs.push(cpuFigure(model, scenario, bulk ? 'per-gbps' : 'per-mpps', colors));
+    for (const f of figs) if (f && f.scenario === undefined) f.scenario = scenario;
   }
   figs.push(...trendFigures(model));
-  const out = figs.filter((f): f is FigureSpec => f !== null);
-  pairHalves(out);
-  return out;
-}
-
-/** Per-GB and per-packet figures of the same kind sit side by side; a lone half becomes full. */
-function pairHalves(figs: FigureSpec[]): void {
-  for (let i = 0; i < figs.length; i++) {
-    const f = figs[i]!;
-    if (f.width !== 'half') continue;
-    const next = figs[i + 1];
-    if (next?.width === 'half') i++;
-    else f.width = 'full';
-  }
+  return figs.filter((f): f is FigureSpec => f !== null);
 }
 
 function slug(...parts: string[]): string {
@@ -63,11 +59,6 @@ function slug(...parts: string[]): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
-}
-
-function scaleFor(series: readonly SeriesStats[], unit: string): DisplayScale {
-  const magnitude = Math.max(...series.map((s) => Math.max(Math.abs(s.summary.max), Math.abs(s.summary.ci?.high ?? 0))));
-  return displayScale(unit, magnitude);
 }
 
 /** The y-axis title: the display unit in words and the better direction with an arrow. */
@@ -99,43 +90,86 @@ function datasetFrom(label: string, color: string | string[], cells: Cell[], sca
   if (withMarks) {
     ds.whiskers = cells.map((c) => {
       const s = one(c);
-      return s?.summary.ci ? [s.summary.ci.low / scale.factor, s.summary.ci.high / scale.factor] : null;
+      return s?.summary.ci && s.summary.n >= MIN_WHISKER_N ? [s.summary.ci.low / scale.factor, s.summary.ci.high / scale.factor] : null;
     });
     ds.dots = cells.map((c) => one(c)?.points.map((p) => p.value / scale.factor) ?? []);
   }
   return ds;
 }
 
-/** One bar per path (and per host when merged): mean, interval, repetitions. */
-function perBackend(model: ReportModel, scenario: string, metric: string, section: FigureSection): FigureSpec | null {
-  const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && noDims(s));
+/** The caption of a figure with whiskers, saying when some are missing for too few repetitions. */
+function marksCaption(series: readonly SeriesStats[], extra = ''): string {
+  const few = series.filter((s) => s.summary.n < MIN_WHISKER_N).length;
+  if (few === series.length) return `bar: mean; dots: individual repetitions; no whiskers with fewer than ${MIN_WHISKER_N} repetitions (the intervals are in the summary)${extra}`;
+  return `${MARKS}${few ? `; none where there are fewer` : ''}${extra}`;
+}
+
+function scaleOf(series: readonly SeriesStats[], unit: string): DisplayScale {
+  const magnitude = Math.max(...series.map((s) => Math.max(Math.abs(s.summary.max), s.summary.n >= MIN_WHISKER_N ? Math.abs(s.summary.ci?.high ?? 0) : 0)));
+  return displayScale(unit, magnitude);
+}
+
+/**
+ * One bar per path (and per host when merged): mean, interval, repetitions. With workload variants
+ * (UDP payload sizes), the bars are grouped by variant, one colour per path.
+ */
+function perPath(model: ReportModel, scenario: string, metric: string, section: FigureSection, width: 'full' | 'half'): FigureSpec | null {
+  const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && isHeadline(s));
   if (series.length === 0) return null;
   const info = metricInfo(metric);
   const backends = [...new Set(series.map((s) => s.backend))].sort(compareBackends);
-  const scale = scaleFor(series, info.unit);
-  const cell = (host: string, backend: string): Cell => ({ series: series.filter((s) => s.host === host && s.backend === backend) });
-  const datasets = model.multiHost
-    ? model.hosts.map((h, i) => datasetFrom(h, SERIES_COLORS[i % SERIES_COLORS.length]!, backends.map((b) => cell(h, b)), scale, true))
-    : [datasetFrom(info.title, backends.map(backendColor), backends.map((b) => cell(model.hosts[0]!, b)), scale, true)];
+  const variants = uniqueVariants(series);
+  const scale = scaleOf(series, info.unit);
+  const byVariant = variants.length > 1 || Object.keys(variants[0]!).length > 0;
+  let categories: string[];
+  let datasets: FigureDataset[];
+  if (byVariant) {
+    const keyOf = (v: Dims) => variantLabel(v);
+    categories = variants.map((v) => `${keyOf(v)} payload`.replace(/^(\S+=\S+) payload$/, '$1'));
+    const paths = model.multiHost ? model.hosts.flatMap((h) => backends.map((b) => ({ h, b }))) : backends.map((b) => ({ h: model.hosts[0]!, b }));
+    datasets = paths
+      .filter(({ h, b }) => series.some((s) => s.host === h && s.backend === b))
+      .map(({ h, b }, i) =>
+        datasetFrom(
+          model.multiHost ? `${b} @ ${h}` : b,
+          backendColor(b, i),
+          variants.map((v) => ({ series: series.filter((s) => s.host === h && s.backend === b && keyOf(variantOf(s.dims)) === keyOf(v)) })),
+          scale,
+          true,
+        ),
+      );
+  } else {
+    categories = backends;
+    const cell = (host: string, backend: string): Cell => ({ series: series.filter((s) => s.host === host && s.backend === backend) });
+    datasets = model.multiHost
+      ? model.hosts.map((h, i) => datasetFrom(h, SERIES_COLORS[i % SERIES_COLORS.length]!, backends.map((b) => cell(h, b)), scale, true))
+      : [datasetFrom(info.title, backends.map(backendColor), backends.map((b) => cell(model.hosts[0]!, b)), scale, true)];
+  }
   return {
     id: slug(metric, scenario),
     kind: 'bar',
     section,
-    title: `${info.title} per path, ${scenario}`,
+    title: `${info.title} per path${byVariant ? ' and payload size' : ''}, ${scenario}`,
     direction: info.direction,
     yLabel: axisLabel(metric, scale),
     stacked: false,
-    categories: backends,
+    categories,
     datasets,
     sources: sourcesOf(series),
-    caption: MARKS,
-    width: 'full',
+    caption: marksCaption(series),
+    width,
   };
 }
 
-/** Each path relative to the slowest path of its host: ratio of medians with bootstrap intervals. */
+function uniqueVariants(series: readonly SeriesStats[]): Dims[] {
+  const seen = new Map<string, Dims>();
+  for (const s of series) seen.set(variantLabel(variantOf(s.dims)), variantOf(s.dims));
+  return [...seen.values()].sort(compareVariants);
+}
+
+/** Each path relative to the reference path of its host: ratio of medians with bootstrap intervals. */
 function ratioFigure(model: ReportModel, scenario: string, metric: string): FigureSpec | null {
-  const ratios = model.ratios.filter((r) => r.scenario === scenario && r.metric === metric);
+  const ratios = model.ratios.filter((r) => r.scenario === scenario && r.metric === metric && Object.keys(r.variant).length === 0);
   if (ratios.length === 0) return null;
   const info = metricInfo(metric);
   const dens = [...new Set(ratios.map((r) => r.denominator))];
@@ -154,22 +188,22 @@ function ratioFigure(model: ReportModel, scenario: string, metric: string): Figu
       }),
     };
   });
-  const denLabel = dens.length === 1 ? dens[0]! : 'the slowest path of each host';
-  const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && noDims(s));
+  const denLabel = dens.length === 1 ? dens[0]! : 'the reference path of each host';
+  const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && isHeadline(s));
   return {
     id: slug(metric, 'ratio', scenario),
     kind: 'bar',
     section: 'ratio',
-    title: `${info.title} relative to ${denLabel} (slowest path), ${scenario}`,
+    title: `${info.title} relative to ${denLabel} (reference), ${scenario}`,
     direction: info.direction,
-    yLabel: `× median of ${denLabel}${info.direction === 'higher-is-better' ? ' (higher is better ↑)' : ''}`,
+    yLabel: `× median of ${denLabel}${info.direction === 'higher-is-better' ? ' (higher is better ↑)' : ' (lower is better ↓)'}`,
     stacked: false,
     categories: backends,
     datasets,
     referenceLine: { value: 1, label: `1× = ${denLabel}` },
     sources: sourcesOf(series),
     caption: 'bar: ratio of medians; whisker: 95 % percentile-bootstrap interval',
-    width: 'full',
+    width: 'half',
   };
 }
 
@@ -184,26 +218,83 @@ function pathCategories(model: ReportModel, series: readonly SeriesStats[]): { l
   return [...seen.values()];
 }
 
-interface Part {
-  label: string;
-  match: (s: SeriesStats) => boolean;
+/** Round-trip latency percentiles, grouped per path. */
+function latencyFigure(model: ReportModel, scenario: string): FigureSpec | null {
+  const metrics = ['latencyP50', 'latencyP90', 'latencyP99'];
+  const series = model.series.filter((s) => s.scenario === scenario && metrics.includes(s.metric) && isHeadline(s));
+  if (series.length === 0) return null;
+  const present = metrics.filter((m) => series.some((s) => s.metric === m));
+  const cats = pathCategories(model, series);
+  const scale = scaleOf(series, 'us');
+  const datasets = present.map((m, i) =>
+    datasetFrom(
+      m.replace('latencyP', 'p'),
+      SERIES_COLORS[i % SERIES_COLORS.length]!,
+      cats.map((c) => ({ series: series.filter((s) => s.host === c.host && s.backend === c.backend && s.metric === m) })),
+      scale,
+      true,
+    ),
+  );
+  return {
+    id: slug('latency', scenario),
+    kind: 'bar',
+    section: 'latency',
+    title: `Round-trip latency percentiles per path, ${scenario}`,
+    direction: 'lower-is-better',
+    yLabel: axisLabel(present[0]!, scale),
+    stacked: false,
+    categories: cats.map((c) => c.label),
+    datasets,
+    sources: sourcesOf(series),
+    caption: marksCaption(series, '; each bar is the mean over repetitions of that percentile'),
+    width: 'half',
+  };
 }
 
-function partsFigure(
-  model: ReportModel,
-  series: readonly SeriesStats[],
-  parts: readonly Part[],
-  o: { id: string; section: FigureSection; title: string; metric: string; stacked: boolean; caption: string; width: 'full' | 'half' },
+/** One colour per region, reason and role across the whole report, by overall weight. */
+function partColors(model: ReportModel): Map<string, string> {
+  const weight = new Map<string, number>();
+  for (const s of model.series) {
+    for (const dim of ['region', 'reason', 'role'] as const) {
+      if (!(dim in s.dims)) continue;
+      const k = String(s.dims[dim]);
+      weight.set(k, (weight.get(k) ?? 0) + Math.abs(s.summary.mean) / (Math.abs(s.summary.max) || 1));
+    }
+  }
+  const out = new Map<string, string>();
+  [...weight.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .forEach(([k], i) => out.set(k, PART_COLORS[i % PART_COLORS.length]!));
+  return out;
+}
+
+interface StackCategory {
+  label: string;
+  /** Series whose means stack up in this category, by part name. */
+  parts: Map<string, SeriesStats[]>;
+}
+
+/** A stacked bar figure from categories of parts; parts beyond the largest few become "other". */
+function stackedFigure(
+  categories: StackCategory[],
+  colors: Map<string, string>,
+  o: { id: string; section: FigureSection; title: string; metric: string; caption: string; width: 'full' | 'half'; sources: string[] },
 ): FigureSpec | null {
-  if (series.length === 0 || parts.length === 0) return null;
+  if (categories.length === 0) return null;
   const info = metricInfo(o.metric);
-  const cats = pathCategories(model, series);
-  const cellsOf = (p: Part) => cats.map((c) => ({ series: series.filter((s) => s.host === c.host && s.backend === c.backend && p.match(s)) }));
-  // Stacked totals decide the scale of stacked figures; single bars otherwise.
-  const totals = o.stacked ? cats.map((c) => series.filter((s) => s.host === c.host && s.backend === c.backend).reduce((a, s) => a + s.summary.mean, 0)) : [];
-  const magnitude = o.stacked ? Math.max(...totals) : Math.max(...series.map((s) => Math.max(s.summary.max, s.summary.ci?.high ?? 0)));
+  const mean = (ss: readonly SeriesStats[] | undefined) => (ss ?? []).reduce((a, s) => a + s.summary.mean, 0);
+  const weight = new Map<string, number>();
+  for (const c of categories) for (const [p, ss] of c.parts) weight.set(p, (weight.get(p) ?? 0) + mean(ss));
+  const ranked = [...weight.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+  const global = [...colors.keys()];
+  const at = (p: string) => (global.includes(p) ? global.indexOf(p) : global.length);
+  // The largest parts of this figure, stacked in the report-wide order so a part sits at the same height everywhere.
+  const top = ranked.slice(0, MAX_PARTS).sort((a, b) => at(a) - at(b) || a.localeCompare(b));
+  const rest = ranked.slice(MAX_PARTS);
+  const magnitude = Math.max(...categories.map((c) => [...c.parts.values()].reduce((a, ss) => a + mean(ss), 0)));
   const scale = displayScale(info.unit, magnitude);
-  const datasets = parts.map((p, i) => datasetFrom(p.label, SERIES_COLORS[i % SERIES_COLORS.length]!, cellsOf(p), scale, !o.stacked));
+  const datasets: FigureDataset[] = top.map((p) => ({ label: p, color: colors.get(p) ?? '#999999', values: categories.map((c) => (c.parts.has(p) ? mean(c.parts.get(p)) / scale.factor : null)) }));
+  if (rest.length) datasets.push({ label: 'other', color: '#bbbbbb', values: categories.map((c) => rest.reduce((a, p) => a + mean(c.parts.get(p)), 0) / scale.factor) });
   return {
     id: o.id,
     kind: 'bar',
@@ -211,86 +302,140 @@ function partsFigure(
     title: o.title,
     direction: info.direction,
     yLabel: axisLabel(o.metric, scale),
-    stacked: o.stacked,
-    categories: cats.map((c) => c.label),
+    stacked: true,
+    categories: categories.map((c) => c.label),
     datasets,
-    sources: sourcesOf(series),
-    caption: o.caption,
+    sources: o.sources,
+    caption: `${o.caption}${rest.length ? `; parts beyond the ${MAX_PARTS} largest are summed as "other"` : ''}`,
     width: o.width,
   };
 }
 
-function latencyFigure(model: ReportModel, scenario: string): FigureSpec | null {
-  const metrics = ['latencyP50', 'latencyP90', 'latencyP99', 'latencyMean'];
-  const series = model.series.filter((s) => s.scenario === scenario && metrics.includes(s.metric) && noDims(s));
-  const present = metrics.filter((m) => series.some((s) => s.metric === m));
-  const parts = present.map((m) => ({ label: m === 'latencyMean' ? 'mean' : m.replace('latencyP', 'p'), match: (s: SeriesStats) => s.metric === m }));
-  return partsFigure(model, series, parts, {
-    id: slug('latency', scenario),
-    section: 'latency',
-    title: `Round-trip latency percentiles per path, ${scenario}`,
-    metric: present[0] ?? 'latencyP50',
-    stacked: false,
-    caption: MARKS,
-    width: 'full',
-  });
-}
+const COUNT_METRIC: Record<'exits' | 'device-accesses', Partial<Record<CostBasis, string>>> = {
+  exits: { 'per-gb': 'exitsPerGB', 'per-packet': 'exitsPerPacket' },
+  'device-accesses': { 'per-gb': 'deviceAccessesPerGB', 'per-packet': 'deviceAccessesPerPacket' },
+};
 
-/** Exits or device accesses normalised per GB or per packet, one bar per guest. */
-function perGuest(model: ReportModel, scenario: string, metric: string, section: FigureSection): FigureSpec | null {
-  const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && (noDims(s) || onlyDim(s, 'guest')));
-  const guests = [...new Set(series.map((s) => (noDims(s) ? '' : String(s.dims.guest))))].sort();
-  const parts = guests.map((g) => ({ label: g === '' ? 'all guests' : `guest ${g}`, match: (s: SeriesStats) => (g === '' ? noDims(s) : s.dims.guest === g) }));
+/**
+ * Device accesses (software emulation) or VM exits per GB or per packet, per path and guest (and
+ * payload size). Device accesses are stacked by memory region, exactly the regions summed in the
+ * summary; exits are drawn as per-guest totals with their intervals (the reasons, where perf has
+ * them, are their own stacked figure).
+ */
+function countFigure(model: ReportModel, scenario: string, count: 'exits' | 'device-accesses', basis: CostBasis, colors: Map<string, string>): FigureSpec | null {
+  const metric = COUNT_METRIC[count][basis]!;
+  const costs = model.costs.filter((c) => c.scenario === scenario && c.metric === metric && c.guest !== undefined);
+  if (costs.length === 0) return null;
   const info = metricInfo(metric);
-  return partsFigure(model, series, parts, {
-    id: slug(metric, scenario),
-    section,
-    title: `${info.title}, ${scenario}`,
-    metric,
+  const ordered = [...costs].sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(a.variant, b.variant) || a.guest!.localeCompare(b.guest!));
+  const labelOf = (c: CostSeries) => [model.multiHost ? `${c.backend} @ ${c.host}` : c.backend, `guest ${c.guest}`, variantLabel(c.variant)].filter(Boolean).join(' · ');
+  const variants = uniqueVariants(costs);
+  const title = `${info.title.replace(/ \(software emulation\)$/, '')}${count === 'device-accesses' ? ' (software emulation), by memory region' : ''} per path and guest${variants.length > 1 ? ' and payload size' : ''}, ${scenario}`;
+  const id = slug(metric, scenario);
+  const byRegion = count === 'device-accesses' && ordered.some((c) => c.over === 'region');
+  if (byRegion) {
+    const categories: StackCategory[] = ordered.map((c) => {
+      const parts = new Map<string, SeriesStats[]>();
+      if (c.over === 'region') {
+        for (const region of c.parts) {
+          const ss = model.series.filter((s) => s.host === c.host && s.backend === c.backend && s.scenario === scenario && s.metric === metric && s.dims.region === region && s.dims.guest === c.guest && variantLabel(variantOf(s.dims)) === variantLabel(c.variant));
+          parts.set(region, ss);
+        }
+      } else parts.set('total', [c]);
+      return { label: labelOf(c), parts };
+    });
+    const left = [...new Set(ordered.flatMap((c) => c.leftOut.map((l) => l.part)))];
+    return stackedFigure(categories, colors, {
+      id,
+      section: 'device-accesses',
+      title,
+      metric,
+      caption: `stacked means of the memory regions on the network path (each guest's own QEMU), idle baseline subtracted; the bar is the total in the summary${left.length ? `; left out: ${left.join(', ')} (see the cost notes)` : ''}`,
+      width: categories.length > 8 ? 'full' : 'half',
+      sources: sourcesOf(costs),
+    });
+  }
+  const cats = ordered.filter((c, i, all) => all.findIndex((d) => labelOf(d).replace(/ · guest \S+/, '') === labelOf(c).replace(/ · guest \S+/, '')) === i);
+  const catLabel = (c: CostSeries) => labelOf(c).replace(/ · guest \S+/, '');
+  const guests = [...new Set(ordered.map((c) => c.guest!))].sort();
+  const scale = scaleOf(ordered, info.unit);
+  const datasets = guests.map((g, i) =>
+    datasetFrom(
+      `guest ${g}`,
+      SERIES_COLORS[i % SERIES_COLORS.length]!,
+      cats.map((c) => ({ series: ordered.filter((x) => x.guest === g && catLabel(x) === catLabel(c)) })),
+      scale,
+      true,
+    ),
+  );
+  return {
+    id,
+    kind: 'bar',
+    section: count === 'exits' ? 'exits' : 'device-accesses',
+    title: `${info.title} per path and guest, ${scenario}`,
+    direction: info.direction,
+    yLabel: axisLabel(metric, scale),
     stacked: false,
-    caption: `${MARKS}; each guest's own QEMU process`,
+    categories: cats.map(catLabel),
+    datasets,
+    sources: sourcesOf(ordered),
+    caption: marksCaption(ordered, `; each guest's own QEMU process, idle baseline subtracted; counted: ${[...new Set(ordered.map((c) => c.method))].join('; ')}`),
     width: 'half',
-  });
+  };
 }
 
-/** Stacked bars of exit reasons or emulated memory regions, both guests summed. */
-function breakdown(model: ReportModel, scenario: string, metric: string, dim: 'reason' | 'region'): FigureSpec | null {
-  const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && dim in s.dims);
+/** Stacked bars of exit reasons (perf), per path and guest. */
+function breakdown(model: ReportModel, scenario: string, metric: string, dim: 'reason', colors: Map<string, string>): FigureSpec | null {
+  const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && dim in s.dims && s.dims.guest !== undefined);
   if (series.length === 0) return null;
-  const weight = new Map<string, number>();
-  for (const s of series) weight.set(String(s.dims[dim]), (weight.get(String(s.dims[dim])) ?? 0) + s.summary.mean);
-  const ranked = [...weight.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
-  const top = ranked.slice(0, MAX_PARTS);
-  const parts: Part[] = top.map((k) => ({ label: k, match: (s) => String(s.dims[dim]) === k }));
-  if (ranked.length > MAX_PARTS) parts.push({ label: 'other', match: (s) => !top.includes(String(s.dims[dim])) });
-  const soft = metricInfo(metric).group === 'device-accesses';
-  return partsFigure(model, series, parts, {
+  const keys = new Map<string, StackCategory>();
+  const sorted = [...series].sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(variantOf(a.dims), variantOf(b.dims)) || String(a.dims.guest).localeCompare(String(b.dims.guest)));
+  for (const s of sorted) {
+    const label = [model.multiHost ? `${s.backend} @ ${s.host}` : s.backend, `guest ${s.dims.guest}`, variantLabel(variantOf(s.dims))].filter(Boolean).join(' · ');
+    const c = keys.get(label) ?? { label, parts: new Map<string, SeriesStats[]>() };
+    const part = String(s.dims[dim]);
+    c.parts.set(part, [...(c.parts.get(part) ?? []), s]);
+    keys.set(label, c);
+  }
+  return stackedFigure([...keys.values()], colors, {
     id: slug(metric, 'by', dim, scenario),
     section: 'breakdown',
-    title: soft ? `Device accesses per GB by emulated memory region (software emulation), ${scenario}` : `VM exits per GB by exit reason, ${scenario}`,
+    title: `VM exits per GB by exit reason, per path and guest, ${scenario}`,
     metric,
-    stacked: true,
-    caption: `stacked means per repetition, both guests summed${ranked.length > MAX_PARTS ? `; reasons beyond the ${MAX_PARTS} largest are summed as "other"` : ''}`,
-    width: 'full',
+    caption: 'stacked means per exit reason (perf, kvm_exit by exit reason), each guest\'s own QEMU process, idle baseline subtracted',
+    width: 'half',
+    sources: sourcesOf(series),
   });
 }
 
-/** Host CPU per unit of work, stacked by the role of the threads (QEMU of each guest, vhost, switch). */
-function cpuFigure(model: ReportModel, scenario: string, metric: string): FigureSpec | null {
-  const all = model.series.filter((s) => s.scenario === scenario && s.metric === metric);
-  const byRole = all.filter((s) => onlyDim(s, 'role'));
-  const series = byRole.length ? byRole : all.filter(noDims);
-  const roles = [...new Set(series.map((s) => (noDims(s) ? 'all threads' : String(s.dims.role))))].sort();
-  const parts = roles.map((r) => ({ label: r, match: (s: SeriesStats) => (noDims(s) ? r === 'all threads' : s.dims.role === r) }));
-  const stacked = byRole.length > 0;
-  return partsFigure(model, series, parts, {
+/** Host CPU per unit of work, one stacked bar per path (and payload size), stacked by the role of the threads. */
+function cpuFigure(model: ReportModel, scenario: string, basis: 'per-gbps' | 'per-mpps', colors: Map<string, string>): FigureSpec | null {
+  const metric = basis === 'per-gbps' ? 'hostCpuPerGbps' : 'hostCpuPerMpps';
+  const costs = model.costs
+    .filter((c) => c.scenario === scenario && c.metric === metric)
+    .sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(a.variant, b.variant));
+  if (costs.length === 0) return null;
+  const categories: StackCategory[] = costs.map((c) => {
+    const parts = new Map<string, SeriesStats[]>();
+    if (c.over === 'role') {
+      for (const role of c.parts) {
+        parts.set(
+          role,
+          model.series.filter((s) => s.host === c.host && s.backend === c.backend && s.scenario === scenario && s.metric === metric && String(s.dims.role ?? 'other') === role && variantLabel(variantOf(s.dims)) === variantLabel(c.variant)),
+        );
+      }
+    } else parts.set('all threads', [c]);
+    return { label: [model.multiHost ? `${c.backend} @ ${c.host}` : c.backend, variantLabel(c.variant)].filter(Boolean).join(' · '), parts };
+  });
+  const busy = model.idle.flatMap((i) => i.cpu.filter((c) => (c.cores ?? 0) >= 0.5 && costs.some((x) => x.backend === i.backend && x.host === i.host)).map((c) => `${c.role} of ${i.backend} keeps ${c.cores!.toFixed(2)} core busy at rest, which is not in its bar`));
+  return stackedFigure(categories, colors, {
     id: slug(metric, scenario),
     section: 'cpu',
-    title: `${metricInfo(metric).title} per path, ${scenario}`,
+    title: `${metricInfo(metric).title} per path, by thread role, ${scenario}`,
     metric,
-    stacked,
-    caption: stacked ? 'stacked means per role: the bar is the total CPU the path costs' : MARKS,
-    width: 'full',
+    caption: `stacked means per role (the QEMU of each guest, vhost workers, the switch); the bar is the CPU the path costs above its idle baseline${busy.length ? `; ${busy.join('; ')}` : ''}`,
+    width: 'half',
+    sources: sourcesOf(costs),
   });
 }
 

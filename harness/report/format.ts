@@ -141,3 +141,19 @@ export function compareMetrics(a: string, b: string): number {
     a.localeCompare(b)
   );
 }
+
+/** Large counts compactly: 125k, 33.0M; smaller values as {@link formatNumber}. */
+export function formatCompact(x: number): string {
+  const a = Math.abs(x);
+  if (a >= 1e9) return `${formatNumber(x / 1e9)}G`;
+  if (a >= 1e6) return `${formatNumber(x / 1e6)}M`;
+  if (a >= 1e4) return `${formatNumber(x / 1e3)}k`;
+  return formatNumber(x);
+}
+
+/** A ratio as read aloud: `4.32×`, or for a lower-is-better figure below 1 also `6.8× fewer`. */
+export function ratioWords(value: number, direction: Direction, noun: 'fewer' | 'lower' = 'fewer'): string {
+  if (direction !== 'lower-is-better' || value === 1) return '';
+  if (value === 0) return 'none above idle';
+  return value < 1 ? `${formatNumber(1 / value)}× ${noun}` : `${formatNumber(value)}× ${noun === 'fewer' ? 'more' : 'higher'}`;
+}

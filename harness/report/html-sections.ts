@@ -2,12 +2,11 @@
 // phases, methods). Each is a pure function returning escaped markup.
 
 import { metricInfo } from '../metrics.ts';
-import { isHeadline, type SeriesStats } from '../stats/series.ts';
 import type { Warning, WarningSubject } from '../stats/warnings.ts';
 import { html, type SafeHtml } from './escape.ts';
-import { orderedScenarios } from './figures.ts';
-import { compareBackends, compareMetrics, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime, sourceList } from './format.ts';
-import type { ReportModel, RunView, TrendSeries } from './model.ts';
+import { compareBackends, compareMetrics, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
+import type { BackendView, ReportModel, RunView, TrendSeries } from './model.ts';
+import { costMethodNotes, idleTable, ratioMatrix, scenarioBlocks, type Cell, type Column, type Table } from './summary.ts';
 
 function byGroupThenName(a: { metric: string }, b: { metric: string }): number {
   return compareMetrics(a.metric, b.metric);
@@ -31,53 +30,68 @@ export function subjectText(s: WarningSubject, multiHost: boolean): string {
   return `${parts.join(' · ')}${dims ? ` (${dims})` : ''}` || (s.run ? `run ${s.run}` : 'report');
 }
 
-function flags(s: SeriesStats): string {
-  const f: string[] = [];
-  if (s.outliers.length) f.push(`outlier: rep ${s.outliers.map((o) => o.rep).join(', ')}`);
-  if (s.warnings.some((w) => w.code === 'drift')) f.push('drift');
-  if (s.warnings.some((w) => w.code === 'high-cv')) f.push('noisy');
-  if (s.excluded.failedRep) f.push(`${s.excluded.failedRep} failed rep excluded`);
-  return f.join('; ');
+/** A renderer-neutral table (summary.ts) as HTML: muted second lines, tooltips, noisy cells marked. */
+export function tableHtml(t: Table, cls = 'summary'): SafeHtml {
+  const lines = (text: string) => text.split('\n').map((l, i) => html`${i ? html`<br>` : ''}${l}`);
+  const cell = (c: Cell, num: boolean) =>
+    html`<td class="${num ? 'num' : ''}${c.noisy ? ' noisy' : ''}"${c.title ? html` title="${c.title}"` : ''}>${c.text}${c.noisy ? html`<sup>*</sup>` : ''}${c.note ? html`<br><span class="muted">${lines(c.note)}</span>` : ''}</td>`;
+  const th = (c: Column, extra: SafeHtml = html``) => html`<th class="${c.num ? 'num' : ''}"${extra}>${c.text}${c.sub ? html`<br><span class="muted">${c.sub}</span>` : ''}</th>`;
+  // Columns that share a group heading get it in a first header row; the others span both rows.
+  const grouped = t.columns.some((c) => c.group);
+  let head: SafeHtml;
+  if (grouped) {
+    const top: SafeHtml[] = [];
+    for (let i = 0; i < t.columns.length; ) {
+      const c = t.columns[i]!;
+      if (!c.group) {
+        top.push(th(c, html` rowspan="2"`));
+        i++;
+        continue;
+      }
+      let n = 1;
+      while (t.columns[i + n]?.group === c.group) n++;
+      top.push(html`<th class="group" colspan="${n}">${c.group}</th>`);
+      i += n;
+    }
+    head = html`<tr>${top}</tr><tr>${t.columns.filter((c) => c.group).map((c) => th(c))}</tr>`;
+  } else head = html`<tr>${t.columns.map((c) => th(c))}</tr>`;
+  return html`<table class="${cls} keep"><caption>${t.caption}</caption><thead>${head}</thead><tbody>${t.rows.map(
+    (r) => html`<tr>${r.map((c, i) => cell(c, t.columns[i]?.num ?? false))}</tr>`,
+  )}</tbody></table>`;
 }
 
 /**
- * Median, mean with its interval, CV and range of every headline series: one table per scenario,
- * one group of rows per metric (title, unit, better direction and source in the group's header),
- * one row per path (and host and dimensions). A metric's rows share one display unit.
+ * Per scenario: what each path achieved (median, mean with its interval, CV, the ratio to the
+ * reference path) and what it cost (device accesses or exits per GB and per packet, host CPU),
+ * every figure naming its source. Breakdowns are in the figures and in stats.csv / stats.json.
  */
 export function summarySection(model: ReportModel): SafeHtml {
-  const scenarios = orderedScenarios(model);
-  if (scenarios.length === 0) return html`<p>No measured samples: nothing to summarise.</p>`;
-  return html`${scenarios.map((scenario) => {
-    const series = model.series.filter((s) => s.scenario === scenario && isHeadline(s));
-    const metricNames = [...new Set(series.map((s) => s.metric))].sort((a, b) => byGroupThenName({ metric: a }, { metric: b }));
-    return html`<h3>${scenario}</h3>
-<table class="summary">
-<colgroup><col style="width:21%"><col style="width:5%"><col style="width:12%"><col style="width:29%"><col style="width:8%"><col style="width:16%"><col style="width:9%"></colgroup>
-<thead><tr><th>Path</th><th class="num">n</th><th class="num">Median</th><th class="num">Mean [95 % CI]</th><th class="num">CV</th><th class="num">Min – max</th><th>Flags</th></tr></thead>
-<tbody>${metricNames.map((metric) => {
-      const rows = series
-        .filter((s) => s.metric === metric)
-        .sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || formatDims(a.dims).localeCompare(formatDims(b.dims)));
-      const scale = displayScale(rows[0]!.unit, Math.max(...rows.map((s) => Math.max(Math.abs(s.summary.max), Math.abs(s.summary.ci?.high ?? 0)))));
-      const f = (x: number) => formatScaled(x, scale);
-      const header = html`<tr class="group"><th colspan="7">${metricInfo(metric).title} <span class="muted">in ${scale.unit} · ${sourceList(rows.flatMap((s) => s.sources))}</span> ${arrow(metric)}</th></tr>`;
-      return html`${header}${rows.map((s) => {
-        const where = [model.multiHost ? s.host : '', formatDims(s.dims)].filter(Boolean).join(', ');
-        const ci = s.summary.ci ? `${f(s.summary.mean)} [${f(s.summary.ci.low)} – ${f(s.summary.ci.high)}]` : `${f(s.summary.mean)} [n/a]`;
-        return html`<tr><td>${s.backend}${where ? html` <span class="muted">(${where})</span>` : ''}</td><td class="num">${s.summary.n}</td><td class="num">${f(s.summary.median)}</td><td class="num">${ci}</td><td class="num">${s.summary.cvPercent === null ? 'n/a' : formatPercent(s.summary.cvPercent)}</td><td class="num">${f(s.summary.min)} – ${f(s.summary.max)}</td><td>${flags(s)}</td></tr>`;
-      })}`;
-    })}</tbody></table>`;
-  })}
-<p class="muted">Breakdowns by exit reason and memory region, and volume counters, are in the figures and in stats.csv / stats.json.</p>`;
+  const { blocks, clipped } = scenarioBlocks(model);
+  if (blocks.length === 0) return html`<p>No measured samples: nothing to summarise.</p>`;
+  const t = model.thresholds;
+  return html`${blocks.map(
+    (b) => html`<div class="scenario"><h3>${b.scenario}${model.multiHost ? ` on ${b.host}` : ''}${b.title ? html` <span class="muted">${b.title}</span>` : ''}</h3>${b.tables.map((x) => tableHtml(x))}${b.notes.map((n) => html`<p class="note">${n}</p>`)}</div>`,
+  )}
+<p class="muted"><sup>*</sup> noisy: coefficient of variation above ${t.cvPercent} %. Hover a number for n, mean, interval and range.${clipped ? ' Intervals are cut at 0: none of these quantities can be negative.' : ''} Every series, breakdowns included: stats.csv, stats.json.</p>`;
 }
 
+/** The ratio matrix (every path against the reference path), one per host. */
 export function ratiosSection(model: ReportModel): SafeHtml {
-  if (model.ratios.length === 0) return html`<p>Fewer than two paths were measured on the same host and scenario: no ratios.</p>`;
-  return html`<table class="keep"><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Scenario</th><th>Metric</th><th>Path ÷ slowest path</th><th class="num">Ratio of medians</th><th class="num">95 % CI</th></tr></thead><tbody>${model.ratios.map(
-    (r) =>
-      html`<tr>${model.multiHost ? html`<td>${r.host}</td>` : ''}<td>${r.scenario}</td><td>${metricInfo(r.metric).title} ${arrow(r.metric)}</td><td>${r.numerator} ÷ ${r.denominator}</td><td class="num">${formatNumber(r.estimate.value)}×</td><td class="num">${r.estimate.ci ? `${formatNumber(r.estimate.ci.low)} – ${formatNumber(r.estimate.ci.high)}×` : 'n/a (too few repetitions)'}</td></tr>`,
-  )}</tbody></table><p class="muted">${model.methods.ratio}.</p>`;
+  const tables = model.hosts.map((h) => ({ h, t: ratioMatrix(model, h) })).filter((x) => x.t !== null);
+  if (tables.length === 0) return html`<p>Fewer than two paths were measured on the same host and scenario: no ratios.</p>`;
+  const small = model.ratios.some((r) => Math.min(r.n.numerator, r.n.denominator) < model.thresholds.minReps);
+  return html`${tables.map(({ h, t }) => html`${model.multiHost ? html`<h4>${h}</h4>` : ''}${tableHtml(t!, 'ratios')}`)}<p class="muted">${model.methods.ratio}.${small ? ` With fewer than ${model.thresholds.minReps} repetitions per path these bootstrap intervals understate the uncertainty.` : ''}</p>`;
+}
+
+/** How the cost figures were counted, and the idle baseline they are measured above. */
+export function costNotesSection(model: ReportModel): SafeHtml {
+  const notes = costMethodNotes(model);
+  const idle = idleTable(model);
+  return html`${notes.length ? html`<ul class="notes">${notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''}${
+    idle
+      ? html`<h3 id="idle">Idle baseline</h3><p>Each path's guests were measured at rest once, before its repetitions. These counts, scaled to each window's length, were subtracted from every measured window; the idle window is not a scenario.</p>${tableHtml(idle)}`
+      : ''
+  }`;
 }
 
 /** Every path with its outcome; skipped and failed ones with the reason and the fix. */
@@ -89,14 +103,89 @@ export function pathsSection(model: ReportModel): SafeHtml {
   )}</tbody></table>`;
 }
 
+/**
+ * Collectors per path: a matrix of available / not (a column per path), then each distinct reason
+ * with its fix and the paths it applies to, and each collector's notes on how it counted.
+ */
+export function collectorsSection(model: ReportModel): SafeHtml {
+  const paths = model.backends.filter((b) => b.collectors.length);
+  if (paths.length === 0) return html`<p>run.json does not record which collectors could count.</p>`;
+  const ids: { id: string; source: string }[] = [];
+  for (const b of paths) for (const c of b.collectors) if (!ids.some((x) => x.id === c.id)) ids.push({ id: c.id, source: c.source });
+  const label = (b: BackendView) => (model.multiHost ? `${b.id} @ ${b.host}` : b.id);
+  const reasons = new Map<string, { text: string; fix?: string; where: Set<string>; ids: Set<string> }>();
+  const notes = new Map<string, { id: string; text: string; where: Set<string> }>();
+  for (const b of paths) {
+    for (const c of b.collectors) {
+      if (!c.available) {
+        const k = `${c.reason ?? ''}\u0000${c.fix ?? ''}`;
+        const r = reasons.get(k) ?? { text: c.reason ?? 'no reason recorded', ...(c.fix ? { fix: c.fix } : {}), where: new Set<string>(), ids: new Set<string>() };
+        r.where.add(label(b));
+        r.ids.add(c.id);
+        reasons.set(k, r);
+      }
+      for (const n of c.notes ?? []) {
+        const k = `${c.id}\u0000${n}`;
+        const x = notes.get(k) ?? { id: c.id, text: n, where: new Set<string>() };
+        x.where.add(label(b));
+        notes.set(k, x);
+      }
+    }
+  }
+  const where = (w: Set<string>) => (w.size === paths.length && paths.length > 1 ? 'every path' : [...w].join(', '));
+  const unmeasured = model.backends.filter((b) => b.collectors.length === 0);
+  return html`<table class="collectors keep"><thead><tr><th>Collector</th><th>Source</th>${paths.map((b) => html`<th class="c">${label(b)}</th>`)}</tr></thead><tbody>${ids.map(
+    (x) =>
+      html`<tr><td>${x.id}</td><td>${x.source}</td>${paths.map((b) => {
+        const c = b.collectors.find((y) => y.id === x.id);
+        return html`<td class="c">${c ? html`<span class="badge ${c.available ? 'ok' : 'skipped'}" title="${c.reason ?? ''}">${c.available ? 'yes' : 'no'}</span>` : html`<span class="muted" title="not used on this path">–</span>`}</td>`;
+      })}</tr>`,
+  )}</tbody></table>
+${reasons.size ? html`<p><strong>Why not:</strong></p><ul class="notes">${[...reasons.values()].map((r) => html`<li><strong>${[...r.ids].join(', ')}</strong> (${where(r.where)}): ${r.text}${r.fix ? html`. Fix: <code>${r.fix}</code>` : ''}</li>`)}</ul>` : ''}
+${notes.size ? html`<p><strong>How they count:</strong></p><ul class="notes">${[...notes.values()].map((n) => html`<li><strong>${n.id}</strong>${n.where.size === paths.length ? '' : ` (${where(n.where)})`}: ${n.text}</li>`)}</ul>` : ''}
+${unmeasured.length ? html`<p class="muted">No collectors for ${unmeasured.map((b) => `${b.id} (${b.status})`).join(', ')}: the path was not measured.</p>` : ''}`;
+}
+
+/**
+ * Negotiated features as a comparison: per family of features (driver, offload, virtio), those all
+ * reporting paths share in one line, the ones that differ as rows with a mark per path (and guest,
+ * where a path's two guests differ).
+ */
 export function featuresSection(model: ReportModel): SafeHtml {
   const withFeatures = model.backends.filter((b) => b.features && Object.keys(b.features).length);
-  if (withFeatures.length === 0) return html`<p>No path reported the virtio features its guests negotiated.</p>`;
-  return html`<table class="features"><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Path</th><th>Guest</th><th>Negotiated features</th></tr></thead><tbody>${withFeatures.flatMap((b) =>
-    Object.entries(b.features!).map(
-      ([guest, fs]) => html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td>${b.id}</td><td>${guest}</td><td>${fs.map((f) => html`<code>${f}</code>`)}</td></tr>`,
-    ),
-  )}</tbody></table>`;
+  if (withFeatures.length === 0) return html`<p>No path reported the features its guests negotiated.</p>`;
+  const columns: { label: string; set: Set<string> }[] = [];
+  for (const b of withFeatures) {
+    const guests = Object.entries(b.features!);
+    const same = guests.every(([, fs]) => fs.length === guests[0]![1].length && fs.every((f) => guests[0]![1].includes(f)));
+    const name = model.multiHost ? `${b.id} @ ${b.host}` : b.id;
+    if (same) columns.push({ label: name, set: new Set(guests[0]![1]) });
+    else for (const [g, fs] of guests) columns.push({ label: `${name} · guest ${g}`, set: new Set(fs) });
+  }
+  const family = (f: string) => (f.includes(':') ? f.slice(0, f.indexOf(':')) : '');
+  const bare = (f: string) => (f.includes(':') ? f.slice(f.indexOf(':') + 1) : f);
+  const families = [...new Set(columns.flatMap((c) => [...c.set].map(family)))].sort();
+  const lines: SafeHtml[] = [];
+  const tables: SafeHtml[] = [];
+  for (const fam of families) {
+    const cols = columns.filter((c) => [...c.set].some((f) => family(f) === fam));
+    const all = [...new Set(cols.flatMap((c) => [...c.set].filter((f) => family(f) === fam)))];
+    const common = all.filter((f) => cols.every((c) => c.set.has(f)));
+    const differ = all.filter((f) => !common.includes(f)).sort();
+    const famName = fam || 'features';
+    if (common.length) {
+      lines.push(html`<li><strong>${famName}</strong> <span class="muted">(${cols.length > 1 ? 'all of ' : ''}${cols.map((c) => c.label).join(', ')})</span>: ${common.map((f, i) => html`${i ? ', ' : ''}<code>${bare(f)}</code>`)}</li>`);
+    }
+    if (differ.length) {
+      tables.push(
+        html`<table class="features keep"><caption>${famName}: not negotiated on every path that reports them</caption><thead><tr><th>Feature</th>${cols.map((c) => html`<th class="c">${c.label}</th>`)}</tr></thead><tbody>${differ.map(
+          (f) => html`<tr><td><code>${bare(f)}</code></td>${cols.map((c) => html`<td class="c">${c.set.has(f) ? '✓' : html`<span class="muted">–</span>`}</td>`)}</tr>`,
+        )}</tbody></table>`,
+      );
+    }
+  }
+  const missing = model.backends.filter((b) => !b.features || Object.keys(b.features).length === 0);
+  return html`<ul class="features">${lines}</ul>${tables}${missing.length ? html`<p class="muted">Not reported: ${missing.map((b) => `${model.multiHost ? `${b.id} @ ${b.host}` : b.id} (${b.status})`).join(', ')}.</p>` : ''}`;
 }
 
 export function warningsSection(model: ReportModel): SafeHtml {
@@ -168,15 +257,22 @@ ${r.notes.length ? provRow('Notes', html`${r.notes.map((n, i) => html`${i ? html
   })}`;
 }
 
-/** How long each phase took, so the harness's own overhead is visible. */
+/** How long each phase took, a row per path and a column per phase, so the harness's own overhead is visible. */
 export function phasesSection(model: ReportModel): SafeHtml {
   return html`${model.runs
     .filter((r) => r.current)
     .map((r) => {
       const total = r.phases.reduce((a, p) => a + p.ms, 0);
       const measure = r.phases.filter((p) => p.phase === 'measure').reduce((a, p) => a + p.ms, 0);
-      return html`<h3>Run ${r.id}</h3><table class="keep"><thead><tr><th>Phase</th><th>Path</th><th class="num">Time</th></tr></thead><tbody>${r.phases.map((p) => html`<tr><td>${p.phase}</td><td>${p.backend ?? '–'}</td><td class="num">${formatDuration(p.ms)}</td></tr>`)}</tbody>
-<tfoot><tr><th colspan="2">Total (measuring ${total ? formatPercent((measure / total) * 100) : 'n/a'} of it)</th><th class="num">${formatDuration(total)}</th></tr></tfoot></table>`;
+      const phases = [...new Set(r.phases.filter((p) => p.backend).map((p) => p.phase))];
+      const backends = [...new Set(r.phases.flatMap((p) => (p.backend ? [p.backend] : [])))];
+      const runWide = r.phases.filter((p) => !p.backend);
+      const ms = (b: string, ph: string) => r.phases.filter((p) => p.backend === b && p.phase === ph).reduce((a, p) => a + p.ms, 0);
+      return html`<h3>Run ${r.id}</h3>${runWide.length ? html`<p>Before the paths: ${runWide.map((p, i) => html`${i ? ', ' : ''}${p.phase} ${formatDuration(p.ms)}`)}.</p>` : ''}
+<table class="keep"><thead><tr><th>Path</th>${phases.map((p) => html`<th class="num">${p}</th>`)}<th class="num">Total</th></tr></thead><tbody>${backends.map(
+        (b) => html`<tr><td>${b}</td>${phases.map((p) => html`<td class="num">${formatDuration(ms(b, p))}</td>`)}<td class="num">${formatDuration(phases.reduce((a, p) => a + ms(b, p), 0))}</td></tr>`,
+      )}</tbody>
+<tfoot><tr><th colspan="${phases.length + 1}">Total (measuring ${total ? formatPercent((measure / total) * 100) : 'n/a'} of it)</th><th class="num">${formatDuration(total)}</th></tr></tfoot></table>`;
     })}`;
 }
 

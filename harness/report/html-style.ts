@@ -19,6 +19,20 @@ table.summary { table-layout: fixed; }
 table.summary tr.group th { background: #fff; border-bottom: 1px solid #999; padding-top: 10px; font-size: 12.5px; }
 table.summary tr.group .muted { font-weight: normal; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { white-space: normal; }
+th.group { text-align: center; border-bottom: 1px solid #bbb; }
+th .muted { font-weight: normal; font-size: 11px; }
+td .muted { font-size: 11px; white-space: normal; }
+td.c, th.c { text-align: center; }
+caption { caption-side: top; text-align: left; font-size: 12px; color: var(--muted); padding: 2px 0 4px; }
+td.noisy sup, p sup { color: var(--warn); font-weight: 600; }
+p.note { margin: 4px 0 8px; padding: 6px 10px; border-left: 3px solid var(--warn); background: #fbf6ea; font-size: 12.5px; }
+ul.notes { margin: 4px 0 10px; padding-left: 18px; font-size: 12.5px; }
+ul.notes li { margin: 2px 0; }
+ul.features { margin: 4px 0 10px; padding-left: 18px; font-size: 12.5px; }
+ul.features li { margin: 3px 0; }
+div.scenario { margin-bottom: 10px; }
+div.scenario h3 .muted { font-weight: normal; font-size: 12.5px; }
 code, .mono { font-family: 'DejaVu Sans Mono', monospace; font-size: 11.5px; word-break: break-all; }
 .badge { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 11.5px; font-weight: 600; color: #fff; white-space: nowrap; }
 .badge.ok, .badge.better { background: var(--ok); }
@@ -36,7 +50,7 @@ figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
 ul.warnings { list-style: none; padding: 0; }
 ul.warnings li { padding: 6px 0; border-bottom: 1px solid var(--line); }
 .advice { color: var(--muted); }
-.features code { display: inline-block; margin: 1px 4px 1px 0; padding: 0 4px; background: var(--bg-soft); border-radius: 3px; }
+.features code { padding: 0 3px; background: var(--bg-soft); border-radius: 3px; word-break: normal; }
 dl.prov { display: grid; grid-template-columns: 190px 1fr; gap: 2px 12px; font-size: 12.5px; margin: 6px 0 14px; }
 dl.prov dt { color: var(--muted); }
 dl.prov dd { margin: 0; }
@@ -47,11 +61,18 @@ footer { margin-top: 36px; font-size: 11.5px; color: var(--muted); }
   nav.toc { display: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3, p.lead { break-after: avoid; page-break-after: avoid; }
-  figure, .figure-error, table.keep, dl.prov, ul.warnings li, tr, p.verdict, .banner { break-inside: avoid; page-break-inside: avoid; }
+  figure, .figure-error, table.keep, dl.prov, ul.warnings li, tr, p.verdict, .banner, p.note { break-inside: avoid; page-break-inside: avoid; }
+  table { font-size: 8.5pt; }
+  p.verdict { font-size: 10.5pt; padding: 6px 10px; }
+  figcaption { font-size: 7.5pt; }
+  h2 { margin-top: 18px; }
+  footer { margin-top: 10px; break-before: avoid; page-break-before: avoid; }
+  section#methods { break-inside: avoid; page-break-inside: avoid; }
+  td .muted, th .muted { font-size: 7.5pt; }
   thead { display: table-header-group; }
-  .figures { display: block; }
-  figure { margin-bottom: 10px; }
-  figure.half { display: inline-block; vertical-align: top; width: 49%; }
+  .figures { display: flex; flex-wrap: wrap; gap: 0 2%; }
+  figure { margin-bottom: 8px; }
+  figure.half { width: 49%; }
   a { color: inherit; text-decoration: none; }
   section.page { break-before: page; page-break-before: always; }
 }

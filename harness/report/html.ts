@@ -4,10 +4,11 @@
 
 import type { RenderedFigure } from './charts.ts';
 import { html, raw, type SafeHtml } from './escape.ts';
-import type { FigureSection } from './figure-spec.ts';
 import { directionWords, formatTime } from './format.ts';
 import { REPORT_CSS } from './html-style.ts';
 import {
+  collectorsSection,
+  costNotesSection,
   featuresSection,
   methodsSection,
   pathsSection,
@@ -20,18 +21,9 @@ import {
 } from './html-sections.ts';
 import type { ReportModel } from './model.ts';
 
-const FIGURE_GROUPS: { title: string; sections: FigureSection[]; id: string; lead?: string }[] = [
-  { id: 'fig-throughput', title: 'Throughput', sections: ['throughput', 'ratio'] },
-  { id: 'fig-packet-rate', title: 'Packet rate', sections: ['packet-rate'] },
-  { id: 'fig-latency', title: 'Latency', sections: ['latency'] },
-  {
-    id: 'fig-exits',
-    title: 'VM exits and device accesses per unit of work',
-    sections: ['exits', 'device-accesses', 'breakdown'],
-    lead: 'Why a path is slow: how often the guest leaves to the hypervisor (VM exits, on KVM) or how often QEMU emulates a device access (device accesses, under software emulation), per GB moved and per packet.',
-  },
-  { id: 'fig-cpu', title: 'Host CPU per unit of work', sections: ['cpu'] },
-];
+/** What the count figures are, said once above the figures. */
+const COUNTS_LEAD =
+  'Why a path is slow: how often the guest leaves to the hypervisor (VM exits, on KVM) or how often QEMU emulates a device access (device accesses, under software emulation), per GB moved and per packet; and how much host CPU the path burns per unit of work.';
 
 function figureMarkup(f: RenderedFigure): SafeHtml {
   const s = f.spec;
@@ -40,31 +32,27 @@ function figureMarkup(f: RenderedFigure): SafeHtml {
   return html`<figure id="${s.id}" class="${s.width}"><img src="data:image/png;base64,${f.png.toString('base64')}" alt="${s.title}">${caption}</figure>`;
 }
 
-/** Which collectors counted and which could not, with the reason in place of the missing numbers. */
-function collectorsTable(model: ReportModel): SafeHtml {
-  const rows = model.runs.filter((r) => r.current).flatMap((r) => r.collectors.map((c) => ({ host: r.host, ...c })));
-  if (rows.length === 0) return html``;
-  return html`<table class="keep"><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Collector</th><th>Source</th><th>Available</th><th>Why not, and the fix</th></tr></thead><tbody>${rows.map(
-    (c) =>
-      html`<tr>${model.multiHost ? html`<td>${c.host}</td>` : ''}<td>${c.id}</td><td>${c.source}</td><td><span class="badge ${c.available ? 'ok' : 'skipped'}">${c.available ? 'yes' : 'no'}</span></td><td>${c.reason ?? ''}${c.fix ? html`<br>Fix: <code>${c.fix}</code>` : ''}</td></tr>`,
-  )}</tbody></table>`;
-}
-
+/** The figures scenario by scenario, each scenario's pairs of half-width figures side by side. */
 function figureGroups(model: ReportModel, figures: readonly RenderedFigure[]): SafeHtml {
-  const groups = FIGURE_GROUPS.map((g) => ({ g, figs: figures.filter((f) => g.sections.includes(f.spec.section)) }));
-  const exitsMissing = !figures.some((f) => ['exits', 'device-accesses'].includes(f.spec.section));
-  return html`${groups.map(({ g, figs }) => {
-    if (g.id === 'fig-exits' && exitsMissing) {
-      return html`<h3 id="${g.id}">${g.title}</h3><p>No exit or device-access counts in ${model.runs.length > 1 ? 'these runs' : 'this run'}. Why each collector could not count is below, or in the run notes (Provenance).</p>${collectorsTable(model)}`;
-    }
-    if (figs.length === 0) return html``;
-    return html`<h3 id="${g.id}">${g.title}</h3>${g.lead ? html`<p class="lead">${g.lead}</p>` : ''}<div class="figures">${figs.map(figureMarkup)}</div>${g.id === 'fig-exits' ? collectorsTable(model) : ''}`;
-  })}`;
+  const current = figures.filter((f) => f.spec.section !== 'trend');
+  const scenarios = [...new Set(current.map((f) => f.spec.scenario ?? ''))];
+  const counted = current.some((f) => ['exits', 'device-accesses'].includes(f.spec.section));
+  return html`<p class="lead">${COUNTS_LEAD}</p>${
+    counted ? '' : html`<p>No exit or device-access counts in ${model.runs.length > 1 ? 'these runs' : 'this run'}. Why each collector could not count is under <a href="#collectors">Collectors</a>, or in the run notes (Provenance).</p>`
+  }${scenarios.map(
+    (sc) => html`<h3 id="fig-${sc || 'other'}">${sc || 'Other'}</h3><div class="figures">${current.filter((f) => (f.spec.scenario ?? '') === sc).map(figureMarkup)}</div>`,
+  )}`;
 }
 
 export interface HtmlOptions {
   /** A line about the PDF (e.g. why it was not produced), shown in the footer. */
   pdfNote?: string;
+}
+
+/** `e1000`, or `the reference path of each host` when they differ. */
+function referenceWords(model: ReportModel): string {
+  const refs = [...new Set(model.references.map((r) => r.backend))];
+  return refs.length === 1 ? `${refs[0]} (reference)` : 'the reference path of each host';
 }
 
 /** The whole report as one HTML document. */
@@ -87,11 +75,11 @@ export function renderHtml(model: ReportModel, figures: readonly RenderedFigure[
 <p class="verdict">${model.verdict}</p>
 <p class="meta">${current.length > 1 ? `${current.length} runs merged, one per host: ` : 'Run '}${current.map((r) => `${r.id} on ${r.host} (${formatTime(r.startedAt)}, profile ${r.profile.name}, ${r.provenance ? r.provenance.accel.kind.toUpperCase() : 'accelerator unknown'})`).join('; ')}. Generated ${formatTime(model.generatedAt)}${model.iopathVersion ? ` by iopath ${model.iopathVersion}` : ''}.</p>
 ${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</strong> ${r.partialReasons.join('; ')}. Only what was measured before it stopped is shown.</div>`)}
-<nav class="toc"><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
+<nav class="toc"><a href="#summary">Summary</a><a href="#ratios">Ratios</a><a href="#costs">Cost notes and idle baseline</a><a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#collectors">Collectors</a><a href="#features">Features</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
 </header>
-<section id="summary"><h2>Summary</h2>${summarySection(model)}<h3>Paths relative to the slowest path</h3>${ratiosSection(model)}</section>
+<section id="summary"><h2>Summary</h2>${summarySection(model)}<h3 id="ratios">Paths relative to ${referenceWords(model)}</h3>${ratiosSection(model)}<h3 id="costs">How the cost figures were counted</h3>${costNotesSection(model)}</section>
 <section id="figures"><h2>Figures</h2>${figureGroups(model, figures)}</section>
-<section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3>Negotiated features</h3>${featuresSection(model)}</section>
+<section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3 id="collectors">Collectors per path</h3>${collectorsSection(model)}<h3 id="features">Negotiated features</h3>${featuresSection(model)}</section>
 <section id="warnings"><h2>Warnings</h2>${warningsSection(model)}</section>
 ${model.trend.length ? html`<section id="trend"><h2>Trend</h2><p>Each metric over the runs of the same profile on the same host, oldest first.</p><div class="figures">${trendFigures.map(figureMarkup)}</div>${trendTable(model)}</section>` : ''}
 <section id="provenance"><h2>Provenance</h2>${provenanceSection(model)}</section>

@@ -11,8 +11,8 @@ import type { SampleRecord } from '../samples.ts';
 import type { Warning } from '../stats/warnings.ts';
 
 /**
- * A collector's availability on the run's host. Not (yet) part of RunRecord: read when run.json
- * carries a `collectors` array of this shape, so the report can print why a number is missing.
+ * A collector's availability (run.json `collectors`, run-wide, and `backends[].collectors`, per
+ * path), so the report can print why a number is missing and how the collector counted.
  */
 export interface CollectorAvailability {
   id: string;
@@ -20,6 +20,8 @@ export interface CollectorAvailability {
   available: boolean;
   reason?: string;
   fix?: string;
+  /** How it measured (what it counts, what it leaves out), shown beside its numbers. */
+  notes?: string[];
 }
 
 /** One run folder as read from disk. */
@@ -66,6 +68,16 @@ const repSchema = z.looseObject({
   startedAt: z.string(),
   durationMs: z.number(),
   raw: z.array(z.string()).optional(),
+  notes: z.array(z.string()).optional(),
+});
+
+const collectorSchema = z.looseObject({
+  id: z.string(),
+  source: z.string(),
+  available: z.boolean(),
+  reason: z.string().optional(),
+  fix: z.string().optional(),
+  notes: z.array(z.string()).optional(),
 });
 
 const backendSchema = z.looseObject({
@@ -77,6 +89,7 @@ const backendSchema = z.looseObject({
   notes: z.array(z.string()).default([]),
   features: z.record(z.string(), z.array(z.string())).optional(),
   reps: z.array(repSchema).default([]),
+  collectors: z.array(collectorSchema).optional(),
   files: z.array(z.string()).default([]),
 });
 
@@ -93,9 +106,7 @@ const runSchema = z.looseObject({
   phases: z.array(z.looseObject({ phase: z.string(), backend: z.string().optional(), ms: z.number() })).default([]),
   notes: z.array(z.string()).default([]),
   error: z.string().optional(),
-  collectors: z
-    .array(z.looseObject({ id: z.string(), source: z.string(), available: z.boolean(), reason: z.string().optional(), fix: z.string().optional() }))
-    .optional(),
+  collectors: z.array(collectorSchema).optional(),
 });
 
 function describeIssues(err: z.ZodError): string {

@@ -1,19 +1,20 @@
-// The Markdown summary: short enough for a GitHub job summary, with the verdict, the key metrics
-// per path, ratios, what was not measured, and the warnings.
+// The Markdown summary: short enough for a GitHub job summary, with the verdict, per scenario what
+// each path achieved and what it cost (the same tables as the HTML summary), the ratios to the
+// reference path, the idle baseline, what was not measured, and the warnings.
 
-import { metricInfo } from '../metrics.ts';
 import { escapeMarkdown as md } from './escape.ts';
-import { orderedScenarios } from './figures.ts';
-import { compareBackends, displayScale, formatDims, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
+import { formatTime } from './format.ts';
 import { subjectText } from './html-sections.ts';
 import type { ReportModel } from './model.ts';
+import { costMethodNotes, costTableOf, idleTable, performanceTableLong, ratioMatrix, scenarioBlocks, type Table } from './summary.ts';
 
-/** Metrics shown in the Markdown summary (the HTML and CSV have every series). */
+/** Metrics the Markdown summary is built around (the HTML and CSV have every series). */
 export const SUMMARY_METRICS = [
   'throughput',
   'packetRate',
   'lossPercent',
   'latencyP50',
+  'latencyP90',
   'latencyP99',
   'exitsPerGB',
   'exitsPerPacket',
@@ -25,9 +26,12 @@ export const SUMMARY_METRICS = [
 
 const MAX_WARNINGS = 15;
 
-function arrowOf(metric: string): string {
-  const d = metricInfo(metric).direction;
-  return d === 'higher-is-better' ? ' ↑' : d === 'lower-is-better' ? ' ↓' : '';
+/** A neutral table as a GitHub Markdown table, its caption in italics above it. */
+function mdTable(t: Table): string[] {
+  const head = t.columns.map((c) => md([c.group, c.text, c.sub].filter(Boolean).join(' · ')));
+  const align = t.columns.map((c) => (c.num ? '---:' : '---'));
+  const rows = t.rows.map((r) => `| ${r.map((c) => `${md(c.text)}${c.noisy ? '\\*' : ''}${c.note ? ` ${md(c.note.replace(/\n/g, ', '))}` : ''}`).join(' | ')} |`);
+  return [`*${md(t.caption)}*`, '', `| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`, ...rows, ''];
 }
 
 export function renderMarkdown(model: ReportModel): string {
@@ -39,37 +43,39 @@ export function renderMarkdown(model: ReportModel): string {
     current.map((r) => `Run \`${md(r.id)}\` on ${md(r.host)}, ${md(formatTime(r.startedAt))}, profile ${md(r.profile.name)}, ${r.provenance ? `${r.provenance.accel.kind.toUpperCase()}: ${md(r.provenance.accel.reason)}` : 'no provenance'}.`).join('  \n'),
     '',
   );
-  const hostCol = model.multiHost;
-  for (const scenario of orderedScenarios(model)) {
-    const rows = model.series
-      .filter((s) => s.scenario === scenario && SUMMARY_METRICS.includes(s.metric) && Object.keys(s.dims).every((k) => k === 'guest' || k === 'role'))
-      .sort((a, b) => SUMMARY_METRICS.indexOf(a.metric) - SUMMARY_METRICS.indexOf(b.metric) || compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || formatDims(a.dims).localeCompare(formatDims(b.dims)));
-    if (rows.length === 0) continue;
-    out.push(`### ${md(scenario)}`, '');
-    out.push(`| ${hostCol ? 'Host | ' : ''}Path | Metric | Median | Mean [95 % CI] | CV | n |`, `|${hostCol ? ' --- |' : ''} --- | --- | ---: | ---: | ---: | ---: |`);
-    for (const s of rows) {
-      const scale = displayScale(s.unit, Math.max(Math.abs(s.summary.max), Math.abs(s.summary.ci?.high ?? 0)));
-      const f = (x: number) => formatScaled(x, scale);
-      const dims = formatDims(s.dims);
-      const ci = s.summary.ci ? `${f(s.summary.mean)} [${f(s.summary.ci.low)} – ${f(s.summary.ci.high)}]` : `${f(s.summary.mean)} [n/a]`;
-      out.push(
-        `| ${hostCol ? `${md(s.host)} | ` : ''}${md(s.backend)} | ${md(metricInfo(s.metric).title)}${dims ? ` (${md(dims)})` : ''}${arrowOf(s.metric)} | ${f(s.summary.median)} ${md(scale.unit)} | ${ci} | ${s.summary.cvPercent === null ? 'n/a' : formatPercent(s.summary.cvPercent)} | ${s.summary.n} |`,
-      );
+  const { blocks } = scenarioBlocks(model);
+  let clipped = false;
+  for (const b of blocks) {
+    out.push(`### ${md(b.scenario)}${model.multiHost ? ` on ${md(b.host)}` : ''}${b.title ? ` — ${md(b.title)}` : ''}`, '');
+    const perf = performanceTableLong(model, b.host, b.scenario);
+    if (perf) {
+      clipped ||= perf.clipped;
+      out.push(...mdTable(perf.table));
     }
+    const cost = costTableOf(model, b.host, b.scenario);
+    if (cost) out.push(...mdTable(cost));
+    for (const n of b.notes) out.push(`> ${md(n)}`, '');
+  }
+  if (blocks.length) {
+    out.push(`<sub>\\* noisy: coefficient of variation above ${model.thresholds.cvPercent} %.${clipped ? ' Intervals are cut at 0: none of these quantities can be negative.' : ''}</sub>`, '');
+  }
+  for (const host of model.hosts) {
+    const t = ratioMatrix(model, host);
+    if (!t) continue;
+    out.push(`### Paths relative to ${md(model.references.find((r) => r.host === host)?.backend ?? 'the reference')}${model.multiHost ? ` on ${md(host)}` : ''}`, '', ...mdTable(t));
+  }
+  const notes = costMethodNotes(model);
+  if (notes.length) {
+    out.push('### How the cost figures were counted', '');
+    for (const n of notes) out.push(`- ${md(n)}`);
     out.push('');
   }
-  if (model.ratios.length) {
-    out.push('### Paths relative to the slowest path', '');
-    for (const r of model.ratios) {
-      const ci = r.estimate.ci ? ` (95 % CI ${formatNumber(r.estimate.ci.low)}–${formatNumber(r.estimate.ci.high)}×)` : '';
-      out.push(`- ${hostCol ? `${md(r.host)}, ` : ''}${md(r.scenario)}, ${md(metricInfo(r.metric).title.toLowerCase())}: ${md(r.numerator)} ÷ ${md(r.denominator)} = **${formatNumber(r.estimate.value)}×**${ci}`);
-    }
-    out.push('');
-  }
+  const idle = idleTable(model);
+  if (idle) out.push('### Idle baseline', '', 'Measured once per path at rest and subtracted, scaled to each window\'s length, from every measured window; it is not a scenario.', '', ...mdTable(idle));
   const notRun = model.backends.filter((b) => b.status !== 'ok');
   if (notRun.length) {
     out.push('### Paths not fully measured', '');
-    for (const b of notRun) out.push(`- ${hostCol ? `${md(b.host)}: ` : ''}**${md(b.id)}** ${b.status}${b.reason ? `: ${md(b.reason)}` : ''}${b.fix ? ` Fix: ${md(b.fix)}` : ''}`);
+    for (const b of notRun) out.push(`- ${model.multiHost ? `${md(b.host)}: ` : ''}**${md(b.id)}** ${b.status}${b.reason ? `: ${md(b.reason)}` : ''}${b.fix ? ` Fix: ${md(b.fix)}` : ''}`);
     out.push('');
   }
   if (model.warnings.length) {
@@ -78,6 +84,6 @@ export function renderMarkdown(model: ReportModel): string {
     if (model.warnings.length > MAX_WARNINGS) out.push(`- … and ${model.warnings.length - MAX_WARNINGS} more in index.html`);
     out.push('');
   }
-  out.push(`<sub>Mean intervals: ${md(model.methods.ci)}. Full report: index.html / report.pdf; every series: stats.csv, stats.json.</sub>`, '');
+  out.push(`<sub>Mean intervals: ${md(model.methods.ci)}. Ratios: ${md(model.methods.ratio)}. Full report: index.html / report.pdf; every series: stats.csv, stats.json.</sub>`, '');
   return out.join('\n');
 }

@@ -1,7 +1,10 @@
 // The ReportModel: everything a report shows, computed once from one or more run folders. Every
 // renderer (HTML, PDF, Markdown, CSV, JSON, charts) is a pure function of it.
 
+import type { Direction } from '../metrics.ts';
 import type { BackendStatus, PhaseTiming, Provenance, RunStatus } from '../run/record.ts';
+import type { CostSeries, PacketSize } from './costs.ts';
+import type { IdleView } from './idle.ts';
 import type { CollectorAvailability } from './load.ts';
 import type { Dims, Unit } from '../samples.ts';
 import type { RatioEstimate } from '../stats/ratio.ts';
@@ -45,18 +48,33 @@ export interface BackendView {
   fix?: string;
   notes: string[];
   features?: Record<string, string[]>;
+  /** Every collector considered for this path, available or with the reason it was not. */
+  collectors: CollectorAvailability[];
   reps: { measuredOk: number; failed: number; warmup: number };
   failedReps: { scenario: string; rep: number; warmup: boolean; reason?: string }[];
 }
 
-/** A path compared with the slowest path on the same host and scenario. */
+/**
+ * A path compared with the reference path of its host (e1000, the emulated NIC, when it was
+ * measured; otherwise the first measured path in the design's order), on one scenario and variant.
+ */
 export interface RatioView {
   host: string;
   scenario: string;
+  /** The metric compared (for cost figures, the normalised metric, e.g. `deviceAccessesPerGB`). */
   metric: string;
+  /** Workload variant, e.g. `{ payloadBytes: 64 }`; `{}` for none. */
+  variant: Dims;
   numerator: string;
   denominator: string;
+  /** median(numerator) / median(denominator) with its interval. */
   estimate: RatioEstimate;
+  n: { numerator: number; denominator: number };
+  /** What is compared, in words: `throughput (receiver)`, `device accesses (software emulation) per GB, both guests`. */
+  label: string;
+  direction: Direction;
+  /** Where the numbers came from, in words. */
+  source: string;
 }
 
 /** One point of a trend: the summary of a series in one run. */
@@ -100,8 +118,16 @@ export interface ReportModel {
   /** More than one host: the host is shown as a dimension everywhere. */
   multiHost: boolean;
   runs: RunView[];
-  /** Statistics of every series of the current runs. */
+  /** Statistics of every series of the current runs (the idle baseline is not a series; see `idle`). */
   series: SeriesStats[];
+  /** Headline cost figures summed from the breakdowns (per guest and per path), with their own statistics. */
+  costs: CostSeries[];
+  /** What a packet was (mean bytes per packet at the guests' NICs), per path, scenario and variant. */
+  packetSizes: PacketSize[];
+  /** The idle baseline of each path, subtracted from every measured window. */
+  idle: IdleView[];
+  /** The path every other path is compared with, per host. */
+  references: { host: string; backend: string }[];
   ratios: RatioView[];
   backends: BackendView[];
   warnings: Warning[];

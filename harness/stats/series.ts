@@ -72,13 +72,69 @@ export function groupSamples(
   return [...groups.values()];
 }
 
-/** Whether quality warnings are worth a reader's attention for this series (not a volume counter or one slice of a breakdown). */
-export function isHeadline(s: Pick<SeriesId, 'metric' | 'dims'>): boolean {
-  return metricInfo(s.metric).direction !== 'neutral' && !('reason' in s.dims) && !('region' in s.dims);
+/**
+ * The metrics a reader decides on: what the workload achieved. Quality warnings (noise, outliers,
+ * drift) and comparisons are made for these, and for the summed cost figures the report derives
+ * (device accesses or exits per GB and per packet per guest, host CPU per Gbit/s or per Mpps over
+ * every thread of a path), never for each slice of a breakdown.
+ */
+export const HEADLINE_METRICS: readonly string[] = ['throughput', 'packetRate', 'lossPercent', 'latencyP50', 'latencyP90', 'latencyP99'];
+
+/**
+ * Dimensions that cut a figure into the parts of a breakdown (a memory region, an exit reason, a
+ * thread role, a switch port), as opposed to dimensions that name a variant of the workload
+ * (`payloadBytes`) or the guest whose process was counted.
+ */
+export const BREAKDOWN_DIMS: readonly string[] = ['reason', 'region', 'event', 'stat', 'vcpu', 'role', 'kind', 'port', 'direction'];
+
+export function hasBreakdownDims(dims: Dims): boolean {
+  return Object.keys(dims).some((k) => BREAKDOWN_DIMS.includes(k));
 }
 
-/** Statistics of one series; null when every value was excluded. */
-export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds = DEFAULT_THRESHOLDS): SeriesStats | null {
+/** A headline series: a headline metric of one workload variant, not a slice of a breakdown. */
+export function isHeadline(s: Pick<SeriesId, 'metric' | 'dims'>): boolean {
+  return HEADLINE_METRICS.includes(s.metric) && !hasBreakdownDims(s.dims);
+}
+
+/**
+ * The per-repetition sum of several series of one path and scenario (e.g. the memory regions of one
+ * guest): for every repetition in which at least one part has a value, the sum of the parts, a part
+ * without a value counting 0 (a collector emits only what it saw). The sum is a series of its own, so
+ * its spread and interval come from the repetitions, not from adding up the parts' intervals.
+ */
+export function sumSeries(parts: readonly SeriesInput[], id: Omit<SeriesId, 'key'> & { key?: string }): SeriesInput | null {
+  if (parts.length === 0) return null;
+  const byRep = new Map<number, { value: number; time: string }>();
+  for (const p of parts) {
+    for (const pt of p.points) {
+      const cur = byRep.get(pt.rep);
+      if (cur) {
+        cur.value += pt.value;
+        if (pt.time > cur.time) cur.time = pt.time;
+      } else byRep.set(pt.rep, { value: pt.value, time: pt.time });
+    }
+  }
+  const points = [...byRep.entries()].sort((a, b) => a[0] - b[0]).map(([rep, v]) => ({ rep, value: v.value, time: v.time }));
+  const first = parts[0]!;
+  return {
+    key: id.key ?? seriesKey({ host: id.host, backend: id.backend, scenario: id.scenario, metric: id.metric, dims: id.dims }),
+    host: id.host,
+    backend: id.backend,
+    scenario: id.scenario,
+    metric: id.metric,
+    dims: id.dims,
+    unit: first.unit,
+    sources: [...new Set(parts.flatMap((p) => p.sources))].sort(),
+    points,
+    excluded: { warmup: Math.max(...parts.map((p) => p.excluded.warmup)), failedRep: Math.max(...parts.map((p) => p.excluded.failedRep)) },
+  };
+}
+
+/**
+ * Statistics of one series; null when every value was excluded. Quality warnings are made when
+ * `quality` is true (default: for headline series only, see {@link isHeadline}).
+ */
+export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds = DEFAULT_THRESHOLDS, quality: boolean = isHeadline(input)): SeriesStats | null {
   if (input.points.length === 0) return null;
   const values = input.points.map((p) => p.value);
   const summary = describe(values);
@@ -86,7 +142,7 @@ export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds 
   const outliers = out.indices.map((i) => ({ rep: input.points[i]!.rep, value: values[i]!, score: out.scores[i]! }));
   const drift = mannKendall(values);
   const warnings: Warning[] = [];
-  if (isHeadline(input)) {
+  if (quality) {
     const subject = { host: input.host, backend: input.backend, scenario: input.scenario, metric: input.metric, dims: input.dims };
     if (summary.cvPercent !== null && summary.cvPercent > thresholds.cvPercent) {
       warnings.push({
@@ -121,8 +177,10 @@ export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds 
 }
 
 /**
- * One finding per (host, backend, scenario) whose headline series have too few repetitions:
- * n = 1 has no spread and no interval at all; n below `minReps` gives wide intervals and no drift test.
+ * Findings about too few repetitions, over the headline series: n = 1 has no spread and no interval
+ * at all; n below `minReps` gives wide intervals and no drift test. One finding per host and count,
+ * naming the paths and scenarios it applies to, so a run measured with 2 repetitions everywhere says
+ * so once.
  */
 export function repetitionWarnings(series: readonly SeriesStats[], thresholds: QualityThresholds = DEFAULT_THRESHOLDS): Warning[] {
   const byGroup = new Map<string, { s: SeriesStats; n: number }>();
@@ -132,22 +190,89 @@ export function repetitionWarnings(series: readonly SeriesStats[], thresholds: Q
     const prev = byGroup.get(k);
     if (!prev || s.summary.n > prev.n) byGroup.set(k, { s, n: s.summary.n });
   }
-  const out: Warning[] = [];
+  const byCount = new Map<string, SeriesStats[]>();
   for (const { s, n } of byGroup.values()) {
-    const subject = { host: s.host, backend: s.backend, scenario: s.scenario };
+    if (n >= thresholds.minReps) continue;
+    const k = `${s.host}|${n}`;
+    byCount.set(k, [...(byCount.get(k) ?? []), s]);
+  }
+  const out: Warning[] = [];
+  const advice = `measure at least ${thresholds.minReps} repetitions (--reps ${thresholds.minReps})`;
+  for (const group of byCount.values()) {
+    const s = group[0]!;
+    const n = s.summary.n;
+    const one = group.length === 1;
+    const subject = one ? { host: s.host, backend: s.backend, scenario: s.scenario } : { host: s.host };
+    const where = one ? '' : ` (${describeGroup(group)})`;
     if (n === 1) {
-      out.push({ code: 'no-ci', severity: 'warning', subject, message: 'only 1 measured repetition: no spread and no confidence interval', advice: `measure at least ${thresholds.minReps} repetitions (--reps ${thresholds.minReps})` });
-    } else if (n < thresholds.minReps) {
-      out.push({
-        code: 'few-reps',
-        severity: 'note',
-        subject,
-        message: `only ${n} measured repetitions: confidence intervals are wide and drift cannot be tested`,
-        advice: `measure at least ${thresholds.minReps} repetitions (--reps ${thresholds.minReps})`,
-      });
+      out.push({ code: 'no-ci', severity: 'warning', subject, message: `only 1 measured repetition${where}: no spread and no confidence interval`, advice });
+    } else {
+      out.push({ code: 'few-reps', severity: 'note', subject, message: `only ${n} measured repetitions${where}: confidence intervals are wide and drift cannot be tested`, advice });
     }
   }
   return out;
+}
+
+/** `every scenario of e1000, virtio-net` or `e1000 tcp-stream, virtio-net latency`. */
+function describeGroup(group: readonly SeriesStats[]): string {
+  const backends = [...new Set(group.map((s) => s.backend))];
+  const scenarios = [...new Set(group.map((s) => s.scenario))];
+  if (backends.length * scenarios.length === group.length) return `${scenarios.join(', ')} of ${backends.join(', ')}`;
+  return group.map((s) => `${s.backend} ${s.scenario}`).join(', ');
+}
+
+/**
+ * The quality warnings of many series as a reader should get them: the noise findings of one path
+ * and scenario merged into one warning that lists each noisy figure with its coefficient of
+ * variation (the advice is the same for all of them); outliers and drift stay one per series.
+ * `label` names a series in words, optionally as a name and an item so that related figures merge
+ * (`device accesses per GB: guest a 23 %, guest b 41 %`); by default the metric's title and dims.
+ */
+export function mergedQualityWarnings(
+  series: readonly SeriesStats[],
+  thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
+  label: (s: SeriesStats) => string | { name: string; item?: string } = defaultLabel,
+): Warning[] {
+  const out: Warning[] = [];
+  const noisy = new Map<string, SeriesStats[]>();
+  for (const s of series) {
+    for (const w of s.warnings) {
+      if (w.code !== 'high-cv') {
+        out.push(w);
+        continue;
+      }
+      const k = `${s.host}|${s.backend}|${s.scenario}`;
+      noisy.set(k, [...(noisy.get(k) ?? []), s]);
+    }
+  }
+  for (const group of noisy.values()) {
+    const s = group[0]!;
+    const advice = s.warnings.find((w) => w.code === 'high-cv')!.advice;
+    const byName = new Map<string, string[]>();
+    for (const x of group) {
+      const l = label(x);
+      const { name, item } = typeof l === 'string' ? { name: l, item: undefined } : l;
+      const cv = `${x.summary.cvPercent!.toFixed(1)} %`;
+      byName.set(name, [...(byName.get(name) ?? []), item ? `${item} ${cv}` : cv]);
+    }
+    const list = [...byName.entries()].map(([name, items]) => `${name} ${items.length > 1 || /[a-z]/.test(items[0]!.split(' ')[0]!) ? `(${items.join(', ')})` : items[0]}`).join('; ');
+    out.push({
+      code: 'high-cv',
+      severity: 'warning',
+      subject: { host: s.host, backend: s.backend, scenario: s.scenario },
+      message: `noisy: coefficient of variation above ${thresholds.cvPercent} % (n = ${Math.max(...group.map((x) => x.summary.n))}) for ${list}`,
+      ...(advice ? { advice } : {}),
+    });
+  }
+  return out;
+}
+
+function defaultLabel(s: SeriesStats): string {
+  const dims = Object.keys(s.dims)
+    .sort()
+    .map((k) => `${k}=${s.dims[k]}`)
+    .join(', ');
+  return `${metricInfo(s.metric).title.toLowerCase()}${dims ? ` (${dims})` : ''}`;
 }
 
 export function formatP(p: number): string {

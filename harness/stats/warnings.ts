@@ -14,7 +14,9 @@ export type WarningCode =
   | 'malformed-data'
   | 'no-samples'
   | 'no-power'
-  | 'host-differs';
+  | 'host-differs'
+  | 'collector-unavailable'
+  | 'rep-note';
 
 /** Where a finding applies; absent fields mean "all of them". */
 export interface WarningSubject {

@@ -4,7 +4,7 @@ import { buildReportModel } from '../../../harness/report/build.ts';
 import { chartConfig } from '../../../harness/report/charts.ts';
 import { buildFigures } from '../../../harness/report/figures.ts';
 import { loadRun } from '../../../harness/report/load.ts';
-import { fixture } from './helpers.ts';
+import { copyRun, fixture } from './helpers.ts';
 
 const build = (...names: string[]) => buildReportModel(names.map((n) => loadRun(fixture(n))), { generatedAt: '2025-03-04T00:00:00.000Z' });
 
@@ -53,6 +53,51 @@ describe('buildReportModel', () => {
     expect(trend.points.map((p) => p.run)).toEqual(['20250301-020000-default', '20250302-020000-default']);
     expect(m.verdict).toMatch(/On bench-b, tcp-stream: vhost-net reaches/);
     expect(m.verdict).toMatch(/On dev-a, tcp-stream: virtio-net reaches/);
+  });
+});
+
+describe('the shape of current runs', () => {
+  it('keeps the idle window out of the scenarios and shows it as a baseline per path', () => {
+    const m = build('tcg-dev-a-1');
+    expect(m.series.some((s) => s.scenario === 'idle')).toBe(false);
+    expect(m.idle.map((i) => [i.backend, i.windowSec, i.windowFrom])).toEqual([
+      ['e1000', 6, 'plan'],
+      ['virtio-net', 6, 'plan'],
+    ]);
+    const e1000 = m.idle.find((i) => i.backend === 'e1000')!;
+    // e1000-mmio and apic-msi are on the path, the timer is not.
+    expect(e1000.counts.find((c) => c.guest === 'a')).toMatchObject({ total: 779, counted: 755 });
+    expect(e1000.cpu.map((c) => c.role)).toEqual(['qemu a', 'qemu b']);
+  });
+
+  it('merges failed repetitions with the same reason into one warning', () => {
+    const dir = copyRun('tcg-dev-a-1', {
+      record: (r) => ({ ...r, backends: r.backends.map((b) => (b.id === 'virtio-net' ? { ...b, reps: b.reps.map((x) => (!x.warmup && x.scenario === 'latency' && x.rep < 2 ? { ...x, status: 'failed' as const, reason: 'sockperf: timeout' } : x)) } : b)) }),
+    });
+    const m = buildReportModel([loadRun(dir)], { generatedAt: '2025-03-04T00:00:00.000Z' });
+    const failed = m.warnings.filter((w) => w.code === 'failed-rep' && w.subject.backend === 'virtio-net');
+    expect(failed.map((w) => w.message)).toEqual(['repetitions 0, 1 failed: sockperf: timeout; their samples are excluded']);
+  });
+
+  it('lets a path inherit the run-wide collectors when run.json records them only once', () => {
+    const dir = copyRun('tcg-dev-a-1', { record: (r) => ({ ...r, backends: r.backends.map(({ collectors: _c, ...b }) => b) }) });
+    const m = buildReportModel([loadRun(dir)], { generatedAt: '2025-03-04T00:00:00.000Z' });
+    expect(m.backends.find((b) => b.id === 'e1000')!.collectors.map((c) => c.id)).toEqual(['perf-kvm', 'debugfs', 'qmp-stats', 'tcg-trace', 'host-cpu', 'guest-nic']);
+    expect(m.backends.find((b) => b.id === 'vhost-net')!.collectors).toEqual([]);
+    expect(m.warnings.filter((w) => w.code === 'collector-unavailable').map((w) => w.message)).toEqual([
+      'collector perf-kvm could not count: the guests run under TCG: there are no KVM exits to count',
+      'collector debugfs could not count: reading /sys/kernel/debug/kvm failed with EPERM',
+      'collector qmp-stats could not count: query-stats has no KVM provider under TCG',
+    ]);
+  });
+
+  it('compares paths with e1000, the reference, on the summed cost figures too', () => {
+    const m = build('kvm-bench-b');
+    expect(m.references).toEqual([{ host: 'bench-b', backend: 'e1000' }]);
+    const exits = m.ratios.find((r) => r.metric === 'exitsPerGB' && r.numerator === 'vhost-net')!;
+    expect(exits).toMatchObject({ denominator: 'e1000', label: 'VM exits per GB, both guests', direction: 'lower-is-better' });
+    expect(exits.estimate.value).toBeLessThan(0.1);
+    expect(m.verdict).toMatch(/with [\d.]+× fewer VM exits per GB \(95 % CI/);
   });
 });
 

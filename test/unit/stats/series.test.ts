@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SampleRecord } from '../../../harness/samples.ts';
-import { analyseSeries, groupSamples, repKey, repetitionWarnings } from '../../../harness/stats/series.ts';
+import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repKey, repetitionWarnings, sumSeries } from '../../../harness/stats/series.ts';
 
 function rec(over: Partial<SampleRecord>): SampleRecord {
   return { run: 'r1', backend: 'e1000', scenario: 'tcp-stream', rep: 0, warmup: false, metric: 'throughput', unit: 'bit/s', value: 1, time: '2025-01-01T00:00:00Z', source: 'iperf3', ...over };
@@ -59,5 +59,55 @@ describe('analyseSeries warnings', () => {
     expect(repetitionWarnings([one]).map((w) => w.code)).toEqual(['no-ci']);
     const three = analyseSeries({ ...base, points: pts([3, 3.1, 2.9]) })!;
     expect(repetitionWarnings([three])[0]!.message).toMatch(/only 3 measured repetitions/);
+  });
+});
+
+describe('headline series and their findings', () => {
+  const base = { key: 'k', host: 'h', backend: 'e1000', scenario: 'udp-small', dims: {}, unit: 'count/pkt' as const, sources: ['tcg-trace'], excluded: { warmup: 0, failedRep: 0 } };
+  const pts = (vs: number[]) => vs.map((value, rep) => ({ rep, value, time: '' }));
+
+  it('are the workload figures of a variant, never a slice of a breakdown', () => {
+    expect(isHeadline({ metric: 'packetRate', dims: { payloadBytes: 64 } })).toBe(true);
+    expect(isHeadline({ metric: 'latencyP99', dims: {} })).toBe(true);
+    expect(isHeadline({ metric: 'deviceAccessesPerPacket', dims: { guest: 'a', region: 'e1000-mmio' } })).toBe(false);
+    expect(isHeadline({ metric: 'hostCpu', dims: { role: 'qemu a', kind: 'vcpu' } })).toBe(false);
+    expect(isHeadline({ metric: 'latencyMean', dims: {} })).toBe(false);
+    expect(isHeadline({ metric: 'throughput', dims: { port: '0' } })).toBe(false);
+  });
+
+  it('give no quality warnings for a noisy slice of a breakdown, unless asked', () => {
+    const noisy = { ...base, metric: 'deviceAccessesPerPacket', dims: { guest: 'a', region: 'apic-msi' }, points: pts([1, 2, 1, 2, 1]) };
+    expect(analyseSeries(noisy)!.warnings).toEqual([]);
+    expect(analyseSeries(noisy, undefined, true)!.warnings.map((w) => w.code)).toEqual(['high-cv']);
+  });
+
+  it('sums parts per repetition, a missing part counting 0', () => {
+    const a = { ...base, metric: 'deviceAccessesPerPacket', dims: { region: 'x' }, points: pts([1, 2, 3]) };
+    const b = { ...base, metric: 'deviceAccessesPerPacket', dims: { region: 'y' }, points: [{ rep: 1, value: 10, time: 't' }] };
+    const sum = sumSeries([a, b], { host: 'h', backend: 'e1000', scenario: 'udp-small', metric: 'deviceAccessesPerPacket', dims: { guest: 'a' } })!;
+    expect(sum.points.map((p) => p.value)).toEqual([1, 12, 3]);
+    expect(sum.key).toBe('h|e1000|udp-small|deviceAccessesPerPacket|guest=a');
+    expect(sumSeries([], { host: 'h', backend: 'e1000', scenario: 's', metric: 'm', dims: {} })).toBeNull();
+  });
+
+  it('merge the noise findings of one path and scenario into one warning naming each figure', () => {
+    const s1 = analyseSeries({ ...base, metric: 'packetRate', unit: 'count/pkt', dims: { payloadBytes: 64 }, points: pts([100, 70, 130, 90, 110]) })!;
+    const s2 = analyseSeries({ ...base, metric: 'lossPercent', dims: { payloadBytes: 64 }, points: pts([1, 3, 2, 1, 3]) })!;
+    const other = analyseSeries({ ...base, backend: 'virtio-net', metric: 'packetRate', dims: {}, points: pts([100, 60, 140, 100, 100]) })!;
+    const merged = mergedQualityWarnings([s1, s2, other]);
+    expect(merged.filter((w) => w.code === 'high-cv')).toHaveLength(2);
+    const e1000 = merged.find((w) => w.subject.backend === 'e1000')!;
+    expect(e1000.subject).toEqual({ host: 'h', backend: 'e1000', scenario: 'udp-small' });
+    expect(e1000.message).toMatch(/^noisy: coefficient of variation above 10 % \(n = 5\) for delivered packet rate \(payloadBytes=64\) \d+\.\d %; packet loss \(payloadBytes=64\) \d+\.\d %$/);
+    const grouped = mergedQualityWarnings([s1, s2], undefined, (s) => ({ name: 'figure', item: s.metric }));
+    expect(grouped[0]!.message).toMatch(/for figure \(packetRate \d+\.\d %, lossPercent \d+\.\d %\)$/);
+  });
+
+  it('say "too few repetitions" once for every path and scenario with the same count', () => {
+    const two = (backend: string, scenario: string) => analyseSeries({ ...base, backend, scenario, metric: 'throughput', unit: 'count/pkt', points: pts([3, 3.1]) })!;
+    const ws = repetitionWarnings([two('e1000', 'tcp-stream'), two('virtio-net', 'tcp-stream'), two('e1000', 'latency'), two('virtio-net', 'latency')]);
+    expect(ws).toHaveLength(1);
+    expect(ws[0]!.subject).toEqual({ host: 'h' });
+    expect(ws[0]!.message).toBe('only 2 measured repetitions (tcp-stream, latency of e1000, virtio-net): confidence intervals are wide and drift cannot be tested');
   });
 });
