@@ -34,7 +34,7 @@ async function runHandler(handler: Handler): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      process.stderr.write(`\niopath: ${signal} received: stopping and cleaning up (measured repetitions are kept; press Ctrl-C again to exit at once)\n`);
+      process.stderr.write(`\niopath: ${signal} received: stopping and cleaning up (what was measured is kept; press Ctrl-C again to exit at once)\n`);
       controller.abort(new InterruptedError(signal));
     } else {
       process.stderr.write(`iopath: exiting without cleanup; run \`iopath doctor --clean\` to remove what is left\n`);
@@ -138,6 +138,28 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
         set(async () => {
           const { compare } = await import('./commands/compare.ts');
           return compare({ baseline: a.baseline, run: a.run, noiseFloorPercent: a['noise-floor'], alpha: a.alpha, test: a.test as 'permutation' | 'welch', out: a.out });
+        }),
+    )
+    .command(
+      'switch',
+      'Run the vhost-user-ts switch on its own: one listening vhost-user socket per port (QEMU and other front-ends connect as clients)',
+      (y) =>
+        y
+          .option('socket', { type: 'string', array: true, demandOption: true, describe: 'A port\'s socket path (repeat for each port)' })
+          .option('stats', { type: 'string', describe: 'Rewrite per-port counters to this JSON file (every second, and on SIGUSR2)' })
+          .option('stats-interval-ms', { type: 'number', describe: 'How often the counters file is rewritten' })
+          .option('verbose', { type: 'boolean', default: false, describe: 'Log every protocol message' }),
+      (a) =>
+        set(async (signal) => {
+          const { runSwitch } = await import('./vhost-user/switch-main.ts');
+          await runSwitch({
+            sockets: a.socket,
+            ...(a.stats ? { statsFile: a.stats } : {}),
+            ...(a['stats-interval-ms'] !== undefined ? { statsIntervalMs: a['stats-interval-ms'] } : {}),
+            verbose: a.verbose,
+            signal,
+          });
+          return ExitCode.ok;
         }),
     )
     .command(

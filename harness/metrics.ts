@@ -47,6 +47,9 @@ export const metrics = {
   switchPackets: { unit: 'count', title: 'Switch port packets', direction: 'neutral', group: 'switch' },
   switchBytes: { unit: 'bytes', title: 'Switch port bytes', direction: 'neutral', group: 'switch' },
   switchDrops: { unit: 'count', title: 'Switch port drops', direction: 'lower-is-better', group: 'switch' },
+  /** vhost-user-ts only: guest notifications the switch received (kicks) and sent (calls); dims: port. */
+  switchKicks: { unit: 'count', title: 'Switch kicks received', direction: 'neutral', group: 'switch' },
+  switchCalls: { unit: 'count', title: 'Switch calls (interrupts) sent', direction: 'neutral', group: 'switch' },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof metrics;

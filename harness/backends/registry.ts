@@ -5,12 +5,14 @@ import { e1000 } from './e1000.ts';
 import type { NicBackend } from './types.ts';
 import { vhostNet } from './vhost-net.ts';
 import { vhostUserTestpmd } from './vhost-user-testpmd.ts';
+import { vhostUserTs } from './vhost-user-ts.ts';
 import { virtioNet } from './virtio-net.ts';
 
 export const backends = {
   e1000,
   'virtio-net': virtioNet,
   'vhost-net': vhostNet,
+  'vhost-user-ts': vhostUserTs,
   'vhost-user-testpmd': vhostUserTestpmd,
 } as const satisfies Record<string, NicBackend>;
 

@@ -35,9 +35,12 @@ const keyOf = (s: Sample) => `${seriesKey({ backend: '', scenario: '', metric: s
  *   value = measured − idle × (measure.durationSec / idle.durationSec)
  *
  * The idle window is meant to be as long as the measured one; the ratio corrects small differences.
- * A result below zero (the workload did not add to the idle count, plus noise) is clamped to 0 and
- * reported as a warning. Series without an idle counterpart are returned unchanged.
+ * A result below zero (the workload did not add to the idle count, plus noise) is clamped to 0, and
+ * reported as a warning when it is more than 10 % (and more than 1) below the scaled baseline. Series without an idle counterpart are returned unchanged.
  */
+/** A clamp to 0 is reported when the measured value is more than this fraction below the baseline. */
+export const MATERIAL_DEFICIT_FRACTION = 0.1;
+
 export function subtractBaseline(measure: WindowSamples, idle: WindowSamples | undefined): Normalised {
   if (!idle || idle.durationSec <= 0) return { samples: measure.samples.map((s) => ({ ...s })), warnings: [] };
   const scale = measure.durationSec / idle.durationSec;
@@ -48,7 +51,10 @@ export function subtractBaseline(measure: WindowSamples, idle: WindowSamples | u
     if (base === undefined) return { ...s };
     const value = s.value - base * scale;
     if (value < 0) {
-      warnings.push(`${s.metric} ${describeDims(s)}: idle baseline (${fmt(base * scale)}) exceeds the measured ${fmt(s.value)}; clamped to 0`);
+      // Worth a word only when material: a timer that ticked once less than at rest is noise.
+      if (-value > Math.max(MATERIAL_DEFICIT_FRACTION * base * scale, 1)) {
+        warnings.push(`${s.metric} ${describeDims(s)}: idle baseline (${fmt(base * scale)}) exceeds the measured ${fmt(s.value)}; clamped to 0`);
+      }
       return { ...s, value: 0 };
     }
     return { ...s, value };

@@ -103,6 +103,7 @@ export async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promi
     if (!plan.collectors) outcome.notes.push('collectors were switched off for this run (--no-collectors): no exits, device accesses or host CPU were counted');
     const trafficSecs = plan.scenarios.flatMap((s) => scenarioFor(s).variants(s).map((v) => v.trafficSec));
     const idleSec = Math.min(MAX_IDLE_SEC, Math.max(1, ...trafficSecs));
+    outcome.idleWindowSec = idleSec;
     await timed('idle-baseline', id, async () => {
       const samples = await windows.idle({ kind: 'idle', backend: id, scenario: 'idle', rep: 0, warmup: false }, idleSec, signal);
       store.append({ backend: id, scenario: 'idle', rep: 0, warmup: false }, samples);

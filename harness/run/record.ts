@@ -69,6 +69,8 @@ export interface BackendOutcome {
   /** Virtio features each guest negotiated, keyed by guest name, when the guest exposes them. */
   features?: Record<string, string[]>;
   reps: RepOutcome[];
+  /** Length of the idle baseline window measured before the repetitions, in seconds. */
+  idleWindowSec?: number;
   /** Every collector considered for this backend, available or with the reason it was not. */
   collectors?: CollectorRecord[];
   /** Serial logs and other files of this backend, relative to the run folder. */

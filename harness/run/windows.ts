@@ -85,7 +85,10 @@ export class Windows {
     const stopped = await this.#around(window, work);
     const value = stopped.value;
     const warnings = stopped.failures.map((f) => `collector ${f.id} failed to ${f.phase}: ${(f.error as Error)?.message ?? String(f.error)}`);
-    const counts = subtractBaseline({ samples: stopped.samples, durationSec: stopped.durationSec }, this.#baseline);
+    // Host CPU is what the path costs during the window, at rest or not: a busy-polling switch burns
+    // its core either way, and subtracting its idle CPU would make it look free.
+    const countsOnly = this.#baseline && { ...this.#baseline, samples: this.#baseline.samples.filter((s) => s.metric !== 'hostCpu') };
+    const counts = subtractBaseline({ samples: stopped.samples, durationSec: stopped.durationSec }, countsOnly);
     warnings.push(...counts.warnings);
     const workload = workloadSamples(value);
     const bytes = workload.filter((s) => s.metric === 'bytesReceived').reduce((a, s) => a + s.value, 0);

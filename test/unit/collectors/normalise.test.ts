@@ -15,6 +15,12 @@ describe('subtractBaseline', () => {
     expect(r.warnings).toEqual(['exits guest=b event=kvm:kvm_pio: idle baseline (100) exceeds the measured 80; clamped to 0']);
   });
 
+  it('clamps a small shortfall below the baseline without a warning: a timer that ticked once less is noise', () => {
+    const r = subtractBaseline({ durationSec: 5, samples: [exits(24, { guest: 'a', region: 'hpet' })] }, { durationSec: 5, samples: [exits(25, { guest: 'a', region: 'hpet' })] });
+    expect(r.samples[0]!.value).toBe(0);
+    expect(r.warnings).toEqual([]);
+  });
+
   it('keeps series of different sources apart and leaves unmatched series alone', () => {
     const measure = { durationSec: 5, samples: [exits(300, { guest: 'a', stat: 'exits' }, 'debugfs'), exits(900, { guest: 'a', stat: 'exits' }, 'qmp')] };
     const idle = { durationSec: 5, samples: [exits(100, { guest: 'a', stat: 'exits' }, 'qmp')] };

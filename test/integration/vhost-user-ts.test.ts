@@ -1,0 +1,96 @@
+// Two TCG guests through our own switch (vhost-user-ts) and through testpmd in one run, side by
+// side; the switch as a CLI command of its own; and a switch killed mid-run costing only the
+// repetitions after it.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadProfile } from '../../harness/config/load.ts';
+import { resolvePlan } from '../../harness/config/plan.ts';
+import { onPath } from '../../harness/host/facts.ts';
+import { projectRoot } from '../../harness/paths.ts';
+import type { Reporter } from '../../harness/run/progress.ts';
+import { runBench } from '../../harness/run/runner.ts';
+import type { SampleRecord } from '../../harness/samples.ts';
+import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+
+const addon = join(projectRoot, 'harness/vhost-user/native/build/Release/vhost_user_native.node');
+const noAddon = existsSync(addon) ? undefined : 'needs the native addon (npm run build:native)';
+const skip = skipWhy('vhost-user-ts with guests', whyNoGuests() ?? noAddon);
+const skipBoth = skipWhy('vhost-user-ts beside testpmd', whyNoGuests() ?? noAddon ?? (onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)'));
+
+function profile(lines: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'iopath-vuts-'));
+  writeFileSync(join(dir, 'p.yaml'), lines.join('\n') + '\n');
+  return join(dir, 'p.yaml');
+}
+
+describe('vhost-user-ts', () => {
+  it.skipIf(skipBoth)('carries TCP and UDP between two guests beside testpmd in one run, with its own counters', async () => {
+    const p = profile(['backends: [vhost-user-ts, vhost-user-testpmd]', 'repetitions: 1', 'warmup: 0', 'accel: tcg', 'scenarios:', '  - { kind: tcp-stream, durationSec: 2, omitSec: 0 }', '  - { kind: udp-small, durationSec: 2, omitSec: 0, payloads: [64] }']);
+    const outcome = await runBench({ plan: resolvePlan(loadProfile(p)), argv: ['test'], resultsRoot: join(tmpdir(), 'iopath-vuts-results'), signal: new AbortController().signal, reporter: {} });
+    expect(outcome.record.backends.map((b) => [b.id, b.status])).toEqual([['vhost-user-ts', 'ok'], ['vhost-user-testpmd', 'ok']]);
+    const samples = readFileSync(join(outcome.runDir, 'samples.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRecord);
+    const tput = (b: string) => samples.find((s) => s.backend === b && s.metric === 'throughput')!.value;
+    const forwarded = samples.filter((s) => s.backend === 'vhost-user-ts' && s.scenario === 'tcp-stream' && s.metric === 'switchPackets' && s.dims?.direction === 'rx').reduce((a, s) => a + s.value, 0);
+    const kicks = samples.filter((s) => s.backend === 'vhost-user-ts' && s.metric === 'switchKicks').reduce((a, s) => a + s.value, 0);
+    console.log(`TCP: vhost-user-ts ${(tput('vhost-user-ts') / 1e9).toFixed(2)} Gbit/s, vhost-user-testpmd ${(tput('vhost-user-testpmd') / 1e9).toFixed(2)} Gbit/s; the switch forwarded ${Math.round(forwarded)} frames and took ${Math.round(kicks)} kicks`);
+    expect(forwarded).toBeGreaterThan(100);
+    expect(kicks).toBeGreaterThan(0);
+    const switchLog = readFileSync(join(outcome.runDir, 'vhost-user-ts', 'switch.log'), 'utf8');
+    expect(switchLog).toMatch(/VERSION_1/);
+    expect(leftovers(outcome.record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+  }, 400_000);
+
+  it.skipIf(skip)('a switch killed mid-run fails the repetitions after it, bounded, and the run ends partial', async () => {
+    const p = profile(['backends: [vhost-user-ts]', 'repetitions: 3', 'warmup: 0', 'accel: tcg', 'scenarios: [{ kind: tcp-stream, durationSec: 2, omitSec: 0 }]']);
+    let run = '';
+    let killed = false;
+    const reporter: Reporter = {
+      runStarted: (i) => void (run = i.run),
+      repStarted: (r) => {
+        if (r.rep !== 1 || killed) return;
+        for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+          let cmd = '';
+          try {
+            cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          } catch {
+            continue;
+          }
+          if (cmd.includes('\0switch\0') && cmd.includes(run)) {
+            process.kill(Number(pid), 'SIGKILL');
+            killed = true;
+          }
+        }
+      },
+    };
+    const outcome = await runBench({ plan: resolvePlan(loadProfile(p)), argv: ['test'], resultsRoot: join(tmpdir(), 'iopath-vuts-results'), signal: new AbortController().signal, reporter });
+    const b = outcome.record.backends[0]!;
+    console.log(b.reps.map((r) => `rep ${r.rep}: ${r.status}${r.reason ? ` (${r.reason.split('\n')[0]})` : ''}`).join('\n'));
+    expect(killed).toBe(true);
+    expect(b.reps[0]!.status).toBe('ok');
+    expect(b.reps.slice(1).every((r) => r.status === 'failed')).toBe(true);
+    expect(outcome.exitCode).toBe(4);
+    expect(leftovers(outcome.record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+  }, 400_000);
+});
+
+describe('iopath switch', () => {
+  it.skipIf(skipWhy('iopath switch command', noAddon))('listens on one socket per port, writes counters, and removes its sockets on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iopath-switch-'));
+    const sockets = [join(dir, 'a.sock'), join(dir, 'b.sock'), join(dir, 'c.sock')];
+    const child = spawn(process.execPath, [join(projectRoot, 'bin/iopath.js'), 'switch', ...sockets.flatMap((s) => ['--socket', s]), '--stats', join(dir, 'stats.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 200 && !sockets.every((s) => existsSync(s)); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sockets.every((s) => existsSync(s)), stderr).toBe(true);
+    for (let i = 0; i < 100 && !existsSync(join(dir, 'stats.json')); i++) await new Promise((r) => setTimeout(r, 50));
+    const stats = JSON.parse(readFileSync(join(dir, 'stats.json'), 'utf8'));
+    expect(stats.ports.map((p: { state: string }) => p.state)).toEqual(['listening', 'listening', 'listening']);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(sockets.some((s) => existsSync(s))).toBe(false);
+  }, 60_000);
+});
