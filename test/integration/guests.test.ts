@@ -1,12 +1,14 @@
 // Real QEMU guests under the host's accelerator choice (TCG here) in a real network namespace: both
 // tap paths carry iperf3 traffic between two guests, and nothing of the run is left afterwards.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan } from '../../harness/config/plan.ts';
 import { onPath } from '../../harness/host/facts.ts';
+import { runtimeRoot } from '../../harness/paths.ts';
+import type { Reporter } from '../../harness/run/progress.ts';
 import { runBench } from '../../harness/run/runner.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
 import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
@@ -17,7 +19,33 @@ describe('two guests per tap path', () => {
   it.skipIf(skip)('exchange iperf3 traffic on e1000 and virtio-net and leave nothing behind', async () => {
     const plan = resolvePlan(loadProfile('quick'), { accel: 'tcg', reps: 1, warmup: 0, duration: 2, backends: 'e1000,virtio-net' });
     const resultsRoot = mkdtempSync(join(tmpdir(), 'iopath-it-'));
-    const outcome = await runBench({ plan, argv: ['test'], resultsRoot, signal: new AbortController().signal, reporter: {} });
+    // While the guests run: the runtime directories are private and no socket is open to others.
+    const exposure: string[] = [];
+    let run = '';
+    const reporter: Reporter = {
+      runStarted: (i) => void (run = i.run),
+      repStarted: () => {
+        if (exposure.length) return;
+        const dir = join(runtimeRoot, run);
+        exposure.push(`root ${(statSync(runtimeRoot).mode & 0o777).toString(8)}`, `run ${(statSync(dir).mode & 0o777).toString(8)}`);
+        const walk = (d: string): void => {
+          for (const e of readdirSync(d, { withFileTypes: true })) {
+            const p = join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.isSocket()) exposure.push(`socket ${e.name} ${(statSync(p).mode & 0o777).toString(8)}`);
+          }
+        };
+        walk(dir);
+      },
+    };
+    const outcome = await runBench({ plan, argv: ['test'], resultsRoot, signal: new AbortController().signal, reporter });
+    console.log(`runtime modes: ${exposure.join(', ')}`);
+    expect(exposure).toContain('root 700');
+    expect(exposure).toContain('run 700');
+    const sockets = exposure.filter((e) => e.startsWith('socket'));
+    expect(sockets.length).toBeGreaterThan(0);
+    // Connecting to a UNIX socket needs write permission on it: nobody but root may.
+    expect(sockets.filter((e) => parseInt(e.split(' ').pop()!, 8) & 0o022)).toEqual([]);
     expect(outcome.record.status, outcome.record.error).toBe('complete');
     expect(outcome.exitCode).toBe(0);
     const samples = readFileSync(join(outcome.runDir, 'samples.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRecord);

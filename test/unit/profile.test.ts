@@ -44,7 +44,7 @@ describe('profile validation', () => {
   });
 
   const cases: [string, unknown, RegExp][] = [
-    ['unknown backend', { ...valid, backends: ['e1000', 'e100'] }, /backends\[1\]: unknown backend "e100"; known: e1000, virtio-net, vhost-net, vhost-user-testpmd/],
+    ['unknown backend', { ...valid, backends: ['e1000', 'e100'] }, /backends\[1\]: unknown backend "e100"; known: e1000, virtio-net, vhost-net, vhost-user-ts, vhost-user-testpmd/],
     ['backend listed twice', { ...valid, backends: ['e1000', 'e1000'] }, /backends\[1\]: "e1000" is listed twice/],
     ['unknown top-level key', { ...valid, repetitons: 3 }, /\(top level\): unknown key "repetitons"; allowed: name, description, backends, repetitions/],
     ['unknown nested key', { ...valid, guest: { memory: 512 } }, /guest: unknown key "memory"; allowed: memoryMiB, vcpus/],
