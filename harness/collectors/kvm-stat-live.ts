@@ -13,7 +13,7 @@ import { CommandError, TimeoutError, tailLines } from '../errors.ts';
 import { processesInGroup, sleep } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
 import { parsePerfKvmStat, type KvmStatResult } from './parse/perf-kvm-stat.ts';
-import { settlesWithin } from './wait.ts';
+import { settlesWithin } from '../host/proc.ts';
 
 export interface KvmStatLiveOptions {
   perf: string;

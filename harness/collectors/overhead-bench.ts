@@ -19,6 +19,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { resampleWithReplacement, seededRandom } from '../stats/resample.ts';
 
 export type RunReps = (collectorsOn: boolean) => Promise<number[]>;
 
@@ -78,9 +79,9 @@ export function compareThroughput(on: readonly number[], off: readonly number[],
   if (on.length === 0 || off.length === 0) throw new Error('compareThroughput: both sides need at least one repetition');
   const medianOn = median(on);
   const medianOff = median(off);
-  const random = mulberry32(0x10_9a_7);
+  const random = seededRandom(0x10_9a_7);
   const ratios: number[] = [];
-  for (let i = 0; i < resamples; i++) ratios.push(median(resample(on, random)) / median(resample(off, random)));
+  for (let i = 0; i < resamples; i++) ratios.push(median(resampleWithReplacement(on, random)) / median(resampleWithReplacement(off, random)));
   ratios.sort((a, b) => a - b);
   const ratio = medianOn / medianOff;
   return {
@@ -108,22 +109,6 @@ function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function resample(values: readonly number[], random: () => number): number[] {
-  return values.map(() => values[Math.floor(random() * values.length)]!);
-}
-
-/** Small seeded PRNG (mulberry32) so the interval is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gbps(bitsPerSecond: number): string {

@@ -10,7 +10,7 @@ import { CommandError, TimeoutError, tailLines } from '../errors.ts';
 import { runCommand, sleep, startDaemon, type Daemon } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
 import { parsePerfStat, type PerfStatResult } from './parse/perf-stat.ts';
-import { settlesWithin } from './wait.ts';
+import { settlesWithin } from '../host/proc.ts';
 
 /** One counter: a tracepoint, optionally with a tracepoint filter (`exit_reason == 30`). */
 export interface PerfEventSpec {

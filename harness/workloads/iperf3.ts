@@ -40,15 +40,21 @@ export interface Iperf3Result {
   version: string | undefined;
 }
 
-export function parseIperf3Json(text: string): Iperf3Result {
+/** The parsed document, or the failure iperf3 reported in it (an `error` key, even with exit 0). */
+function iperf3Document(text: string, what: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new ParseError('iperf3 JSON output', (err as Error).message, text);
+    throw new ParseError(what, (err as Error).message, text);
   }
-  if (!isObject(doc)) throw new ParseError('iperf3 JSON output', 'not a JSON object', text);
+  if (!isObject(doc)) throw new ParseError(what, 'not a JSON object', text);
   if (typeof doc.error === 'string') throw new GuestError(`iperf3 failed: ${doc.error.slice(0, 300)}`);
+  return doc;
+}
+
+export function parseIperf3Json(text: string): Iperf3Result {
+  const doc = iperf3Document(text, 'iperf3 JSON output');
   const end = doc.end;
   const start = doc.start;
   if (!isObject(end) || !isObject(end.sum_received) || !isObject(end.sum_sent)) {
@@ -116,14 +122,7 @@ export interface Iperf3UdpResult {
  * `end.sum_received`; older versions only in `end.sum` (which then carries the loss counts).
  */
 export function parseIperf3UdpJson(text: string): Iperf3UdpResult {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ParseError('iperf3 UDP JSON output', (err as Error).message, text);
-  }
-  if (!isObject(doc)) throw new ParseError('iperf3 UDP JSON output', 'not a JSON object', text);
-  if (typeof doc.error === 'string') throw new GuestError(`iperf3 failed: ${doc.error.slice(0, 300)}`);
+  const doc = iperf3Document(text, 'iperf3 UDP JSON output');
   const end = isObject(doc.end) ? doc.end : undefined;
   const rx = end && isObject(end.sum_received) ? end.sum_received : end && isObject(end.sum) ? end.sum : undefined;
   if (!rx) throw new ParseError('iperf3 UDP JSON output', 'no end.sum_received / end.sum (is this a UDP client run?)', text);

@@ -50,3 +50,17 @@ export function leftovers(runId?: string): Leftovers {
   const runtimeEntries = existsSync(runtimeRoot) ? readdirSync(runtimeRoot).filter((e) => !runId || e === runId) : [];
   return { netns, processes, runtimeEntries };
 }
+
+/** PID of a live process of a run (its run id or tag is in the command line) whose argv matches. */
+export function runProcess(run: string, matches: (argv: string[]) => boolean): number | undefined {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv.join(' ').includes(run.slice(-6)) && matches(argv)) return Number(pid);
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 // Hangs and crashes, each bounded and recorded: a guest that never boots, an agent that never
 // answers, a workload that never ends, a QEMU and a testpmd killed mid-run. The run goes on, its
 // exit status says partial or failed, and nothing is left behind.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { onPath } from '../../harness/host/facts.ts';
 import { projectRoot } from '../../harness/paths.ts';
 import type { Reporter } from '../../harness/run/progress.ts';
 import { runBench } from '../../harness/run/runner.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, runProcess, skipWhy, whyNoGuests } from '../helpers/host.ts';
 
 const skip = skipWhy('hang and crash tests', whyNoGuests());
 
@@ -31,17 +31,7 @@ function brokenImage(dir: string, agent: string): string {
 
 /** PID of a run's QEMU for a guest, or of its testpmd. */
 function pidOf(run: string, what: 'qemu a' | 'qemu b' | 'testpmd'): number | undefined {
-  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    } catch {
-      continue;
-    }
-    if (!cmd.includes(run.slice(-6))) continue;
-    if (what === 'testpmd' ? cmd.startsWith('dpdk-testpmd') : cmd.startsWith('qemu-system') && cmd.includes(`guest=${what.slice(-1)},`)) return Number(p);
-  }
-  return undefined;
+  return runProcess(run, (argv) => (what === 'testpmd' ? argv[0] === 'dpdk-testpmd' : argv[0]!.startsWith('qemu-system') && argv.includes(`guest=${what.slice(-1)},debug-threads=on`)));
 }
 
 async function bench(profilePath: string, dir: string, reporter: Reporter = {}, imagesDir?: string) {

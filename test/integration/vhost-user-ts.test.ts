@@ -2,7 +2,7 @@
 // side; the switch as a CLI command of its own; and a switch killed mid-run costing only the
 // repetitions after it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { projectRoot } from '../../harness/paths.ts';
 import type { Reporter } from '../../harness/run/progress.ts';
 import { runBench } from '../../harness/run/runner.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, runProcess, skipWhy, whyNoGuests } from '../helpers/host.ts';
 
 const addon = join(projectRoot, 'harness/vhost-user/native/build/Release/vhost_user_native.node');
 const noAddon = existsSync(addon) ? undefined : 'needs the native addon (npm run build:native)';
@@ -51,17 +51,10 @@ describe('vhost-user-ts', () => {
       runStarted: (i) => void (run = i.run),
       repStarted: (r) => {
         if (r.rep !== 1 || killed) return;
-        for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-          let cmd = '';
-          try {
-            cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-          } catch {
-            continue;
-          }
-          if (cmd.includes('\0switch\0') && cmd.includes(run)) {
-            process.kill(Number(pid), 'SIGKILL');
-            killed = true;
-          }
+        const pid = runProcess(run, (argv) => argv.includes('switch'));
+        if (pid) {
+          process.kill(pid, 'SIGKILL');
+          killed = true;
         }
       },
     };
