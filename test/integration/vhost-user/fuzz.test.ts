@@ -5,6 +5,7 @@
 // FUZZ_ITERATIONS (the count it reached); FUZZ_MS changes the time budget (default 6 s).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../harness/stats/resample.ts';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { encodeRequest } from '../../../harness/vhost-user/protocol/codec.ts';
 import { HEADER_SIZE, Req, type Message } from '../../../harness/vhost-user/protocol/messages.ts';
@@ -16,17 +17,8 @@ import { Layout } from '../../fixtures/vhost-user/guest.ts';
 const skip = nativeUnavailableReason();
 if (skip) console.log(`skipping vhost-user fuzz tests: ${skip}`);
 
-/** mulberry32: small, fast, good enough to drive a fuzzer reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The statistics module's seeded generator drives the fuzzer, so a seed reproduces a run. */
+const prng = seededRandom;
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const BUDGET_MS = Number(process.env.FUZZ_MS ?? 6000);
