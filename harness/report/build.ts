@@ -182,7 +182,7 @@ function backendViews(r: LoadedRun): BackendView[] {
         status: b.status,
         notes: b.notes ?? [],
         // Older runs record collectors once per run: a measured path inherits them.
-        collectors: (b.collectors as CollectorAvailability[] | undefined) ?? (b.reps.length ? r.collectors : []),
+        collectors: b.collectors ?? (b.reps.length ? r.collectors : []),
         reps: {
           measuredOk: b.reps.filter((x) => !x.warmup && x.status === 'ok').length,
           failed: failed.length,
@@ -292,7 +292,7 @@ function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?
 function collectorWarnings(r: LoadedRun): Warning[] {
   const perPath = r.record.backends.filter((b) => b.collectors?.length);
   const entries = perPath.length
-    ? perPath.flatMap((b) => (b.collectors as CollectorAvailability[]).map((c) => ({ backend: b.id, c })))
+    ? perPath.flatMap((b) => (b.collectors ?? []).map((c) => ({ backend: b.id, c })))
     : r.collectors.map((c) => ({ backend: '', c }));
   const groups = new Map<string, { ids: Set<string>; backends: Set<string>; c: CollectorAvailability }>();
   for (const { backend, c } of entries) {

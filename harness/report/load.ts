@@ -5,24 +5,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../errors.ts';
-import type { RunRecord } from '../run/record.ts';
+import type { CollectorRecord, RunRecord } from '../run/record.ts';
 import { RUN_SCHEMA } from '../run/record.ts';
 import type { SampleRecord } from '../samples.ts';
 import type { Warning } from '../stats/warnings.ts';
 
 /**
- * A collector's availability (run.json `collectors`, run-wide, and `backends[].collectors`, per
- * path), so the report can print why a number is missing and how the collector counted.
+ * A collector's availability as run.json records it (`collectors`, run-wide, and
+ * `backends[].collectors`, per path); runs written before notes were recorded may lack them.
  */
-export interface CollectorAvailability {
-  id: string;
-  source: string;
-  available: boolean;
-  reason?: string;
-  fix?: string;
-  /** How it measured (what it counts, what it leaves out), shown beside its numbers. */
-  notes?: string[];
-}
+export type CollectorAvailability = Omit<CollectorRecord, 'notes'> & { notes?: string[] };
 
 /** One run folder as read from disk. */
 export interface LoadedRun {

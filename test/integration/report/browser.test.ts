@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadImage, createCanvas } from 'canvas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onPath } from '../../../harness/host/facts.ts';
 import { loadReport } from './page.ts';
 import { findChromium, openBrowser, type BrowserSession } from '../../../harness/report/pdf.ts';
 import { renderReports, type RenderResult } from '../../../harness/report/render.ts';
@@ -14,18 +15,10 @@ import { HOSTILE, hostileRun } from '../../unit/report/helpers.ts';
 
 const OUTPUT = resolve(import.meta.dirname, '../../../test-output/report');
 
-function which(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const chromium = findChromium();
 const noChromium = 'path' in chromium ? '' : `skipped: ${chromium.reason} (${chromium.fix})`;
-const noPoppler = which('pdftoppm') && which('pdfinfo') && which('pdftotext') ? '' : 'skipped: poppler-utils (pdfinfo, pdftoppm, pdftotext) not installed: apt-get install poppler-utils';
+const noPoppler = onPath('pdftoppm') && onPath('pdfinfo') && onPath('pdftotext') ? '' : 'skipped: poppler-utils (pdfinfo, pdftoppm, pdftotext) not installed: apt-get install poppler-utils';
 if (noChromium) console.log(noChromium);
 if (noPoppler) console.log(noPoppler);
 

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onPath } from '../../../harness/host/facts.ts';
 import { loadReport } from './page.ts';
 import { findChromium, openBrowser, type BrowserSession } from '../../../harness/report/pdf.ts';
 import { renderReports, type RenderResult } from '../../../harness/report/render.ts';
@@ -16,18 +17,10 @@ const OUTPUT = resolve(import.meta.dirname, '../../../test-output/report');
 /** A quick run (3 paths, 3 scenarios, 2 payload sizes) must read well in about 8 to 15 A4 pages. */
 const MAX_PAGES = 15;
 
-function which(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const chromium = findChromium();
 const noChromium = 'path' in chromium ? '' : `skipped: ${chromium.reason} (${chromium.fix})`;
-const noPoppler = which('pdfinfo') && which('pdftotext') ? '' : 'skipped: poppler-utils (pdfinfo, pdftotext) not installed: apt-get install poppler-utils';
+const noPoppler = onPath('pdfinfo') && onPath('pdftotext') ? '' : 'skipped: poppler-utils (pdfinfo, pdftotext) not installed: apt-get install poppler-utils';
 if (noChromium) console.log(noChromium);
 if (noPoppler) console.log(noPoppler);
 
