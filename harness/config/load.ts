@@ -1,14 +1,16 @@
-// Reading a profile: find the file, parse YAML or JSON, validate against the schema, and turn every
-// problem into one UsageError whose lines name the file, the path in it and what to do.
+// Reading a profile: find the file, refuse anything but a regular file of sane size before reading
+// it, parse YAML or JSON, validate against the schema, and turn every problem into one UsageError
+// whose lines name the file, the path in it and what to do.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { UsageError } from '../errors.ts';
 import { profilesDir } from '../paths.ts';
 import { profileSchema, type Profile } from './schema.ts';
+import { MAX_BYTES, readUserFile } from './user-file.ts';
 
 export interface LoadedProfile {
   profile: Profile & { name: string };
@@ -40,12 +42,7 @@ export function listProfiles(dir = profilesDir): string[] {
 
 export function loadProfile(nameOrPath: string, dir = profilesDir): LoadedProfile {
   const path = resolveProfilePath(nameOrPath, dir);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new UsageError(`cannot read profile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const bytes = readUserFile(path, { what: 'profile', maxBytes: MAX_BYTES.profile, fix: 'pass --profile a profile name, or the path of a .yaml/.json file' });
   const text = bytes.toString('utf8');
   let raw: unknown;
   try {
@@ -74,7 +71,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(top level)';
 }
 
-export function formatIssues(file: string, issues: readonly z.core.$ZodIssue[]): string {
+export function formatIssues(file: string, issues: readonly z.core.$ZodIssue[], what = 'profile'): string {
   const lines = issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
-  return `${file}: invalid profile (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n${lines.join('\n')}`;
+  return `${file}: invalid ${what} (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n${lines.join('\n')}`;
 }

@@ -1,10 +1,12 @@
 // From what the user wrote (profile + flags) to the run plan: a read-only object that the runner
-// follows. Flags are validated here and their errors name the flag.
+// follows. Flags are validated here, by the schemas of the profile fields they override, and their
+// errors name the flag.
 
 import { backendIds, isBackendId, type BackendId } from '../backends/registry.ts';
 import { UsageError } from '../errors.ts';
 import type { LoadedProfile } from './load.ts';
-import type { ScenarioSpec } from './schema.ts';
+import type { z } from 'zod';
+import { overridable, type ScenarioSpec } from './schema.ts';
 
 /** One resolved scenario row: the profile's row with its name settled and flags applied. */
 export type ScenarioPlan = ScenarioSpec & { name: string };
@@ -36,28 +38,33 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
   const p = loaded.profile;
   let backends: BackendId[] = p.backends === 'all' ? [...backendIds] : (p.backends as BackendId[]);
   if (flags.backends !== undefined) backends = parseBackendsFlag(flags.backends);
-  const repetitions = flags.reps ?? p.repetitions;
-  if (!Number.isInteger(repetitions) || repetitions < 1) throw new UsageError(`--reps ${flags.reps}: must be a whole number of at least 1`);
-  const warmup = flags.warmup ?? p.warmup;
-  if (!Number.isInteger(warmup) || warmup < 0) throw new UsageError(`--warmup ${flags.warmup}: must be a whole number, 0 or more`);
-  const accel = flags.accel ?? p.accel;
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel ${accel}: must be auto, kvm or tcg`);
-  if (flags.duration !== undefined && (!Number.isInteger(flags.duration) || flags.duration < 1 || flags.duration > 3600)) {
-    throw new UsageError(`--duration ${flags.duration}: must be a whole number of seconds from 1 to 3600`);
-  }
-  const scenarios: ScenarioPlan[] = p.scenarios.map((s) => ({ ...s, name: s.name ?? s.kind, durationSec: flags.duration ?? s.durationSec }));
+  const repetitions = flag('reps', flags.reps, overridable.repetitions, 'repetitions') ?? p.repetitions;
+  const warmup = flag('warmup', flags.warmup, overridable.warmup, 'warmup') ?? p.warmup;
+  const accel = flag('accel', flags.accel, overridable.accel, 'accel') ?? p.accel;
+  const duration = flag('duration', flags.duration, overridable.durationSec, 'scenarios[].durationSec');
+  const collectors = flag('collectors', flags.collectors, overridable.collectors, 'collectors') ?? p.collectors;
+  const scenarios: ScenarioPlan[] = p.scenarios.map((s) => ({ ...s, name: s.name ?? s.kind, durationSec: duration ?? s.durationSec }));
   const plan: RunPlan = {
     profile: { name: p.name, path: loaded.path, hash: loaded.hash, ...(p.description ? { description: p.description } : {}) },
     backends,
     repetitions,
     warmup,
     accel,
-    collectors: flags.collectors ?? p.collectors,
+    collectors,
     guest: { ...p.guest },
     scenarios,
     timeouts: { ...p.timeouts },
   };
   return deepFreeze(plan);
+}
+
+/** A flag's value checked by the schema of the profile field it overrides; undefined when not given. */
+function flag<T>(name: string, value: unknown, schema: z.ZodType<T>, field: string): T | undefined {
+  if (value === undefined) return undefined;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const shown = Array.isArray(value) ? value.join(' ') : String(value);
+  throw new UsageError(`--${name} ${shown}: ${r.error.issues[0]?.message ?? 'invalid'} (the limits of the profile field ${field})`);
 }
 
 export function parseBackendsFlag(value: string | string[]): BackendId[] {

@@ -16,6 +16,23 @@ function strict<T extends z.ZodRawShape>(shape: T) {
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/**
+ * Fields that `iopath bench` flags can override: the flags are checked by these same schemas, so a
+ * flag accepts exactly what the profile field accepts.
+ */
+export const overridable = {
+  /** --reps */
+  repetitions: int(1, 1000),
+  /** --warmup */
+  warmup: int(0, 100),
+  /** --duration, applied to every scenario */
+  durationSec: int(1, 3600),
+  /** --accel */
+  accel: z.enum(['auto', 'kvm', 'tcg']),
+  /** --collectors / --no-collectors */
+  collectors: z.boolean(),
+} as const;
+
 export const backendIdSchema = z.string().superRefine((id, ctx) => {
   if (!isBackendId(id)) ctx.addIssue({ code: 'custom', message: `unknown backend "${id}"; known: ${backendIds.join(', ')}` });
 });
@@ -29,7 +46,7 @@ const common = {
   /** Who talks to whom: two guests through the path (default), or guest B and the host end of a tap path. */
   topology: topology.default('guest-to-guest'),
   /** Measured seconds of traffic per repetition. */
-  durationSec: int(1, 3600).default(10),
+  durationSec: overridable.durationSec.default(10),
 };
 /** Seconds of traffic before the measured ones, left out of the result (iperf3 -O: TCP slow start). */
 const omitSec = int(0, 600).default(1);
@@ -64,13 +81,13 @@ export const profileSchema = strict({
   /** Paths to measure, in this order; `all` means every path this host can run. */
   backends: z.union([z.literal('all'), z.array(backendIdSchema).min(1)]).default('all'),
   /** Measured repetitions per backend and scenario. */
-  repetitions: int(1, 1000).default(5),
+  repetitions: overridable.repetitions.default(5),
   /** Repetitions run first and thrown away (recorded with warmup: true). */
-  warmup: int(0, 100).default(1),
+  warmup: overridable.warmup.default(1),
   /** Accelerator: `auto` boots a probe guest under KVM and falls back to TCG when it does not come up. */
-  accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  accel: overridable.accel.default('auto'),
   /** Count exits, device accesses and host CPU around every measured repetition (off only to measure their overhead). */
-  collectors: z.boolean().default(true),
+  collectors: overridable.collectors.default(true),
   guest: strict({
     memoryMiB: int(128, 65536).default(512),
     vcpus: int(1, 64).default(1),

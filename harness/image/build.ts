@@ -8,25 +8,17 @@ import { access, mkdir, readFile, readdir, rename, rm, writeFile, readlink, lsta
 import { constants } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { HostError, UsageError } from '../errors.ts';
+import { HostError } from '../errors.ts';
 import { runCommand } from '../host/proc.ts';
 import { projectRoot } from '../paths.ts';
 import { cpioNewc, type CpioEntry } from './cpio.ts';
 import { elfDependencies } from './elf.ts';
+import { loadRecipe, readRecipeFile, type Recipe } from './recipe.ts';
+
+export { loadRecipe, type Recipe } from './recipe.ts';
 
 /** Bump when the builder's output changes for the same recipe. */
 const BUILDER_VERSION = 1;
-
-export interface Recipe {
-  kernelPackage: string;
-  packages: string[];
-  modules: string[];
-  /** Path in the guest -> path inside the unpacked packages. */
-  programs: Record<string, string>;
-  /** Path in the guest -> path under images/. */
-  files: Record<string, string>;
-  cmdline: string;
-}
 
 export interface GuestImage {
   hash: string;
@@ -51,20 +43,6 @@ export interface ImageOptions {
 }
 
 const APT_FIX = 'apt-get update && apt-get install -y apt dpkg';
-
-export async function loadRecipe(imagesDir: string): Promise<Recipe> {
-  const path = join(imagesDir, 'recipe.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`cannot read the image recipe ${path}: ${(err as Error).message}`);
-  }
-  const r = raw as Partial<Recipe>;
-  const missing = (['kernelPackage', 'packages', 'modules', 'programs', 'files', 'cmdline'] as const).filter((k) => r[k] === undefined);
-  if (missing.length) throw new UsageError(`${path}: missing ${missing.join(', ')}`);
-  return r as Recipe;
-}
 
 /** Package name -> candidate version, kernel meta-package resolved to the real kernel package. */
 export async function resolvePackages(recipe: Recipe, signal?: AbortSignal): Promise<Record<string, string>> {
@@ -93,7 +71,7 @@ export async function imageHash(imagesDir: string, recipe: Recipe, versions: Rec
   h.update(JSON.stringify(recipe));
   for (const file of Object.values(recipe.files).sort()) {
     h.update(`\n${file}\n`);
-    h.update(await readFile(join(imagesDir, file)));
+    h.update(readRecipeFile(imagesDir, file));
   }
   for (const name of Object.keys(versions).sort()) h.update(`\n${name}=${versions[name]}`);
   return h.digest('hex').slice(0, 16);
@@ -104,7 +82,7 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const imagesDir = options.imagesDir ?? join(projectRoot, 'images');
   const cacheDir = options.cacheDir ?? join(imagesDir, 'cache');
   const log = options.log ?? (() => undefined);
-  const recipe = await loadRecipe(imagesDir);
+  const recipe = loadRecipe(imagesDir);
   const versions = await resolvePackages(recipe, options.signal);
   const hash = await imageHash(imagesDir, recipe, versions);
   const dir = join(cacheDir, hash);
@@ -236,7 +214,7 @@ async function build(
     addFile(`/lib/modules/${m}.ko`, await readFile(path), 0o644);
   }
   addFile('/etc/iopath/modules', Buffer.from(recipe.modules.join('\n') + '\n'), 0o644);
-  for (const [guestPath, rel] of Object.entries(recipe.files)) addFile(guestPath, await readFile(join(imagesDir, rel)), 0o755);
+  for (const [guestPath, rel] of Object.entries(recipe.files)) addFile(guestPath, readRecipeFile(imagesDir, rel), 0o755);
 
   const initrd = gzipSync(cpioNewc(entries), { level: 6 });
   await writeFile(join(work, 'initrd.img'), initrd);

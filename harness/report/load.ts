@@ -1,9 +1,10 @@
 // Reading one run folder (run.json + samples.ndjson) into memory, tolerating what an interrupted
 // run leaves behind: a record still marked running, no end time, a half-written last sample line.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { MAX_BYTES, readUserFile, requireDirectory } from '../config/user-file.ts';
 import { UsageError } from '../errors.ts';
 import type { CollectorRecord, RunRecord } from '../run/record.ts';
 import { RUN_SCHEMA } from '../run/record.ts';
@@ -115,14 +116,13 @@ function describeIssues(err: z.ZodError): string {
  */
 export function loadRun(dir: string): LoadedRun {
   const abs = resolve(dir);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
-    throw new UsageError(`${dir} is not a run folder`, 'pass a folder under results/, e.g. `iopath report results/<run-id>`');
-  }
+  requireDirectory(abs, 'run folder', 'pass a folder under results/, e.g. `iopath report results/<run-id>`');
   const runPath = join(abs, 'run.json');
   if (!existsSync(runPath)) throw new UsageError(`${dir} has no run.json: it is not an iopath run folder`, 'pass a folder under results/ that a bench run wrote');
+  const runBytes = readUserFile(runPath, { what: 'run record', maxBytes: MAX_BYTES.runRecord, fix: 'pass a folder under results/ that a bench run wrote' });
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(runPath, 'utf8'));
+    raw = JSON.parse(runBytes.toString('utf8'));
   } catch (err) {
     throw new UsageError(`${runPath} is not valid JSON: ${(err as Error).message}`);
   }
@@ -149,7 +149,7 @@ function readSamples(path: string, run: string, problems: Warning[], partialReas
     problems.push({ code: 'no-samples', severity: 'error', subject: { run }, message: 'samples.ndjson is missing: nothing of this run was measured' });
     return [];
   }
-  const text = readFileSync(path, 'utf8');
+  const text = readUserFile(path, { what: 'samples file', maxBytes: MAX_BYTES.samples }).toString('utf8');
   const lines = text.split('\n');
   const endsClean = text.length === 0 || text.endsWith('\n');
   const out: SampleRecord[] = [];

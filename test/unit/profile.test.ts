@@ -91,8 +91,8 @@ describe('profile validation', () => {
   it('validates flags and names the flag', () => {
     const loaded = loadProfile(write('flags.json', valid));
     expect(errorOf(() => resolvePlan(loaded, { backends: 'e1000,vhost-nett' })).message).toMatch(/--backends: unknown backend "vhost-nett"; known: e1000, virtio-net, vhost-net/);
-    expect(errorOf(() => resolvePlan(loaded, { reps: 0 })).message).toMatch(/--reps 0: must be a whole number of at least 1/);
-    expect(errorOf(() => resolvePlan(loaded, { duration: 0 })).message).toMatch(/--duration 0: must be a whole number of seconds/);
+    expect(errorOf(() => resolvePlan(loaded, { reps: 0 })).message).toMatch(/--reps 0: Too small: expected number to be >=1 \(the limits of the profile field repetitions\)/);
+    expect(errorOf(() => resolvePlan(loaded, { duration: 0 })).message).toMatch(/--duration 0: Too small: expected number to be >=1 \(the limits of the profile field scenarios\[\]\.durationSec\)/);
     expect(errorOf(() => resolvePlan(loaded, { accel: 'xen' })).message).toMatch(/--accel xen/);
     expect(resolvePlan(loaded, { backends: 'virtio-net', reps: 7, duration: 4 })).toMatchObject({ backends: ['virtio-net'], repetitions: 7, scenarios: [{ durationSec: 4 }] });
   });

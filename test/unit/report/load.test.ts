@@ -63,7 +63,7 @@ describe('loadRun', () => {
   it('refuses a folder that is not a run with a usage error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-load-'));
     expect(() => loadRun(dir)).toThrow(/has no run\.json/);
-    expect(() => loadRun(join(dir, 'nope'))).toThrow(/is not a run folder/);
+    expect(() => loadRun(join(dir, 'nope'))).toThrow(/the run folder \S+nope does not exist/);
     writeFileSync(join(dir, 'run.json'), JSON.stringify({ schema: 'other/1' }));
     try {
       loadRun(dir);
