@@ -7,6 +7,8 @@ import { resolvePlan } from './config/plan.ts';
 import { ExitCode, InterruptedError, UsageError, describeError, exitCodeOf, type ExitCodeValue } from './errors.ts';
 import { defaultReportsDir, defaultResultsDir } from './paths.ts';
 import { backendIds } from './backends/registry.ts';
+import { checkNumber, checkSwitchArgs, NO_INSTALL_ENV, overheadLimits } from './config/flags.ts';
+import type { PackageNeed } from './host/needs.ts';
 import { ConsoleReporter } from './run/progress.ts';
 
 type Handler = (signal: AbortSignal) => Promise<ExitCodeValue>;
@@ -54,6 +56,18 @@ async function runHandler(handler: Handler): Promise<number> {
   }
 }
 
+const installOption = {
+  type: 'boolean',
+  default: true,
+  describe: `Install missing Debian packages the command needs (as root, with apt); --no-install (or ${NO_INSTALL_ENV}=1) only prints the command that would`,
+} as const;
+
+/** Get the host ready for a command that renders reports (the npm parts with native code, and `needs`). */
+async function prepare(signal: AbortSignal, install: boolean, needs: () => Promise<PackageNeed[]>): Promise<void> {
+  const { provide } = await import('./host/install.ts');
+  await provide(await needs(), { install, signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });
+}
+
 function buildCli(args: string[], set: (h: Handler) => void): Argv {
   return yargs(args)
     .scriptName('iopath')
@@ -73,7 +87,8 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('results-dir', { type: 'string', default: defaultResultsDir, describe: 'Where run folders are written' })
           .option('reports-dir', { type: 'string', default: defaultReportsDir, describe: 'Where reports are written' })
           .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' })
-          .option('images-dir', { type: 'string', describe: 'Guest image recipe folder (default: images/ of the project)' }),
+          .option('images-dir', { type: 'string', describe: 'Guest image recipe folder (default: images/ of the project)' })
+          .option('install', installOption),
       (a) =>
         set(async (signal) => {
           const loaded = loadProfile(a.profile);
@@ -85,8 +100,10 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
             ...(a.accel !== undefined ? { accel: a.accel } : {}),
             ...(a.collectors !== undefined ? { collectors: a.collectors } : {}),
           });
+          // A bad recipe folder is refused now, not after the run has started.
+          if (a['images-dir'] !== undefined) (await import('./image/recipe.ts')).loadRecipe(a['images-dir']);
           const { bench } = await import('./commands/bench.ts');
-          return bench({ plan, argv: ['iopath', ...args], resultsRoot: a['results-dir'], reportsRoot: a['reports-dir'], ...(a['images-dir'] ? { imagesDir: a['images-dir'] } : {}), report: a.report, signal, reporter: new ConsoleReporter() });
+          return bench({ plan, argv: ['iopath', ...args], resultsRoot: a['results-dir'], reportsRoot: a['reports-dir'], ...(a['images-dir'] ? { imagesDir: a['images-dir'] } : {}), report: a.report, install: a.install, signal, reporter: new ConsoleReporter() });
         }),
     )
     .command(
@@ -111,9 +128,11 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .positional('runs', { type: 'string', array: true, demandOption: true, describe: 'Run folders (results/<run-id>); several runs give a trend and, from several hosts, a merged report' })
           .option('out', { type: 'string', describe: 'Output folder (default: reports/<run-id of the last run>)' })
           .option('pdf', { type: 'boolean', default: true, describe: 'Print report.pdf with headless Chromium (--no-pdf to skip)' })
-          .option('title', { type: 'string', describe: 'Report title' }),
+          .option('title', { type: 'string', describe: 'Report title' })
+          .option('install', installOption),
       (a) =>
-        set(async () => {
+        set(async (signal) => {
+          await prepare(signal, a.install, async () => (await import('./host/needs.ts')).reportNeeds({ pdf: a.pdf }));
           const { report } = await import('./commands/report.ts');
           return report({ runs: a.runs, out: a.out, pdf: a.pdf, title: a.title, reportsRoot: defaultReportsDir });
         }),
@@ -129,13 +148,15 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('alpha', { type: 'number', default: 0.05, describe: 'Significance level of the test' })
           .option('test', { type: 'string', choices: ['permutation', 'welch'], default: 'permutation', describe: 'Two-sample test' })
           .option('out', { type: 'string', describe: 'Also write compare.html, compare.md and compare.json here' })
+          .option('install', installOption)
           .check((a) => {
             if (!(a.alpha > 0 && a.alpha < 1)) throw new UsageError(`--alpha ${a.alpha}: must be between 0 and 1`);
             if (!(a['noise-floor'] >= 0)) throw new UsageError(`--noise-floor ${a['noise-floor']}: must be 0 or more`);
             return true;
           }),
       (a) =>
-        set(async () => {
+        set(async (signal) => {
+          await prepare(signal, a.install, async () => []);
           const { compare } = await import('./commands/compare.ts');
           return compare({ baseline: a.baseline, run: a.run, noiseFloorPercent: a['noise-floor'], alpha: a.alpha, test: a.test as 'permutation' | 'welch', out: a.out });
         }),
@@ -148,7 +169,11 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('socket', { type: 'string', array: true, demandOption: true, describe: 'A port\'s socket path (repeat for each port)' })
           .option('stats', { type: 'string', describe: 'Rewrite per-port counters to this JSON file (every second, and on SIGUSR2)' })
           .option('stats-interval-ms', { type: 'number', describe: 'How often the counters file is rewritten' })
-          .option('verbose', { type: 'boolean', default: false, describe: 'Log every protocol message' }),
+          .option('verbose', { type: 'boolean', default: false, describe: 'Log every protocol message' })
+          .check((a) => {
+            checkSwitchArgs(a.socket, a.stats, a['stats-interval-ms']);
+            return true;
+          }),
       (a) =>
         set(async (signal) => {
           const { runSwitch } = await import('./vhost-user/switch-main.ts');
@@ -171,12 +196,18 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('backends', { type: 'string', describe: 'Comma-separated paths (overrides the profile)' })
           .option('rounds', { type: 'number', default: 2, describe: 'Rounds of on/off runs, alternating their order' })
           .option('goal', { type: 'number', default: 0.97, describe: 'Ratio the collectors should keep' })
-          .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator' }),
+          .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator' })
+          .option('install', installOption)
+          .check((a) => {
+            checkNumber('rounds', a.rounds, overheadLimits.rounds);
+            checkNumber('goal', a.goal, overheadLimits.goal);
+            return true;
+          }),
       (a) =>
         set(async (signal) => {
-          if (!(Number.isInteger(a.rounds) && a.rounds >= 1)) throw new UsageError(`--rounds ${a.rounds}: must be a whole number of at least 1`);
           const { overhead } = await import('./commands/overhead.ts');
           return overhead({
+            install: a.install,
             profile: a.profile,
             rounds: a.rounds,
             goal: a.goal,
@@ -187,12 +218,12 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
     )
     .command(
       'setup',
-      'Build what the project keeps locally (guest image) and list missing host packages with the command to install them',
-      (y) => y,
-      () =>
+      'Install the Debian packages every part of iopath and its tests use (as root with apt), build the npm parts with native code and the guest image',
+      (y) => y.option('install', installOption),
+      (a) =>
         set(async (signal) => {
           const { setup } = await import('./commands/setup.ts');
-          return setup({ signal });
+          return setup({ install: a.install, signal });
         }),
     )
     .command('image', 'Guest image commands', (y) =>

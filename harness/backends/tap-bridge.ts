@@ -60,6 +60,7 @@ export function defineTapBackend(spec: TapPathSpec): NicBackend {
     id: spec.id,
     title: spec.title,
     summary: spec.summary,
+    debianPackages: [],
     requirements: (host) => [...tapRequirements(host), ...(spec.extraRequirements?.(host) ?? [])],
     guestArgs: (g) => ({
       chardevs: [],

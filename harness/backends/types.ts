@@ -63,6 +63,11 @@ export interface NicBackend {
   readonly title: string;
   /** One sentence on what is on the data path. */
   readonly summary: string;
+  /**
+   * Debian packages this path needs on the host beyond what every run needs (QEMU, iproute2); the
+   * installer installs them when a run includes the path.
+   */
+  readonly debianPackages: readonly string[];
   requirements(host: HostFacts): Requirement[];
   /** QEMU options of one guest's NIC: a pure function, so every backend's argv can be snapshot-tested. */
   guestArgs(guest: GuestIdentity, env: NicEnv): NicConfig;

@@ -15,6 +15,7 @@ export const vhostUserTestpmd: NicBackend = {
   id: 'vhost-user-testpmd',
   title: 'vhost-user (DPDK testpmd)',
   summary: 'virtio-net-pci served over vhost-user by DPDK testpmd (busy-polling io forwarding between two vhost ports).',
+  debianPackages: [packageOf.testpmd],
   requirements: (host) => [
     { what: 'dpdk-testpmd', ok: host.testpmd !== undefined, reason: 'dpdk-testpmd is not installed', fix: installFix(packageOf.testpmd) },
     { what: 'two CPUs for testpmd lcores', ok: host.cpuCount >= 2, reason: `testpmd needs a main and a forwarding lcore; this host has ${host.cpuCount} CPU` },

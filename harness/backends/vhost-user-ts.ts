@@ -20,6 +20,8 @@ export const vhostUserTs: NicBackend = {
   id: 'vhost-user-ts',
   title: 'vhost-user (iopath TypeScript switch)',
   summary: 'virtio-net-pci served over vhost-user by iopath\'s own event-driven L2 switch in TypeScript.',
+  // Its native addon is built with the npm dependencies (the installer's "build" packages).
+  debianPackages: [],
   requirements: () => [
     { what: 'the switch\'s native addon', ok: existsSync(ADDON), reason: 'the vhost-user switch\'s native addon is not built', fix: `(cd ${projectRoot} && npm run build:native)` },
   ],

@@ -18,6 +18,19 @@ export type { Accel, Availability, Collector, CollectorTarget, HostProcess, Wind
 
 export type CollectorId = 'perf-kvm' | 'perf-kvm-exit-reasons' | 'debugfs' | 'qmp-stats' | 'tcg-trace' | 'host-cpu';
 
+/**
+ * What each collector needs on the host: Debian packages, and the accelerator under which it counts
+ * anything at all. The installer reads this to install what a run's collectors will use.
+ */
+export const collectorNeeds: Record<CollectorId, { debianPackages: readonly string[]; accel: Accel | 'any' }> = {
+  'perf-kvm': { debianPackages: ['linux-perf'], accel: 'kvm' },
+  'perf-kvm-exit-reasons': { debianPackages: ['linux-perf'], accel: 'kvm' },
+  debugfs: { debianPackages: [], accel: 'kvm' },
+  'qmp-stats': { debianPackages: [], accel: 'kvm' },
+  'tcg-trace': { debianPackages: [], accel: 'tcg' },
+  'host-cpu': { debianPackages: [], accel: 'any' },
+};
+
 /** Everything the collectors of one backend's run need. */
 export interface CollectorContext {
   accel: Accel;

@@ -1,9 +1,13 @@
-// `iopath bench`: run the plan, then render the report from what was stored. The report is rendered
-// even for a partial or interrupted run, so nothing measured is ever only in memory.
+// `iopath bench`: get the host ready for the plan (the Debian packages its paths, collectors and
+// report need), run it, then render the report from what was stored. The report is rendered even
+// for a partial or interrupted run, so nothing measured is ever only in memory.
 
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunPlan } from '../config/plan.ts';
 import { ExitCode, describeError, type ExitCodeValue } from '../errors.ts';
+import { provide } from '../host/install.ts';
+import { benchNeeds } from '../host/needs.ts';
 import type { Reporter } from '../run/progress.ts';
 import { runBench } from '../run/runner.ts';
 
@@ -14,11 +18,15 @@ export interface BenchCommand {
   reportsRoot: string;
   imagesDir?: string;
   report: boolean;
+  /** Install the Debian packages the plan needs when they are missing (false: --no-install). */
+  install: boolean;
   signal: AbortSignal;
   reporter: Reporter;
 }
 
 export async function bench(o: BenchCommand): Promise<ExitCodeValue> {
+  const needs = benchNeeds(o.plan, { report: o.report, kvmPossible: existsSync('/dev/kvm') });
+  await provide(needs, { install: o.install, signal: o.signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });
   const outcome = await runBench({ plan: o.plan, argv: o.argv, resultsRoot: o.resultsRoot, ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}), signal: o.signal, reporter: o.reporter });
   if (o.report) {
     const outDir = join(o.reportsRoot, outcome.record.run);

@@ -2,17 +2,21 @@
 // on and off, in alternating order over several rounds, and prints the ratio of median throughputs
 // with its bootstrap interval (goal: at least 0.97). A benchmark that prints figures, not a test.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatOverhead, measureOverhead } from '../collectors/overhead-bench.ts';
 import { loadProfile } from '../config/load.ts';
 import { resolvePlan, type PlanOverrides } from '../config/plan.ts';
 import { ExitCode, IopathError, type ExitCodeValue } from '../errors.ts';
+import { provide } from '../host/install.ts';
+import { benchNeeds } from '../host/needs.ts';
 import { runBench } from '../run/runner.ts';
 import type { SampleRecord } from '../samples.ts';
 
 export interface OverheadCommand {
+  /** Install the Debian packages the runs need when they are missing (false: --no-install). */
+  install: boolean;
   profile: string;
   rounds: number;
   goal: number;
@@ -22,6 +26,8 @@ export interface OverheadCommand {
 
 export async function overhead(o: OverheadCommand): Promise<ExitCodeValue> {
   const loaded = loadProfile(o.profile);
+  const plan = resolvePlan(loaded, o.overrides);
+  await provide(benchNeeds(plan, { report: false, kvmPossible: existsSync('/dev/kvm') }), { install: o.install, signal: o.signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });
   const scratch = mkdtempSync(join(tmpdir(), 'iopath-overhead-'));
   try {
     const runReps = async (collectors: boolean): Promise<number[]> => {
@@ -37,7 +43,6 @@ export async function overhead(o: OverheadCommand): Promise<ExitCodeValue> {
         .filter((s) => s.metric === 'throughput' && !s.warmup)
         .map((s) => s.value);
     };
-    const plan = resolvePlan(loaded, o.overrides);
     process.stdout.write(`collector overhead on ${plan.backends.join(', ')}, ${plan.scenarios.map((s) => s.name).join(', ')}: ${o.rounds} rounds of ${plan.repetitions} repetitions each way\n`);
     const result = await measureOverhead({ runReps, rounds: o.rounds, goal: o.goal, log: (l) => process.stdout.write(`${l}\n`) });
     process.stdout.write(formatOverhead(result) + '\n');

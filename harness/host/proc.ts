@@ -240,3 +240,92 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
     clearTimeout(timer);
   }
 }
+
+export interface StreamingOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Each line of stdout or stderr, as it comes. */
+  onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Each line the child writes to file descriptor 3 (a status channel, such as apt's Status-Fd). */
+  onStatusLine?: (line: string) => void;
+  signal?: AbortSignal;
+  /**
+   * Asked when `signal` aborts: true stops the child's process group now (TERM, then KILL);
+   * false lets it finish first (a package manager in the middle of unpacking).
+   */
+  stoppable?: () => boolean;
+  /** Told when an abort has to wait for the child. */
+  onDeferredStop?: () => void;
+}
+
+/**
+ * Run a long command in its own process group, passing its output on line by line. Resolves with
+ * its status and the last lines of each stream; rejects with the abort reason when it was stopped.
+ */
+export async function runStreaming(argv: readonly string[], o: StreamingOptions = {}): Promise<RunResult & { signal: NodeJS.Signals | null }> {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new Error('runStreaming: empty argv');
+  o.signal?.throwIfAborted();
+  const child = spawn(file, args, {
+    cwd: o.cwd,
+    env: { ...process.env, ...o.env },
+    // Its own process group: Ctrl-C in the terminal reaches us only, and we decide when it stops.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', o.onStatusLine ? 'pipe' : 'ignore'],
+  });
+  const tails = { stdout: [] as string[], stderr: [] as string[] };
+  const lines = (stream: 'stdout' | 'stderr' | 'status', emit: (line: string) => void) => {
+    let rest = '';
+    return (d: Buffer) => {
+      const parts = (rest + d.toString('utf8')).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) emit(l);
+      if (stream !== 'status' && rest.length > 1 << 16) {
+        emit(rest);
+        rest = '';
+      }
+    };
+  };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream]!.on(
+      'data',
+      lines(stream, (l) => {
+        tails[stream].push(l);
+        if (tails[stream].length > 40) tails[stream].shift();
+        o.onLine?.(stream, l);
+      }),
+    );
+  }
+  if (o.onStatusLine) (child.stdio[3] as NodeJS.ReadableStream).on('data', lines('status', o.onStatusLine));
+  let stopTimer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (child.pid === undefined) return;
+    signalGroup(child.pid, 'SIGTERM');
+    stopTimer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), 5000);
+  };
+  let deferred: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    if (o.stoppable?.() ?? true) return stop();
+    o.onDeferredStop?.();
+    // Check again now and then: the child may reach a point where stopping it is safe.
+    deferred = setInterval(() => {
+      if (o.stoppable?.()) {
+        clearInterval(deferred);
+        stop();
+      }
+    }, 500);
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new HostError(`${file} is not installed (needed for: ${argv.join(' ')})`) : err));
+      child.once('close', (c, s) => resolve({ code: c, signal: s }));
+    });
+    if (o.signal?.aborted) throw o.signal.reason;
+    return { status: code ?? -1, signal, stdout: tails.stdout.join('\n'), stderr: tails.stderr.join('\n') };
+  } finally {
+    clearTimeout(stopTimer);
+    clearInterval(deferred);
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -54,6 +54,8 @@ const single = (trafficSec: number): Variant[] => [{ suffix: '', dims: {}, traff
 export interface ScenarioImpl<K extends ScenarioKind = ScenarioKind> {
   kind: K;
   title: string;
+  /** Debian packages of the server the host end runs in the guest-to-host topology. */
+  hostPackages: readonly string[];
   /** The measured parts of one repetition. */
   variants(s: PlanOf<K>): Variant[];
   /** Upper bound in seconds for one variant of one repetition, past which it is recorded as hung. */
@@ -112,6 +114,7 @@ async function tcpRep(ctx: ScenarioContext, s: PlanOf<'tcp-stream'> | PlanOf<'tc
 const tcpStream: ScenarioImpl<'tcp-stream'> = {
   kind: 'tcp-stream',
   title: 'TCP stream (iperf3), offloads as the guest driver sets them',
+  hostPackages: ['iperf3'],
   variants: (s) => single(s.durationSec + s.omitSec),
   budgetSec: (s) => s.durationSec + s.omitSec + GRACE_SEC,
   async prepare(ctx) {
@@ -127,6 +130,7 @@ const savedOffloads = new WeakMap<Endpoint, OffloadState>();
 const tcpStreamNoOffload: ScenarioImpl<'tcp-stream-no-offload'> = {
   kind: 'tcp-stream-no-offload',
   title: 'TCP stream (iperf3) with GSO, TSO, GRO, scatter-gather and checksum offloads off in both guests',
+  hostPackages: ['iperf3'],
   variants: (s) => single(s.durationSec + s.omitSec),
   budgetSec: (s) => s.durationSec + s.omitSec + GRACE_SEC,
   async prepare(ctx) {
@@ -152,6 +156,7 @@ const tcpStreamNoOffload: ScenarioImpl<'tcp-stream-no-offload'> = {
 const udpSmall: ScenarioImpl<'udp-small'> = {
   kind: 'udp-small',
   title: 'UDP at unlimited offered rate (iperf3 -u -b 0): delivered packets/s and loss, per payload size',
+  hostPackages: ['iperf3'],
   variants: (s) => s.payloads.map((payloadBytes) => ({ suffix: `udp${payloadBytes}`, dims: { payloadBytes }, trafficSec: s.durationSec + s.omitSec })),
   budgetSec: (s) => s.durationSec + s.omitSec + GRACE_SEC,
   async prepare(ctx) {
@@ -178,6 +183,7 @@ const udpSmall: ScenarioImpl<'udp-small'> = {
 const latency: ScenarioImpl<'latency'> = {
   kind: 'latency',
   title: 'Request/response round trips (sockperf ping-pong over UDP): p50, p90, p99',
+  hostPackages: ['sockperf'],
   variants: (s) => single(s.durationSec),
   budgetSec: (s) => s.durationSec + GRACE_SEC,
   async prepare(ctx) {

@@ -1,0 +1,56 @@
+// Limits of the command-line flags that no profile field covers (the bench flags are checked by the
+// profile schema itself, in plan.ts), and the checks of paths given on the command line. Every
+// problem is a UsageError (exit 2) that names the flag.
+
+import { lstatSync } from 'node:fs';
+import { z } from 'zod';
+import { UsageError } from '../errors.ts';
+import { kindOf } from './user-file.ts';
+
+/** Set (to anything but "0") to keep iopath from installing Debian packages, as --no-install does. */
+export const NO_INSTALL_ENV = 'IOPATH_NO_INSTALL';
+
+export const overheadLimits = {
+  /** Rounds of on/off runs: each round is two whole runs. */
+  rounds: z.number().int().min(1).max(100),
+  /** A throughput ratio: above 0, at most 1. */
+  goal: z.number().gt(0).max(1),
+};
+
+export const switchLimits = {
+  statsIntervalMs: z.number().int().min(10).max(3_600_000),
+};
+
+/** Bytes of a UNIX socket path (sun_path holds 108, the last one for the terminating NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** A numeric flag checked by its schema; the message names the flag and the value given. */
+export function checkNumber(name: string, value: unknown, schema: z.ZodType<number>): number {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new UsageError(`--${name} ${Array.isArray(value) ? value.join(' ') : String(value)}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+}
+
+/** `iopath switch`: socket paths that fit a UNIX socket and are free or sockets; a stats file that is a file. */
+export function checkSwitchArgs(sockets: readonly string[], stats: string | undefined, statsIntervalMs: number | undefined): void {
+  if (statsIntervalMs !== undefined) checkNumber('stats-interval-ms', statsIntervalMs, switchLimits.statsIntervalMs);
+  for (const s of sockets) {
+    if (Buffer.byteLength(s) > MAX_SOCKET_PATH_BYTES) throw new UsageError(`--socket ${s}: ${Buffer.byteLength(s)} bytes, more than the ${MAX_SOCKET_PATH_BYTES} a UNIX socket path may have`, 'choose a shorter path');
+    const kind = existingKind(s);
+    if (kind && kind !== 'a socket') throw new UsageError(`--socket ${s}: the path exists and is ${kind}, not a socket`, 'choose a path that does not exist yet');
+  }
+  if (new Set(sockets).size !== sockets.length) throw new UsageError('--socket: the same path is given twice');
+  if (stats !== undefined) {
+    const kind = existingKind(stats);
+    if (kind && kind !== 'a regular file') throw new UsageError(`--stats ${stats}: the path exists and is ${kind}, not a regular file`, 'choose a file path');
+  }
+}
+
+function existingKind(path: string): string | undefined {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() ? 'a regular file' : kindOf(st);
+  } catch {
+    return undefined;
+  }
+}
