@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../harness/paths.ts';
 import { iopath, run } from '../helpers/cli.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'iopath-bad-'));
 // Readable by the unprivileged user of the no-root test.
@@ -74,11 +74,11 @@ describe('bad flags and arguments', () => {
 });
 
 const asRoot = process.getuid?.() === 0 ? undefined : 'needs root to play a user without root, and to mount a small tmpfs';
-const skipHost = skipWhy('host-side bad input', asRoot);
+const host = needs('host-side bad input', asRoot);
 const quickProfile = write('one.yaml', 'backends: [e1000]\nrepetitions: 8\nwarmup: 0\naccel: tcg\nscenarios: [{kind: tcp-stream, durationSec: 1, omitSec: 0}]\n');
 
 describe('a host that cannot do it', () => {
-  it.skipIf(skipHost)('a missing QEMU: exit 3, the package named, no results folder', async () => {
+  host.it('a missing QEMU: exit 3, the package named, no results folder', async () => {
     const bin = join(dir, 'bin-without-qemu');
     mkdirSync(bin, { recursive: true });
     const results = join(dir, 'results-noqemu');
@@ -88,7 +88,7 @@ describe('a host that cannot do it', () => {
     expect(existsSync(results)).toBe(false);
   });
 
-  it.skipIf(skipHost)('no root: exit 3, why each path cannot run and how to get the right', async () => {
+  host.it('no root: exit 3, why each path cannot run and how to get the right', async () => {
     const results = join(dir, 'results-nobody');
     mkdirSync(results, { mode: 0o777 });
     const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, join(projectRoot, 'bin/iopath.js'), 'bench', '--profile', quickProfile, '--results-dir', results]);
@@ -98,7 +98,7 @@ describe('a host that cannot do it', () => {
     expect(readdirSync(results)).toEqual([]);
   });
 
-  it.skipIf(skipHost)('an unwritable results folder: exit 3, the folder named, the fix given', async () => {
+  host.it('an unwritable results folder: exit 3, the folder named, the fix given', async () => {
     const readOnly = join(dir, 'read-only');
     mkdirSync(readOnly);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=16k', 'tmpfs', readOnly]);
@@ -108,7 +108,7 @@ describe('a host that cannot do it', () => {
     expect(r.stderr).toMatch(/cannot write results to \S+read-only\/results\/\S+: EROFS\n\s+fix: choose a writable folder with --results-dir/);
   });
 
-  it.skipIf(skipHost)('a results folder on a file system that answers oddly (procfs) still fails fast', async () => {
+  host.it('a results folder on a file system that answers oddly (procfs) still fails fast', async () => {
     const r = await iopath(['bench', '--profile', quickProfile, '--results-dir', '/proc/iopath-results']);
     expect(r.status, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/cannot write results to \/proc\/iopath-results\/\S+: ENOENT/);
@@ -116,7 +116,7 @@ describe('a host that cannot do it', () => {
 });
 
 describe('a disk that fills up during the run', () => {
-  it.skipIf(skipWhy('full disk', asRoot ?? whyNoGuests()))('stops with exit 3, keeps a valid run.json and every finished sample, and cleans the host', async () => {
+  needs('full disk', asRoot ?? whyNoGuests()).it('stops with exit 3, keeps a valid run.json and every finished sample, and cleans the host', async () => {
     const full = join(dir, 'tiny');
     mkdirSync(full);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', full]);

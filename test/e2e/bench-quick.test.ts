@@ -8,16 +8,16 @@ import { ensureImage } from '../../harness/image/build.ts';
 import { projectRoot } from '../../harness/paths.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
 import { iopath, run } from '../helpers/cli.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
-const skip = skipWhy('bench end to end', whyNoGuests());
+const guests = needs('bench end to end', whyNoGuests());
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
 describe('npm run bench -- --profile quick', () => {
-  it.skipIf(skip)('measures both paths and writes samples, run.json and the report', async () => {
+  guests.it('measures both paths and writes samples, run.json and the report', async () => {
     const resultsRoot = join(projectRoot, 'results');
     const before = new Set(existsSync(resultsRoot) ? readdirSync(resultsRoot) : []);
     const r = await run('npm', ['run', 'bench', '--', '--profile', 'quick'], { timeoutMs: 900_000 });
@@ -63,7 +63,7 @@ describe('npm run bench -- --profile quick', () => {
     expect(leftovers(record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
   }, 900_000);
 
-  it.skipIf(skip)('finds the guest image in the cache the second time', async () => {
+  guests.it('finds the guest image in the cache the second time', async () => {
     const t = Date.now();
     const image = await ensureImage();
     expect(image.cached).toBe(true);

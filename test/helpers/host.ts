@@ -1,9 +1,12 @@
-// What the integration and e2e tests need from the machine, and the check that a run left nothing
-// behind. A test that lacks something calls `skipWhy` and prints the reason instead of pretending.
+// What the tests need from the machine, and the check that a run left nothing behind. A test that
+// lacks something goes through `needs`: on a developer's machine it is skipped with the reason
+// printed; on a CI machine (CI=true), where `npm test` has installed everything, it fails instead,
+// unless CI machines may legitimately lack it too (/dev/kvm on a machine without virtualization).
 
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { describe, it, type SuiteFactory, type TestFunction, type TestOptions } from 'vitest';
 import { runtimeRoot } from '../../harness/paths.ts';
 
 function onPath(program: string): boolean {
@@ -19,10 +22,64 @@ export function whyNoGuests(): string | undefined {
   return undefined;
 }
 
-/** Print why a test is skipped, so a skip is never silent. Returns the reason for `it.skipIf`. */
-export function skipWhy(test: string, reason: string | undefined): string | undefined {
-  if (reason) console.log(`SKIPPED ${test}: ${reason}`);
+/** CI=true: the machine is meant to have everything `npm test` installs, so a missing piece is a failure. */
+export const onCi = process.env.CI === 'true';
+
+export interface NeedOptions {
+  /**
+   * CI machines may lack this too (a KVM that works, /dev/vhost-net on a machine without
+   * virtualization): a skip with the reason printed even under CI=true.
+   */
+  ciMayLack?: boolean;
+}
+
+type ItFn = (name: string, fn: TestFunction, options?: number | TestOptions) => void;
+type DescribeFn = (name: string, factory: SuiteFactory) => void;
+
+export interface Need {
+  /** Why the tests cannot run here; undefined when they can. */
+  reason: string | undefined;
+  /** `it` for tests that need it: runs them, skips them with the reason, or under CI fails them. */
+  it: ItFn;
+  /** `describe` likewise, for a block of such tests. */
+  describe: DescribeFn;
+}
+
+/**
+ * What a group of tests needs from the machine, for example `needs('two-guest integration',
+ * whyNoGuests())`. The reason is printed once when they cannot run.
+ */
+export function needs(test: string, reason: string | undefined, o: NeedOptions = {}): Need {
+  if (reason === undefined) return { reason, it, describe };
+  if (!onCi || o.ciMayLack) {
+    console.log(`SKIPPED ${test}: ${reason}`);
+    return { reason, it: (name, fn, options) => it.skip(name, fn, options), describe: (name, factory) => describe.skip(name, factory) };
+  }
+  const failure = () => {
+    throw new Error(`${test} cannot run on this CI machine: ${reason}. Under CI=true this is a failure, not a skip: \`npm test\` installs what the tests need, so something is wrong with the set-up.`);
+  };
+  console.log(`FAILING ${test} (CI=true): ${reason}`);
+  return {
+    reason,
+    it: (name) => it(name, failure),
+    describe: (name) => describe(name, () => it('has what it needs', failure)),
+  };
+}
+
+/**
+ * The older form, for `it.skipIf(skipWhy(...))`: prints why and returns the reason. Under CI=true
+ * an unmet need throws, which fails the whole test file with the reason; prefer `needs`.
+ */
+export function skipWhy(test: string, reason: string | undefined, o: NeedOptions = {}): string | undefined {
+  if (reason === undefined) return undefined;
+  if (onCi && !o.ciMayLack) throw new Error(`${test} cannot run on this CI machine: ${reason} (CI=true: a failure, not a skip)`);
+  console.log(`SKIPPED ${test}: ${reason}`);
   return reason;
+}
+
+/** The reason when any of several needs is unmet (the first one), else undefined. */
+export function firstReason(...reasons: (string | undefined)[]): string | undefined {
+  return reasons.find((r) => r !== undefined && r !== '');
 }
 
 export interface Leftovers {

@@ -2,16 +2,16 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { probeHost } from '../../harness/host/facts.ts';
 import { ensureImage } from '../../harness/image/build.ts';
 import { chooseAccel } from '../../harness/vm/accel.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
-const skip = skipWhy('KVM probe', whyNoGuests());
+const guests = needs('KVM probe', whyNoGuests());
 
 describe('accelerator probe', () => {
-  it.skipIf(skip)('chooses KVM only when a guest boots under it, and says why', async () => {
+  guests.it('chooses KVM only when a guest boots under it, and says why', async () => {
     const host = await probeHost();
     const image = await ensureImage();
     const dir = mkdtempSync(join(tmpdir(), 'iopath-probe-'));

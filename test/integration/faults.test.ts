@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { projectRoot } from '../../harness/paths.ts';
 import { iopath } from '../helpers/cli.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
-const skip = skipWhy('fault injection', whyNoGuests());
+const guests = needs('fault injection', whyNoGuests());
 
 type Point = 'image' | 'setup' | 'boot' | 'measure' | 'teardown';
 
@@ -68,7 +68,7 @@ describe('killing the harness', () => {
   const points: Point[] = ['image', 'setup', 'boot', 'measure', 'teardown'];
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
     for (const point of points) {
-      it.skipIf(skip)(`${signal} during ${point}: nothing left, finished repetitions kept`, async () => {
+      guests.it(`${signal} during ${point}: nothing left, finished repetitions kept`, async () => {
         const { code, stderr, run, results } = await killAt(point, signal);
         if (signal !== 'SIGKILL') expect([130, 143, 0]).toContain(code);
         const left = run ? leftovers(run) : leftovers();

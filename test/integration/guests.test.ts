@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan } from '../../harness/config/plan.ts';
 import { onPath } from '../../harness/host/facts.ts';
@@ -11,12 +11,12 @@ import { runtimeRoot } from '../../harness/paths.ts';
 import type { Reporter } from '../../harness/run/progress.ts';
 import { runBench } from '../../harness/run/runner.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
-const skip = skipWhy('two-guest integration', whyNoGuests());
+const guests = needs('two-guest integration', whyNoGuests());
 
 describe('two guests per tap path', () => {
-  it.skipIf(skip)('exchange iperf3 traffic on e1000 and virtio-net and leave nothing behind', async () => {
+  guests.it('exchange iperf3 traffic on e1000 and virtio-net and leave nothing behind', async () => {
     const plan = resolvePlan(loadProfile('quick'), { accel: 'tcg', reps: 1, warmup: 0, duration: 2, backends: 'e1000,virtio-net' });
     const resultsRoot = mkdtempSync(join(tmpdir(), 'iopath-it-'));
     // While the guests run: the runtime directories are private and no socket is open to others.
@@ -67,10 +67,10 @@ describe('two guests per tap path', () => {
 });
 
 const hostTools = ['iperf3', 'sockperf'].filter((t) => !onPath(t));
-const skipToHost = skipWhy('guest-to-host topology', whyNoGuests() ?? (hostTools.length ? `needs ${hostTools.join(' and ')} on the host (apt-get install -y ${hostTools.join(' ')})` : undefined));
+const toHost = needs('guest-to-host topology', whyNoGuests() ?? (hostTools.length ? `needs ${hostTools.join(' and ')} on the host (apt-get install -y ${hostTools.join(' ')})` : undefined));
 
 describe('every traffic shape on one tap path', () => {
-  it.skipIf(skipToHost)('runs no-offload TCP, then guest-to-host TCP, UDP and latency against the host end in the namespace', async () => {
+  toHost.it('runs no-offload TCP, then guest-to-host TCP, UDP and latency against the host end in the namespace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-g2h-'));
     const profile = join(dir, 'shapes.yaml');
     writeFileSync(

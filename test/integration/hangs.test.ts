@@ -4,16 +4,16 @@
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan } from '../../harness/config/plan.ts';
 import { onPath } from '../../harness/host/facts.ts';
 import { projectRoot } from '../../harness/paths.ts';
 import type { Reporter } from '../../harness/run/progress.ts';
 import { runBench } from '../../harness/run/runner.ts';
-import { leftovers, runProcess, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, runProcess, whyNoGuests } from '../helpers/host.ts';
 
-const skip = skipWhy('hang and crash tests', whyNoGuests());
+const guests = needs('hang and crash tests', whyNoGuests());
 
 function profile(dir: string, lines: string[]): string {
   const path = join(dir, 'p.yaml');
@@ -44,7 +44,7 @@ async function bench(profilePath: string, dir: string, reporter: Reporter = {}, 
 }
 
 describe('bounded failures', () => {
-  it.skipIf(skip)('a guest that never boots fails its path after the boot budget, and the run goes on to the next path', async () => {
+  guests.it('a guest that never boots fails its path after the boot budget, and the run goes on to the next path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-hang-'));
     const images = brokenImage(dir, '#!/bin/sh\n# never serves: the guest never reports ready\nexec sleep 100000\n');
     const p = profile(dir, ['backends: [e1000, virtio-net]', 'repetitions: 1', 'warmup: 0', 'accel: tcg', 'timeouts: { bootSec: 15 }', 'scenarios: [{ kind: tcp-stream, durationSec: 1, omitSec: 0 }]']);
@@ -58,7 +58,7 @@ describe('bounded failures', () => {
     }
   }, 300_000);
 
-  it.skipIf(skip)('an agent that never answers fails its path within the request budget', async () => {
+  guests.it('an agent that never answers fails its path within the request budget', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-hang-'));
     const images = brokenImage(dir, '#!/bin/sh\nstty -F "$1" raw -echo 2>/dev/null\nexec 3<>"$1"\necho "@@iopath ready $(uname -r)" >&3\nwhile read -r line <&3; do :; done\n');
     const p = profile(dir, ['backends: [e1000]', 'repetitions: 1', 'warmup: 0', 'accel: tcg', 'scenarios: [{ kind: tcp-stream, durationSec: 1, omitSec: 0 }]']);
@@ -67,7 +67,7 @@ describe('bounded failures', () => {
     expect(outcome.exitCode).toBe(5);
   }, 300_000);
 
-  it.skipIf(skip)('a workload that never ends is killed at its time limit and recorded, and later repetitions run', async () => {
+  guests.it('a workload that never ends is killed at its time limit and recorded, and later repetitions run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-hang-'));
     const p = profile(dir, ['backends: [e1000]', 'repetitions: 3', 'warmup: 0', 'accel: tcg', 'scenarios: [{ kind: tcp-stream, durationSec: 4, omitSec: 0 }]']);
     let run = '';
@@ -93,7 +93,7 @@ describe('bounded failures', () => {
     expect(['partial', 'failed']).toContain(outcome.record.status);
   }, 300_000);
 
-  it.skipIf(skip)('a QEMU killed mid-run fails its path with the reason, and the next path is measured', async () => {
+  guests.it('a QEMU killed mid-run fails its path with the reason, and the next path is measured', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-hang-'));
     const p = profile(dir, ['backends: [e1000, virtio-net]', 'repetitions: 2', 'warmup: 0', 'accel: tcg', 'scenarios: [{ kind: tcp-stream, durationSec: 2, omitSec: 0 }]']);
     let run = '';
@@ -119,7 +119,7 @@ describe('bounded failures', () => {
   }, 300_000);
 
   const noTestpmd = onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)';
-  it.skipIf(skip ?? skipWhy('testpmd crash test', noTestpmd))('a testpmd that dies mid-run costs the repetitions after it, bounded, and is cleaned up', async () => {
+  needs('testpmd crash test', guests.reason ?? noTestpmd).it('a testpmd that dies mid-run costs the repetitions after it, bounded, and is cleaned up', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-hang-'));
     const p = profile(dir, ['backends: [vhost-user-testpmd]', 'repetitions: 3', 'warmup: 0', 'accel: tcg', 'scenarios: [{ kind: tcp-stream, durationSec: 2, omitSec: 0 }]']);
     let run = '';

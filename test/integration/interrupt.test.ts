@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { projectRoot } from '../../harness/paths.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
-const skip = skipWhy('interrupt tests', whyNoGuests());
+const guests = needs('interrupt tests', whyNoGuests());
 
 async function interruptAfterFirstSample(signal: NodeJS.Signals): Promise<{ code: number | null; runDir: string; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'iopath-int-'));
@@ -34,7 +34,7 @@ async function interruptAfterFirstSample(signal: NodeJS.Signals): Promise<{ code
 
 describe('interrupting a run', () => {
   for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    it.skipIf(skip)(`${signal}: tears down, keeps measured repetitions, exits ${status}`, async () => {
+    guests.it(`${signal}: tears down, keeps measured repetitions, exits ${status}`, async () => {
       const { code, runDir, stderr } = await interruptAfterFirstSample(signal);
       expect(code, stderr).toBe(status);
       const record = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));

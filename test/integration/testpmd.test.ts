@@ -3,18 +3,18 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan } from '../../harness/config/plan.ts';
 import { onPath } from '../../harness/host/facts.ts';
 import { runBench } from '../../harness/run/runner.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
-import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
-const skip = skipWhy('testpmd integration', whyNoGuests() ?? (onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)'));
+const testpmd = needs('testpmd integration', whyNoGuests() ?? (onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)'));
 
 describe('vhost-user through testpmd', () => {
-  it.skipIf(skip)('carries TCP and UDP between two guests, counts its ports, and leaves nothing behind', async () => {
+  testpmd.it('carries TCP and UDP between two guests, counts its ports, and leaves nothing behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-tp-'));
     const profile = join(dir, 'tp.yaml');
     writeFileSync(

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan } from '../../harness/config/plan.ts';
 import { onPath } from '../../harness/host/facts.ts';
@@ -13,12 +13,12 @@ import { projectRoot } from '../../harness/paths.ts';
 import type { Reporter } from '../../harness/run/progress.ts';
 import { runBench } from '../../harness/run/runner.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
-import { leftovers, runProcess, skipWhy, whyNoGuests } from '../helpers/host.ts';
+import { leftovers, needs, runProcess, whyNoGuests } from '../helpers/host.ts';
 
 const addon = join(projectRoot, 'harness/vhost-user/native/build/Release/vhost_user_native.node');
 const noAddon = existsSync(addon) ? undefined : 'needs the native addon (npm run build:native)';
-const skip = skipWhy('vhost-user-ts with guests', whyNoGuests() ?? noAddon);
-const skipBoth = skipWhy('vhost-user-ts beside testpmd', whyNoGuests() ?? noAddon ?? (onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)'));
+const withGuests = needs('vhost-user-ts with guests', whyNoGuests() ?? noAddon);
+const beside = needs('vhost-user-ts beside testpmd', whyNoGuests() ?? noAddon ?? (onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)'));
 
 function profile(lines: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'iopath-vuts-'));
@@ -27,7 +27,7 @@ function profile(lines: string[]): string {
 }
 
 describe('vhost-user-ts', () => {
-  it.skipIf(skipBoth)('carries TCP and UDP between two guests beside testpmd in one run, with its own counters', async () => {
+  beside.it('carries TCP and UDP between two guests beside testpmd in one run, with its own counters', async () => {
     const p = profile(['backends: [vhost-user-ts, vhost-user-testpmd]', 'repetitions: 1', 'warmup: 0', 'accel: tcg', 'scenarios:', '  - { kind: tcp-stream, durationSec: 2, omitSec: 0 }', '  - { kind: udp-small, durationSec: 2, omitSec: 0, payloads: [64] }']);
     const outcome = await runBench({ plan: resolvePlan(loadProfile(p)), argv: ['test'], resultsRoot: join(tmpdir(), 'iopath-vuts-results'), signal: new AbortController().signal, reporter: {} });
     expect(outcome.record.backends.map((b) => [b.id, b.status])).toEqual([['vhost-user-ts', 'ok'], ['vhost-user-testpmd', 'ok']]);
@@ -43,7 +43,7 @@ describe('vhost-user-ts', () => {
     expect(leftovers(outcome.record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
   }, 400_000);
 
-  it.skipIf(skip)('a switch killed mid-run fails the repetitions after it, bounded, and the run ends partial', async () => {
+  withGuests.it('a switch killed mid-run fails the repetitions after it, bounded, and the run ends partial', async () => {
     const p = profile(['backends: [vhost-user-ts]', 'repetitions: 3', 'warmup: 0', 'accel: tcg', 'scenarios: [{ kind: tcp-stream, durationSec: 2, omitSec: 0 }]']);
     let run = '';
     let killed = false;
@@ -70,7 +70,7 @@ describe('vhost-user-ts', () => {
 });
 
 describe('iopath switch', () => {
-  it.skipIf(skipWhy('iopath switch command', noAddon))('listens on one socket per port, writes counters, and removes its sockets on SIGTERM', async () => {
+  needs('iopath switch command', noAddon).it('listens on one socket per port, writes counters, and removes its sockets on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-switch-'));
     const sockets = [join(dir, 'a.sock'), join(dir, 'b.sock'), join(dir, 'c.sock')];
     const child = spawn(process.execPath, [join(projectRoot, 'bin/iopath.js'), 'switch', ...sockets.flatMap((s) => ['--socket', s]), '--stats', join(dir, 'stats.json')], { stdio: ['ignore', 'ignore', 'pipe'] });

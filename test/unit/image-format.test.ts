@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { cpioNewc } from '../../harness/image/cpio.ts';
 import { elfDependencies } from '../../harness/image/elf.ts';
 import { ParseError } from '../../harness/errors.ts';
+import { needs } from '../helpers/host.ts';
 
-const haveCpio = existsSync('/usr/bin/cpio') || existsSync('/bin/cpio');
-const haveReadelf = existsSync('/usr/bin/readelf');
+const cpio = needs('cpio round trip', existsSync('/usr/bin/cpio') || existsSync('/bin/cpio') ? undefined : 'cpio is not installed (apt-get install -y cpio)');
+const readelf = needs('ELF comparison', existsSync('/usr/bin/readelf') ? undefined : 'readelf is not installed (apt-get install -y binutils)');
 
 describe('cpio newc writer', () => {
-  it.skipIf(!haveCpio)('writes an archive that GNU cpio unpacks identically', () => {
-    if (!haveCpio) console.log('SKIPPED cpio round trip: cpio is not installed (apt-get install -y cpio)');
+  cpio.it('writes an archive that GNU cpio unpacks identically', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-cpio-'));
     const data = Buffer.from('x'.repeat(1001)); // not a multiple of 4: exercises padding
     const archive = cpioNewc([
@@ -33,8 +33,7 @@ describe('cpio newc writer', () => {
 });
 
 describe('ELF dependencies', () => {
-  it.skipIf(!haveReadelf)('finds the same interpreter and DT_NEEDED entries as readelf', () => {
-    if (!haveReadelf) console.log('SKIPPED ELF comparison: readelf is not installed (apt-get install -y binutils)');
+  readelf.it('finds the same interpreter and DT_NEEDED entries as readelf', () => {
     const program = process.execPath;
     const deps = elfDependencies(readFileSync(program), program);
     const dynamic = execFileSync('readelf', ['-d', program], { encoding: 'utf8' });

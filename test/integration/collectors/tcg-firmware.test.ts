@@ -6,23 +6,23 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { collectorArgs, CollectorGroup, createCollectors, type CollectorStatus, type WindowResult } from '../../../harness/collectors/index.ts';
 import { TcgTraceCollector } from '../../../harness/collectors/tcg-trace.ts';
 import type { Window } from '../../../harness/collectors/types.ts';
 import { sleep } from '../../../harness/host/proc.ts';
 import { Scope } from '../../../harness/host/scope.ts';
 import type { Sample } from '../../../harness/samples.ts';
+import { needs } from '../../helpers/host.ts';
 import { qemuMissing, resume, startFirmwareGuest, type FirmwareGuest } from './firmware-qemu.ts';
 
-const skip = await qemuMissing();
-if (skip) console.log(`skipping TCG collector tests: ${skip}`);
+const tcg = needs('TCG collector tests', await qemuMissing());
 
 const measure: Window = { kind: 'measure', backend: 'e1000', scenario: 'firmware', rep: 0, warmup: false };
 const idle: Window = { ...measure, kind: 'idle' };
 const sum = (samples: Sample[], pred: (s: Sample) => boolean) => samples.filter(pred).reduce((a, s) => a + s.value, 0);
 
-describe.skipIf(skip)('collectors on a TCG guest whose e1000 firmware polls the NIC', () => {
+tcg.describe('collectors on a TCG guest whose e1000 firmware polls the NIC', () => {
   const scope = new Scope('collectors on TCG firmware');
   let guest: FirmwareGuest;
   let dir: string;

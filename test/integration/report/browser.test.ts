@@ -6,8 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadImage, createCanvas } from 'canvas';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { onPath } from '../../../harness/host/facts.ts';
+import { needs } from '../../helpers/host.ts';
 import { loadReport } from './page.ts';
 import { findChromium, openBrowser, type BrowserSession } from '../../../harness/report/pdf.ts';
 import { renderReports, type RenderResult } from '../../../harness/report/render.ts';
@@ -17,10 +18,8 @@ const OUTPUT = resolve(import.meta.dirname, '../../../test-output/report');
 
 
 const chromium = findChromium();
-const noChromium = 'path' in chromium ? '' : `skipped: ${chromium.reason} (${chromium.fix})`;
-const noPoppler = onPath('pdftoppm') && onPath('pdfinfo') && onPath('pdftotext') ? '' : 'skipped: poppler-utils (pdfinfo, pdftoppm, pdftotext) not installed: apt-get install poppler-utils';
-if (noChromium) console.log(noChromium);
-if (noPoppler) console.log(noPoppler);
+const browser = needs('report tests in Chromium', 'path' in chromium ? undefined : `${chromium.reason} (${chromium.fix})`);
+const poppler = needs('PDF page checks', onPath('pdftoppm') && onPath('pdfinfo') && onPath('pdftotext') ? undefined : 'poppler-utils (pdfinfo, pdftoppm, pdftotext) is not installed: apt-get install poppler-utils');
 
 /** Population variance of the luminance of an RGBA buffer: 0 for a blank (single-colour) image. */
 function lumaVariance(rgba: Uint8ClampedArray): number {
@@ -36,7 +35,7 @@ function lumaVariance(rgba: Uint8ClampedArray): number {
   return sq / n - mean * mean;
 }
 
-describe.skipIf(noChromium)('HTML report in headless Chromium', () => {
+browser.describe('HTML report in headless Chromium', () => {
   let result: RenderResult;
   let out: string;
   let session: BrowserSession;
@@ -69,7 +68,7 @@ describe.skipIf(noChromium)('HTML report in headless Chromium', () => {
     expect(requests).toEqual([]);
   }, 120_000);
 
-  it.skipIf(noPoppler)('prints a PDF whose pages read: title first, methods last, first page not blank', async () => {
+  poppler.it('prints a PDF whose pages read: title first, methods last, first page not blank', async () => {
     const pdf = join(out, 'report.pdf');
     expect(result.files).toContain(pdf);
     expect(result.skipped).toEqual([]);

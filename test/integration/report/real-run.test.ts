@@ -6,8 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { onPath } from '../../../harness/host/facts.ts';
+import { needs } from '../../helpers/host.ts';
 import { loadReport } from './page.ts';
 import { findChromium, openBrowser, type BrowserSession } from '../../../harness/report/pdf.ts';
 import { renderReports, type RenderResult } from '../../../harness/report/render.ts';
@@ -19,12 +20,10 @@ const MAX_PAGES = 15;
 
 
 const chromium = findChromium();
-const noChromium = 'path' in chromium ? '' : `skipped: ${chromium.reason} (${chromium.fix})`;
-const noPoppler = onPath('pdfinfo') && onPath('pdftotext') ? '' : 'skipped: poppler-utils (pdfinfo, pdftotext) not installed: apt-get install poppler-utils';
-if (noChromium) console.log(noChromium);
-if (noPoppler) console.log(noPoppler);
+const browser = needs('report tests in Chromium', 'path' in chromium ? undefined : `${chromium.reason} (${chromium.fix})`);
+const poppler = needs('PDF page checks', onPath('pdfinfo') && onPath('pdftotext') ? undefined : 'poppler-utils (pdfinfo, pdftotext) is not installed: apt-get install poppler-utils');
 
-describe.skipIf(noChromium)('report of a real run in headless Chromium', () => {
+browser.describe('report of a real run in headless Chromium', () => {
   let result: RenderResult;
   let out: string;
   let session: BrowserSession;
@@ -65,7 +64,7 @@ describe.skipIf(noChromium)('report of a real run in headless Chromium', () => {
     expect(requests).toEqual([]);
   }, 120_000);
 
-  it.skipIf(noPoppler)(`prints a PDF of at most ${MAX_PAGES} A4 pages: verdict first, methods last`, () => {
+  poppler.it(`prints a PDF of at most ${MAX_PAGES} A4 pages: verdict first, methods last`, () => {
     const pdf = join(out, 'report.pdf');
     const info = execFileSync('pdfinfo', [pdf], { encoding: 'utf8' });
     const pages = Number(/^Pages:\s+(\d+)/m.exec(info)![1]);

@@ -4,7 +4,7 @@
 // forwarding between two well-behaved ports. Reproduce a run with FUZZ_SEED (printed) and
 // FUZZ_ITERATIONS (the count it reached); FUZZ_MS changes the time budget (default 6 s).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { seededRandom } from '../../../harness/stats/resample.ts';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { encodeRequest } from '../../../harness/vhost-user/protocol/codec.ts';
@@ -13,9 +13,9 @@ import { AttackRig, EVIL_MAC, GOOD_MACS } from '../../fixtures/vhost-user/attack
 import { etherFrame } from '../../fixtures/vhost-user/frames.ts';
 import type { FakeFrontend } from '../../fixtures/vhost-user/frontend.ts';
 import { Layout } from '../../fixtures/vhost-user/guest.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping vhost-user fuzz tests: ${skip}`);
+const addon = needs('vhost-user fuzz tests', nativeUnavailableReason());
 
 /** The statistics module's seeded generator drives the fuzzer, so a seed reproduces a run. */
 const prng = seededRandom;
@@ -24,7 +24,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const BUDGET_MS = Number(process.env.FUZZ_MS ?? 6000);
 const MAX_ITER = process.env.FUZZ_ITERATIONS === undefined ? Infinity : Number(process.env.FUZZ_ITERATIONS);
 
-describe.skipIf(skip !== undefined)('fuzz (seeded, time-bounded)', () => {
+addon.describe('fuzz (seeded, time-bounded)', () => {
   let rig: AttackRig;
   beforeAll(async () => {
     rig = await AttackRig.start();

@@ -1,16 +1,16 @@
 // Killing the switch mid-traffic: the front-ends see a clean EOF, never a hang; a restarted switch
 // on the same socket paths (stale socket files replaced) serves the front-ends again.
 
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { etherFrame } from '../../fixtures/vhost-user/frames.ts';
 import { FakeFrontend, until } from '../../fixtures/vhost-user/frontend.ts';
 import { SwitchProcess } from '../../fixtures/vhost-user/switch-process.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping switch kill tests: ${skip}`);
+const addon = needs('switch kill tests', nativeUnavailableReason());
 
-describe.skipIf(skip !== undefined)('killing the switch mid-traffic', () => {
+addon.describe('killing the switch mid-traffic', () => {
   it('gives the front-ends EOF, and a restarted switch serves them again', async () => {
     const sw = await SwitchProcess.start(2);
     const a = FakeFrontend.connect(sw.sockets[0]!);

@@ -5,17 +5,17 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { UsageError } from '../../../harness/errors.ts';
 import { nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { diffCounters, readSwitchCounters, runSwitch } from '../../../harness/vhost-user/switch-main.ts';
 import { etherFrame } from '../../fixtures/vhost-user/frames.ts';
 import { FakeFrontend, until } from '../../fixtures/vhost-user/frontend.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping runSwitch tests: ${skip}`);
+const addon = needs('runSwitch tests', nativeUnavailableReason());
 
-describe.skipIf(skip !== undefined)('runSwitch', () => {
+addon.describe('runSwitch', () => {
   it('serves until aborted, then removes its sockets', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-vu-run-'));
     const sockets = [join(dir, 'a.sock'), join(dir, 'b.sock')];

@@ -2,7 +2,7 @@
 // ports 1 and 2 must keep forwarding; the switch must not crash, hang or leak fds.
 
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { encodeRequest } from '../../../harness/vhost-user/protocol/codec.ts';
 import { bit, F, HEADER_SIZE, PF, Req, type Message } from '../../../harness/vhost-user/protocol/messages.ts';
@@ -10,9 +10,9 @@ import { AttackRig } from '../../fixtures/vhost-user/attack-rig.ts';
 import { GPA_BASE, GuestMem, UVA_BASE } from '../../fixtures/vhost-user/guest.ts';
 import { until } from '../../fixtures/vhost-user/frontend.ts';
 import { etherFrame } from '../../fixtures/vhost-user/frames.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping vhost-user control-plane security tests: ${skip}`);
+const addon = needs('vhost-user control-plane security tests', nativeUnavailableReason());
 
 function header(request: number, flags: number, size: number): Uint8Array {
   const b = new Uint8Array(HEADER_SIZE);
@@ -42,7 +42,7 @@ const state = (index: number, num: number) => {
   return p;
 };
 
-describe.skipIf(skip !== undefined)('control-plane hostility (VHOST-USER.md §4 T1-T10)', () => {
+addon.describe('control-plane hostility (VHOST-USER.md §4 T1-T10)', () => {
   let rig: AttackRig;
   beforeAll(async () => {
     rig = await AttackRig.start();

@@ -3,7 +3,7 @@
 // own shared memory. Structural errors break port 0 only; bad buffers drop the frame only; the good
 // ports keep forwarding and no fd leaks.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { bit, F, Req } from '../../../harness/vhost-user/protocol/messages.ts';
 import { AttackRig, EVIL_MAC, GOOD_MACS } from '../../fixtures/vhost-user/attack-rig.ts';
@@ -11,9 +11,9 @@ import { etherFrame, tcpFrame } from '../../fixtures/vhost-user/frames.ts';
 import { FakeFrontend, until } from '../../fixtures/vhost-user/frontend.ts';
 import { GPA_BASE, Layout, UVA_BASE } from '../../fixtures/vhost-user/guest.ts';
 import { SwitchProcess } from '../../fixtures/vhost-user/switch-process.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping vhost-user data-plane security tests: ${skip}`);
+const addon = needs('vhost-user data-plane security tests', nativeUnavailableReason());
 
 const NEXT = 1;
 const WRITE = 2;
@@ -43,7 +43,7 @@ function vnet(o: { flags?: number; gsoType?: number; hdrLen?: number; gsoSize?: 
   return h;
 }
 
-describe.skipIf(skip !== undefined)('data-plane hostility (VHOST-USER.md §4 T11-T23)', () => {
+addon.describe('data-plane hostility (VHOST-USER.md §4 T11-T23)', () => {
   let rig: AttackRig;
   beforeAll(async () => {
     rig = await AttackRig.start();
@@ -355,7 +355,7 @@ describe.skipIf(skip !== undefined)('data-plane hostility (VHOST-USER.md §4 T11
   });
 });
 
-describe.skipIf(skip !== undefined)('receive-side exhaustion (T20, T21)', () => {
+addon.describe('receive-side exhaustion (T20, T21)', () => {
   it('T20: a receiver that never posts buffers costs the sender drops, not its TX buffers or memory', async () => {
     const sw = await SwitchProcess.start(2, ['--hold-ms', '20']);
     const a = FakeFrontend.connect(sw.sockets[0]!);

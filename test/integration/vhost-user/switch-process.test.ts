@@ -3,18 +3,18 @@
 // indirect chains, counters as another process sees them, clean stop on SIGTERM.
 
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { BROADCAST, etherFrame } from '../../fixtures/vhost-user/frames.ts';
 import { FakeFrontend, until } from '../../fixtures/vhost-user/frontend.ts';
 import { SwitchProcess } from '../../fixtures/vhost-user/switch-process.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping vhost-user switch process tests: ${skip}`);
+const addon = needs('vhost-user switch process tests', nativeUnavailableReason());
 
 const MAC = ['02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:03'];
 
-describe.skipIf(skip !== undefined)('switch process with test front-ends', () => {
+addon.describe('switch process with test front-ends', () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const f of cleanup.reverse()) await f();

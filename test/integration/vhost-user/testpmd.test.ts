@@ -2,20 +2,20 @@
 // between testpmd and a test front-end, and testpmd looping frames through the switch on two ports.
 // Skips, saying why, where testpmd is not installed.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { Testpmd, testpmdUnavailableReason } from '../../../harness/vhost-user/testpmd.ts';
 import { etherFrame } from '../../fixtures/vhost-user/frames.ts';
 import { FakeFrontend } from '../../fixtures/vhost-user/frontend.ts';
 import { SwitchProcess } from '../../fixtures/vhost-user/switch-process.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason() ?? testpmdUnavailableReason();
-if (skip) console.log(`skipping testpmd front-end tests: ${skip}`);
+const switchAndTestpmd = needs('testpmd front-end tests', nativeUnavailableReason() ?? testpmdUnavailableReason());
 
 const TP_MAC = '02:00:00:00:77:01';
 const FE_MAC = '02:00:00:00:77:02';
 
-describe.skipIf(skip !== undefined)('testpmd virtio-user through the switch', () => {
+switchAndTestpmd.describe('testpmd virtio-user through the switch', () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const f of cleanup.reverse()) await f();

