@@ -68,6 +68,12 @@ async function prepare(signal: AbortSignal, install: boolean, needs: () => Promi
   await provide(await needs(), { install, signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });
 }
 
+/** Read the run folders given, so that a bad one is refused (exit 2) before anything is installed. */
+async function checkRuns(runs: readonly string[]): Promise<void> {
+  const { loadRun } = await import('./report/load.ts');
+  for (const r of runs) loadRun(r);
+}
+
 function buildCli(args: string[], set: (h: Handler) => void): Argv {
   return yargs(args)
     .scriptName('iopath')
@@ -132,6 +138,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('install', installOption),
       (a) =>
         set(async (signal) => {
+          await checkRuns(a.runs);
           await prepare(signal, a.install, async () => (await import('./host/needs.ts')).reportNeeds({ pdf: a.pdf }));
           const { report } = await import('./commands/report.ts');
           return report({ runs: a.runs, out: a.out, pdf: a.pdf, title: a.title, reportsRoot: defaultReportsDir });
@@ -156,6 +163,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           }),
       (a) =>
         set(async (signal) => {
+          await checkRuns([a.baseline, a.run]);
           await prepare(signal, a.install, async () => []);
           const { compare } = await import('./commands/compare.ts');
           return compare({ baseline: a.baseline, run: a.run, noiseFloorPercent: a['noise-floor'], alpha: a.alpha, test: a.test as 'permutation' | 'welch', out: a.out });

@@ -79,7 +79,7 @@ function refuse(missing: PackageNeed[], refusal: string, log: (line: string) => 
   if (required.length > 0) {
     throw new HostError(`Debian packages this command needs are not installed, and iopath does not install them (${refusal}):\n${table}`, `${fix}${process.getuid?.() === 0 ? '' : ' (as root)'}`);
   }
-  log(`Debian packages that parts of this run need are not installed, and iopath does not install them (${refusal}); those parts are skipped with the reason:`);
+  log(`Debian packages that parts of this command need are not installed, and iopath does not install them (${refusal}); what needs them is skipped with the reason:`);
   for (const line of table.split('\n')) log(line);
   log(`to install them: ${fix}`);
 }

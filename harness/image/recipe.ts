@@ -10,8 +10,15 @@ import { UsageError } from '../errors.ts';
 
 /** A Debian package name (Debian Policy 5.6.1); never starts with "-", so it cannot pass as an option. */
 const debianName = z.string().regex(/^[a-z0-9][a-z0-9+.-]{1,99}$/, 'not a Debian package name');
-/** An absolute path in the guest. */
-const guestPath = z.string().regex(/^(\/[A-Za-z0-9._+-]+)+$/, 'must be an absolute path of letters, digits and . _ + -').refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+/** Guest path -> path in a folder. Keys are absolute paths in the guest, without "..". */
+const guestFiles = () =>
+  z.record(z.string(), innerPath).superRefine((files, ctx) => {
+    for (const guestPath of Object.keys(files)) {
+      if (!/^(\/[A-Za-z0-9._+-]+)+$/.test(guestPath) || guestPath.split('/').includes('..')) {
+        ctx.addIssue({ code: 'custom', path: [guestPath], message: 'the guest path must be an absolute path of letters, digits and . _ + -, without ".."' });
+      }
+    }
+  });
 /** A path relative to a folder, that stays inside it. */
 const innerPath = z
   .string()
@@ -28,9 +35,9 @@ export const recipeSchema = z.strictObject({
   /** Kernel modules loaded by /init, in this order. */
   modules: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a kernel module name')).max(200),
   /** Path in the guest -> path inside the unpacked packages. */
-  programs: z.record(guestPath, innerPath),
+  programs: guestFiles(),
   /** Path in the guest -> path under the recipe's folder. */
-  files: z.record(guestPath, innerPath),
+  files: guestFiles(),
   cmdline: z.string().max(4096),
 });
 

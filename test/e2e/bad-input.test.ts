@@ -39,8 +39,8 @@ const profiles: [string, string, RegExp][] = [
 const flags: [string[], RegExp][] = [
   [['bench', '--profle', 'quick'], /Unknown argument: profle/],
   [['bench', '--profile', 'no-such-profile'], /no profile named "no-such-profile" in .*; available: .*quick/],
-  [['bench', '--reps', '0'], /--reps 0: must be a whole number of at least 1/],
-  [['bench', '--duration', '-3'], /--duration -3: must be a whole number of seconds/],
+  [['bench', '--reps', '0'], /--reps 0: Too small: expected number to be >=1 \(the limits of the profile field repetitions\)/],
+  [['bench', '--duration', '-3'], /--duration -3: Too small: expected number to be >=1 \(the limits of the profile field scenarios\[\]\.durationSec\)/],
   [['bench', '--backends', 'e1000,vhost-nett'], /--backends: unknown backend "vhost-nett"; known: /],
   [['bench', '--accel', 'xen'], /Invalid values:\s+Argument: accel, Given: "xen", Choices: "auto", "kvm", "tcg"/],
   [['frobnicate'], /Unknown arguments?: .*frobnicate/],

@@ -10,9 +10,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd ?? projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: options.cwd ?? projectRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -26,6 +26,6 @@ export function run(file: string, args: string[], options: { cwd?: string; timeo
   });
 }
 
-export function iopath(args: string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+export function iopath(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   return run(process.execPath, [join(projectRoot, 'bin/iopath.js'), ...args], options);
 }
