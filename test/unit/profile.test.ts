@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listProfiles, loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan } from '../../harness/config/plan.ts';
-import { ExitCode, UsageError } from '../../harness/errors.ts';
+import { usageErrorOf } from '../helpers/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'iopath-profiles-'));
 const valid = { backends: ['e1000', 'virtio-net'], repetitions: 2, scenarios: [{ kind: 'tcp-stream', durationSec: 3 }] };
@@ -15,16 +15,6 @@ function write(name: string, content: unknown): string {
   return path;
 }
 
-function errorOf(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).exitCode).toBe(ExitCode.usage);
-    return err as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('profile validation', () => {
   it('accepts every shipped profile', () => {
@@ -63,37 +53,37 @@ describe('profile validation', () => {
   ];
   for (const [what, content, message] of cases) {
     it(`rejects ${what} with exit code 2 and the path of the field`, () => {
-      const err = errorOf(() => loadProfile(write(`${what.replace(/\W+/g, '-')}.json`, content)));
+      const err = usageErrorOf(() => loadProfile(write(`${what.replace(/\W+/g, '-')}.json`, content)));
       expect(err.message).toMatch(message);
     });
   }
 
   it('reports YAML syntax errors with the line', () => {
-    const err = errorOf(() => loadProfile(write('broken.yaml', 'backends: [e1000\nrepetitions: 2\n')));
+    const err = usageErrorOf(() => loadProfile(write('broken.yaml', 'backends: [e1000\nrepetitions: 2\n')));
     expect(err.message).toMatch(/broken\.yaml: not valid YAML \(line \d+, column \d+\)/);
   });
 
   it('reports JSON syntax errors', () => {
-    const err = errorOf(() => loadProfile(write('broken.json', '{"backends": ["e1000",]}')));
+    const err = usageErrorOf(() => loadProfile(write('broken.json', '{"backends": ["e1000",]}')));
     expect(err.message).toMatch(/broken\.json: not valid JSON/);
   });
 
   it('rejects duplicate YAML keys', () => {
-    const err = errorOf(() => loadProfile(write('dup.yaml', 'repetitions: 2\nrepetitions: 3\nscenarios: [{kind: tcp-stream}]\n')));
+    const err = usageErrorOf(() => loadProfile(write('dup.yaml', 'repetitions: 2\nrepetitions: 3\nscenarios: [{kind: tcp-stream}]\n')));
     expect(err.message).toMatch(/not valid YAML.*unique/i);
   });
 
   it('names a missing profile and lists the available ones', () => {
-    const err = errorOf(() => loadProfile('no-such-profile'));
+    const err = usageErrorOf(() => loadProfile('no-such-profile'));
     expect(err.message).toMatch(/no profile named "no-such-profile" in .*; available: .*default/);
   });
 
   it('validates flags and names the flag', () => {
     const loaded = loadProfile(write('flags.json', valid));
-    expect(errorOf(() => resolvePlan(loaded, { backends: 'e1000,vhost-nett' })).message).toMatch(/--backends: unknown backend "vhost-nett"; known: e1000, virtio-net, vhost-net/);
-    expect(errorOf(() => resolvePlan(loaded, { reps: 0 })).message).toMatch(/--reps 0: Too small: expected number to be >=1 \(the limits of the profile field repetitions\)/);
-    expect(errorOf(() => resolvePlan(loaded, { duration: 0 })).message).toMatch(/--duration 0: Too small: expected number to be >=1 \(the limits of the profile field scenarios\[\]\.durationSec\)/);
-    expect(errorOf(() => resolvePlan(loaded, { accel: 'xen' })).message).toMatch(/--accel xen/);
+    expect(usageErrorOf(() => resolvePlan(loaded, { backends: 'e1000,vhost-nett' })).message).toMatch(/--backends: unknown backend "vhost-nett"; known: e1000, virtio-net, vhost-net/);
+    expect(usageErrorOf(() => resolvePlan(loaded, { reps: 0 })).message).toMatch(/--reps 0: Too small: expected number to be >=1 \(the limits of the profile field repetitions\)/);
+    expect(usageErrorOf(() => resolvePlan(loaded, { duration: 0 })).message).toMatch(/--duration 0: Too small: expected number to be >=1 \(the limits of the profile field scenarios\[\]\.durationSec\)/);
+    expect(usageErrorOf(() => resolvePlan(loaded, { accel: 'xen' })).message).toMatch(/--accel xen/);
     expect(resolvePlan(loaded, { backends: 'virtio-net', reps: 7, duration: 4 })).toMatchObject({ backends: ['virtio-net'], repetitions: 7, scenarios: [{ durationSec: 4 }] });
   });
 });

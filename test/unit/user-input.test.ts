@@ -12,9 +12,10 @@ import { loadProfile } from '../../harness/config/load.ts';
 import { resolvePlan, type PlanOverrides } from '../../harness/config/plan.ts';
 import { profileSchema } from '../../harness/config/schema.ts';
 import { MAX_BYTES, readUserFile, requireDirectory } from '../../harness/config/user-file.ts';
-import { ExitCode, UsageError } from '../../harness/errors.ts';
+import { UsageError } from '../../harness/errors.ts';
 import { loadRecipe, readRecipeFile } from '../../harness/image/recipe.ts';
 import { projectRoot } from '../../harness/paths.ts';
+import { usageErrorOf } from '../helpers/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'iopath-input-'));
 const file = (name: string, content: string | Buffer) => {
@@ -23,16 +24,6 @@ const file = (name: string, content: string | Buffer) => {
   return path;
 };
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).exitCode).toBe(ExitCode.usage);
-    return err as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('readUserFile', () => {
   const fifo = join(dir, 'fifo');
@@ -53,7 +44,7 @@ describe('readUserFile', () => {
     ['a missing file', join(dir, 'nope'), /cannot be read: ENOENT/],
   ])('refuses %s at once, naming it', (_what, path, message) => {
     const started = performance.now();
-    const err = usageError(() => readUserFile(path, { what: 'profile', maxBytes: MAX_BYTES.profile, fix: 'give a file' }));
+    const err = usageErrorOf(() => readUserFile(path, { what: 'profile', maxBytes: MAX_BYTES.profile, fix: 'give a file' }));
     expect(err.message).toMatch(message);
     expect(err.message).toContain(path);
     expect(err.fix).toBe('give a file');
@@ -66,26 +57,26 @@ describe('readUserFile', () => {
     const server = createServer().listen(path);
     await new Promise((r) => server.once('listening', r));
     try {
-      expect(usageError(() => readUserFile(path, { what: 'run record', maxBytes: 100 })).message).toMatch(/is a socket, not a regular file/);
+      expect(usageErrorOf(() => readUserFile(path, { what: 'run record', maxBytes: 100 })).message).toMatch(/is a socket, not a regular file/);
     } finally {
       server.close();
     }
   });
 
   it('refuses a file above the cap of its kind, and reads one at the cap', () => {
-    expect(usageError(() => readUserFile(file('big', Buffer.alloc(101)), { what: 'profile', maxBytes: 100 })).message).toMatch(/is 101 bytes, more than the 100 bytes a profile may have/);
+    expect(usageErrorOf(() => readUserFile(file('big', Buffer.alloc(101)), { what: 'profile', maxBytes: 100 })).message).toMatch(/is 101 bytes, more than the 100 bytes a profile may have/);
     expect(readUserFile(file('exact', Buffer.alloc(100, 1)), { what: 'profile', maxBytes: 100 }).length).toBe(100);
   });
 
   it('bounds files whose size stat does not tell (procfs)', () => {
     // /proc files report size 0; the read itself stops past the cap.
-    expect(usageError(() => readUserFile('/proc/self/maps', { what: 'profile', maxBytes: 8 })).message).toMatch(/grew past the 8 bytes/);
+    expect(usageErrorOf(() => readUserFile('/proc/self/maps', { what: 'profile', maxBytes: 8 })).message).toMatch(/grew past the 8 bytes/);
   });
 
   it('requireDirectory accepts a folder and refuses anything else', () => {
     expect(() => requireDirectory(sub, 'run folder')).not.toThrow();
-    expect(usageError(() => requireDirectory(fifo, 'run folder')).message).toMatch(/the run folder \S+fifo is a FIFO \(named pipe\), not a directory/);
-    expect(usageError(() => requireDirectory(join(dir, 'gone'), 'run folder')).message).toMatch(/does not exist/);
+    expect(usageErrorOf(() => requireDirectory(fifo, 'run folder')).message).toMatch(/the run folder \S+fifo is a FIFO \(named pipe\), not a directory/);
+    expect(usageErrorOf(() => requireDirectory(join(dir, 'gone'), 'run folder')).message).toMatch(/does not exist/);
   });
 });
 
@@ -93,10 +84,10 @@ describe('profiles that are not files', () => {
   it('a FIFO, a directory or a device as --profile is refused before it is read', () => {
     const fifo = join(dir, 'profile.yaml');
     execFileSync('mkfifo', [fifo]);
-    expect(usageError(() => loadProfile(fifo)).message).toMatch(/the profile \S+profile\.yaml is a FIFO/);
-    expect(usageError(() => loadProfile(`${dir}/`)).message).toMatch(/is a directory/);
-    expect(usageError(() => loadProfile('/dev/zero')).message).toMatch(/is a character device/);
-    expect(usageError(() => loadProfile(file('huge.yaml', `# ${'x'.repeat(MAX_BYTES.profile)}\n`))).message).toMatch(/more than the 1\.0 MiB a profile may have/);
+    expect(usageErrorOf(() => loadProfile(fifo)).message).toMatch(/the profile \S+profile\.yaml is a FIFO/);
+    expect(usageErrorOf(() => loadProfile(`${dir}/`)).message).toMatch(/is a directory/);
+    expect(usageErrorOf(() => loadProfile('/dev/zero')).message).toMatch(/is a character device/);
+    expect(usageErrorOf(() => loadProfile(file('huge.yaml', `# ${'x'.repeat(MAX_BYTES.profile)}\n`))).message).toMatch(/more than the 1\.0 MiB a profile may have/);
   });
 });
 
@@ -127,25 +118,25 @@ describe('bench flags use the limits of the profile fields they override', () =>
   }
 
   it('names the flag, the value and the limit', () => {
-    expect(usageError(() => resolvePlan(loaded, { reps: 99999999999 })).message).toBe('--reps 99999999999: Too big: expected number to be <=1000 (the limits of the profile field repetitions)');
+    expect(usageErrorOf(() => resolvePlan(loaded, { reps: 99999999999 })).message).toBe('--reps 99999999999: Too big: expected number to be <=1000 (the limits of the profile field repetitions)');
   });
 });
 
 describe('limits of the other commands\' flags', () => {
   it('overhead --rounds and --goal', () => {
     expect(checkNumber('rounds', 3, overheadLimits.rounds)).toBe(3);
-    expect(usageError(() => checkNumber('rounds', 1e9, overheadLimits.rounds)).message).toMatch(/^--rounds 1000000000: Too big/);
-    expect(usageError(() => checkNumber('goal', 1.5, overheadLimits.goal)).message).toMatch(/^--goal 1\.5: Too big/);
-    expect(usageError(() => checkNumber('goal', 0, overheadLimits.goal)).message).toMatch(/^--goal 0: Too small/);
+    expect(usageErrorOf(() => checkNumber('rounds', 1e9, overheadLimits.rounds)).message).toMatch(/^--rounds 1000000000: Too big/);
+    expect(usageErrorOf(() => checkNumber('goal', 1.5, overheadLimits.goal)).message).toMatch(/^--goal 1\.5: Too big/);
+    expect(usageErrorOf(() => checkNumber('goal', 0, overheadLimits.goal)).message).toMatch(/^--goal 0: Too small/);
   });
 
   it('switch sockets, counters file and interval', () => {
     expect(() => checkSwitchArgs([join(dir, 'a.sock'), join(dir, 'b.sock')], join(dir, 'stats.json'), 1000)).not.toThrow();
-    expect(usageError(() => checkSwitchArgs([`/tmp/${'s'.repeat(110)}.sock`], undefined, undefined)).message).toMatch(/more than the 107 a UNIX socket path may have/);
-    expect(usageError(() => checkSwitchArgs([file('taken', 'data')], undefined, undefined)).message).toMatch(/exists and is a regular file, not a socket/);
-    expect(usageError(() => checkSwitchArgs([join(dir, 'x.sock'), join(dir, 'x.sock')], undefined, undefined)).message).toMatch(/the same path is given twice/);
-    expect(usageError(() => checkSwitchArgs([join(dir, 'y.sock')], dir, undefined)).message).toMatch(/--stats \S+: the path exists and is a directory/);
-    expect(usageError(() => checkSwitchArgs([join(dir, 'y.sock')], undefined, 0)).message).toMatch(/^--stats-interval-ms 0: Too small/);
+    expect(usageErrorOf(() => checkSwitchArgs([`/tmp/${'s'.repeat(110)}.sock`], undefined, undefined)).message).toMatch(/more than the 107 a UNIX socket path may have/);
+    expect(usageErrorOf(() => checkSwitchArgs([file('taken', 'data')], undefined, undefined)).message).toMatch(/exists and is a regular file, not a socket/);
+    expect(usageErrorOf(() => checkSwitchArgs([join(dir, 'x.sock'), join(dir, 'x.sock')], undefined, undefined)).message).toMatch(/the same path is given twice/);
+    expect(usageErrorOf(() => checkSwitchArgs([join(dir, 'y.sock')], dir, undefined)).message).toMatch(/--stats \S+: the path exists and is a directory/);
+    expect(usageErrorOf(() => checkSwitchArgs([join(dir, 'y.sock')], undefined, 0)).message).toMatch(/^--stats-interval-ms 0: Too small/);
     expect(switchLimits.statsIntervalMs.safeParse(Number.NaN).success).toBe(false);
   });
 });
@@ -167,17 +158,17 @@ describe('image recipes', () => {
   });
 
   it('refuses what would reach apt\'s command line or the disk unchecked', () => {
-    expect(usageError(() => loadRecipe(recipeDir({ ...good, packages: ['-oAPT::Get::AllowUnauthenticated=1'] }))).message).toMatch(/packages\[0\]: not a Debian package name/);
-    expect(usageError(() => loadRecipe(recipeDir({ ...good, files: { '/init': '../../etc/shadow' } }))).message).toMatch(/files\.\/init: must be a relative path that stays inside its folder/);
-    expect(usageError(() => loadRecipe(recipeDir({ ...good, files: { 'init': 'guest/init' } }))).message).toMatch(/files.init: the guest path must be an absolute path/);
-    expect(usageError(() => loadRecipe(recipeDir({ ...good, extra: 1 }))).message).toMatch(/invalid image recipe.*\n.*unrecognized|Unrecognized key/i);
-    expect(usageError(() => loadRecipe(recipeDir('{ not json'))).message).toMatch(/recipe\.json: not valid JSON/);
+    expect(usageErrorOf(() => loadRecipe(recipeDir({ ...good, packages: ['-oAPT::Get::AllowUnauthenticated=1'] }))).message).toMatch(/packages\[0\]: not a Debian package name/);
+    expect(usageErrorOf(() => loadRecipe(recipeDir({ ...good, files: { '/init': '../../etc/shadow' } }))).message).toMatch(/files\.\/init: must be a relative path that stays inside its folder/);
+    expect(usageErrorOf(() => loadRecipe(recipeDir({ ...good, files: { 'init': 'guest/init' } }))).message).toMatch(/files.init: the guest path must be an absolute path/);
+    expect(usageErrorOf(() => loadRecipe(recipeDir({ ...good, extra: 1 }))).message).toMatch(/invalid image recipe.*\n.*unrecognized|Unrecognized key/i);
+    expect(usageErrorOf(() => loadRecipe(recipeDir('{ not json'))).message).toMatch(/recipe\.json: not valid JSON/);
   });
 
   it('refuses a recipe folder that is not a folder, and recipe files that are not files', () => {
-    expect(usageError(() => loadRecipe(file('not-a-dir', 'x'))).message).toMatch(/the guest image folder \S+ is a regular file|not a directory/);
+    expect(usageErrorOf(() => loadRecipe(file('not-a-dir', 'x'))).message).toMatch(/the guest image folder \S+ is a regular file|not a directory/);
     const d = recipeDir(good);
     mkdirSync(join(d, 'guest', 'init'), { recursive: true });
-    expect(usageError(() => readRecipeFile(d, 'guest/init')).message).toMatch(/is a directory, not a regular file/);
+    expect(usageErrorOf(() => readRecipeFile(d, 'guest/init')).message).toMatch(/is a directory, not a regular file/);
   });
 });
