@@ -116,7 +116,7 @@ async function aptInstall(missing: PackageNeed[], o: ProvideOptions): Promise<vo
       stoppable: () => !progress.installing,
       onDeferredStop: () => o.log('apt: finishing the package installation first (stopping dpkg midway would leave packages half-configured)'),
     }),
-    'apt-get install', fix,
+    'apt-get install', fix, () => !progress.installing,
   );
   if (install.status !== 0) throw aptFailure(installArgv, install, [...updateWarnings, ...progress.errors], fix);
   const still = await missingPackages(names);
@@ -124,14 +124,22 @@ async function aptInstall(missing: PackageNeed[], o: ProvideOptions): Promise<vo
   o.log(`installed ${names.length} Debian package${names.length === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-/** Run with a time budget; running out of it (not a user's Ctrl-C) becomes a HostError. */
-async function withBudget<T>(ms: number, outer: AbortSignal, run: (signal: AbortSignal) => Promise<T>, what: string, fix: string): Promise<T> {
-  const budget = AbortSignal.timeout(ms);
+/**
+ * Run with a time budget; running out of it (not a user's Ctrl-C) becomes a HostError. The budget
+ * is only enforced while `cuttable()` holds: once dpkg unpacks, apt is left to finish.
+ */
+async function withBudget<T>(ms: number, outer: AbortSignal, run: (signal: AbortSignal) => Promise<T>, what: string, fix: string, cuttable: () => boolean = () => true): Promise<T> {
+  const budget = new AbortController();
+  const timer = setTimeout(() => {
+    if (cuttable()) budget.abort(new Error(`${what} ran out of time`));
+  }, ms);
   try {
-    return await run(AbortSignal.any([outer, budget]));
+    return await run(AbortSignal.any([outer, budget.signal]));
   } catch (err) {
-    if (budget.aborted && !outer.aborted) throw new HostError(`${what} did not finish within ${ms / 60_000} minutes (a slow or unreachable package mirror?)`, fix);
+    if (budget.signal.aborted && !outer.aborted) throw new HostError(`${what} did not finish within ${ms / 60_000} minutes (a slow or unreachable package mirror?)`, fix);
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,6 +2,7 @@
 // apt-get and dpkg-query on PATH (test/fixtures/apt-stub) that record their arguments and install
 // nothing: nothing missing, some missing as root, not root, --no-install and its environment
 // variable, apt failing. The real apt path is what a fresh CI machine proves with `npm test`.
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,24 @@ const bin = join(projectRoot, 'bin', 'iopath.js');
 const iopathWith = (a: Apt, args: string[], env: Record<string, string> = {}): Promise<CliResult> => run(process.execPath, [bin, ...args], { env: { ...a.env, ...env } });
 const asNobody = (a: Apt, args: string[]): Promise<CliResult> =>
   run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, bin, ...args], { env: a.env });
+
+/** Run the CLI and send it SIGINT once its stderr matches `when`, as Ctrl-C would. */
+function interruptWhen(a: Apt, args: string[], when: RegExp, env: Record<string, string>): Promise<CliResult & { ms: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...a.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sentAt = 0;
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sentAt && when.test(stderr)) {
+        sentAt = performance.now();
+        child.kill('SIGINT');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout: '', stderr, ms: performance.now() - sentAt }));
+  });
+}
 
 const installs = (calls: string[]) => calls.filter((c) => c.startsWith('apt-get install'));
 const packagesOf = (call: string) => call.split(' ').filter((w, i, all) => i > 1 && !w.startsWith('-') && all[i - 1] !== '-o').sort();
@@ -109,6 +128,27 @@ describe('iopath setup (npm test) installs what the tests need', () => {
     expect(r.stderr).toMatch(/iopath does not install them \(iopath is not running as root\):\n\s+qemu-system-x86/);
     expect(r.stderr).toMatch(/fix: apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 \(as root\)/);
     expect(a.calls()).toEqual([]);
+  }, 120_000);
+});
+
+describe('Ctrl-C while apt works', () => {
+  root.it('while it downloads: apt is stopped at once, nothing is installed, exit 130', async () => {
+    const a = apt(['chromium']);
+    const r = await interruptWhen(a, ['setup'], /apt: downloading 50%/, { APT_STUB_DOWNLOAD_SEC: '60' });
+    console.log(`stopped ${r.ms.toFixed(0)} ms after SIGINT`);
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.ms).toBeLessThan(15_000);
+    expect(a.calls()).not.toContain('apt-get finished');
+    expect(readFileSync(join(a.env.APT_STUB_DIR!, 'missing'), 'utf8')).toBe('chromium\n');
+  }, 120_000);
+
+  root.it('while dpkg unpacks: apt finishes first (nothing half-configured), then exit 130', async () => {
+    const a = apt(['chromium']);
+    const r = await interruptWhen(a, ['setup'], /apt: installing 0%/, { APT_STUB_UNPACK_SEC: '3' });
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/apt: finishing the package installation first/);
+    expect(a.calls()).toContain('apt-get finished');
+    expect(r.stderr).not.toMatch(/guest image \S+ (found in the cache|built)/);
   }, 120_000);
 });
 
