@@ -22,6 +22,13 @@ export function whyNoGuests(): string | undefined {
   return undefined;
 }
 
+/**
+ * Run a command as a user without root: uid and gid nobody, no groups, and of all capabilities only
+ * CAP_DAC_READ_SEARCH, which lets it read a clone kept where only root can reach (under /root, as
+ * on many CI machines) the way a user reads their own. argv: `[...asUserWithoutRoot, program, ...]`.
+ */
+export const asUserWithoutRoot = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+dac_read_search', '--ambient-caps=+dac_read_search'] as const;
+
 /** CI=true: the machine is meant to have everything `npm test` installs, so a missing piece is a failure. */
 export const onCi = process.env.CI === 'true';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { projectRoot } from '../../harness/paths.ts';
 import { run, type CliResult } from '../helpers/cli.ts';
-import { needs } from '../helpers/host.ts';
+import { asUserWithoutRoot, needs } from '../helpers/host.ts';
 
 const stubs = join(projectRoot, 'test', 'fixtures', 'apt-stub');
 const root = needs('installer tests', process.getuid?.() === 0 ? undefined : 'needs root (the installer only installs as root, and a user without root is played with setpriv)');
@@ -41,8 +41,10 @@ function apt(missing: string[], fail?: string): Apt {
 
 const bin = join(projectRoot, 'bin', 'iopath.js');
 const iopathWith = (a: Apt, args: string[], env: Record<string, string> = {}): Promise<CliResult> => run(process.execPath, [bin, ...args], { env: { ...a.env, ...env } });
-const asNobody = (a: Apt, args: string[]): Promise<CliResult> =>
-  run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, bin, ...args], { env: a.env });
+const asNobody = (a: Apt, args: string[]): Promise<CliResult> => {
+  const [setpriv, ...drop] = asUserWithoutRoot;
+  return run(setpriv, [...drop, process.execPath, bin, ...args], { env: a.env });
+};
 
 /** Run the CLI and send it SIGINT once its stderr matches `when`, as Ctrl-C would. */
 function interruptWhen(a: Apt, args: string[], when: RegExp, env: Record<string, string>): Promise<CliResult & { ms: number }> {
