@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../harness/paths.ts';
 import { iopath, run } from '../helpers/cli.ts';
-import { asUserWithoutRoot, leftovers, needs, whyNoGuests } from '../helpers/host.ts';
+import { asUserWithoutRoot, leftovers, needs, whyNoGuests, withProjectReachable } from '../helpers/host.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'iopath-bad-'));
 // Readable by the unprivileged user of the no-root test.
@@ -92,7 +92,7 @@ describe('a host that cannot do it', () => {
     const results = join(dir, 'results-nobody');
     mkdirSync(results, { mode: 0o777 });
     const [setpriv, ...drop] = asUserWithoutRoot;
-    const r = await run(setpriv, [...drop, process.execPath, join(projectRoot, 'bin/iopath.js'), 'bench', '--profile', quickProfile, '--results-dir', results]);
+    const r = await withProjectReachable((root) => run(setpriv, [...drop, process.execPath, join(root, 'bin/iopath.js'), 'bench', '--profile', quickProfile, '--results-dir', results]));
     expect(r.status, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/none of the requested paths can run on this host:\n\s+e1000: iopath is not running as root/);
     expect(r.stderr).toMatch(/fix: sudo npm run bench/);

@@ -3,11 +3,12 @@
 // printed; on a CI machine (CI=true), where `npm test` has installed everything, it fails instead,
 // unless CI machines may legitimately lack it too (/dev/kvm on a machine without virtualization).
 
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, it, type SuiteFactory, type TestFunction, type TestOptions } from 'vitest';
-import { runtimeRoot } from '../../harness/paths.ts';
+import { projectRoot, runtimeRoot } from '../../harness/paths.ts';
 
 function onPath(program: string): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, program)));
@@ -22,12 +23,38 @@ export function whyNoGuests(): string | undefined {
   return undefined;
 }
 
+/** argv prefix that runs a command as a user without root: uid and gid nobody, no groups, no capability. */
+export const asUserWithoutRoot = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'] as const;
+
+/** Whether a user other than the owner may walk down to `path` (every folder above it searchable by others). */
+function reachableByOthers(path: string): boolean {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
+}
+
 /**
- * Run a command as a user without root: uid and gid nobody, no groups, and of all capabilities only
- * CAP_DAC_READ_SEARCH, which lets it read a clone kept where only root can reach (under /root, as
- * on many CI machines) the way a user reads their own. argv: `[...asUserWithoutRoot, program, ...]`.
+ * Call `fn` with a path of the project that a user without root can reach. A clone under /root
+ * (mode 0700, as on many CI machines) is not: then the project is bound, for the call only, at a
+ * temporary folder others can enter, and unbound afterwards. Needs root in that case.
  */
-export const asUserWithoutRoot = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+dac_read_search', '--ambient-caps=+dac_read_search'] as const;
+export async function withProjectReachable<T>(fn: (root: string) => Promise<T>): Promise<T> {
+  if (reachableByOthers(projectRoot)) return fn(projectRoot);
+  const parent = mkdtempSync(join(tmpdir(), 'iopath-view-'));
+  chmodSync(parent, 0o755);
+  const view = join(parent, 'iopath');
+  mkdirSync(view);
+  execFileSync('mount', ['--bind', projectRoot, view]);
+  try {
+    return await fn(view);
+  } finally {
+    execFileSync('umount', [view]);
+    // Never recursive: should the project still be bound there, this fails instead of deleting it.
+    rmdirSync(view);
+    rmdirSync(parent);
+  }
+}
 
 /** CI=true: the machine is meant to have everything `npm test` installs, so a missing piece is a failure. */
 export const onCi = process.env.CI === 'true';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { projectRoot } from '../../harness/paths.ts';
 import { run, type CliResult } from '../helpers/cli.ts';
-import { asUserWithoutRoot, needs } from '../helpers/host.ts';
+import { asUserWithoutRoot, needs, withProjectReachable } from '../helpers/host.ts';
 
 const stubs = join(projectRoot, 'test', 'fixtures', 'apt-stub');
 const root = needs('installer tests', process.getuid?.() === 0 ? undefined : 'needs root (the installer only installs as root, and a user without root is played with setpriv)');
@@ -43,7 +43,7 @@ const bin = join(projectRoot, 'bin', 'iopath.js');
 const iopathWith = (a: Apt, args: string[], env: Record<string, string> = {}): Promise<CliResult> => run(process.execPath, [bin, ...args], { env: { ...a.env, ...env } });
 const asNobody = (a: Apt, args: string[]): Promise<CliResult> => {
   const [setpriv, ...drop] = asUserWithoutRoot;
-  return run(setpriv, [...drop, process.execPath, bin, ...args], { env: a.env });
+  return withProjectReachable((root) => run(setpriv, [...drop, process.execPath, join(root, 'bin', 'iopath.js'), ...args], { env: a.env }));
 };
 
 /** Run the CLI and send it SIGINT once its stderr matches `when`, as Ctrl-C would. */
