@@ -92,7 +92,7 @@ describe('a host that cannot do it', () => {
     const results = join(dir, 'results-nobody');
     mkdirSync(results, { mode: 0o777 });
     const [setpriv, ...drop] = asUserWithoutRoot;
-    const r = await withProjectReachable((root) => run(setpriv, [...drop, process.execPath, join(root, 'bin/iopath.js'), 'bench', '--profile', quickProfile, '--results-dir', results]));
+    const r = await withProjectReachable((root) => run(setpriv, [...drop, process.execPath, join(root, 'bin/iopath.js'), 'bench', '--profile', quickProfile, '--results-dir', results], { cwd: root }));
     expect(r.status, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/none of the requested paths can run on this host:\n\s+e1000: iopath is not running as root/);
     expect(r.stderr).toMatch(/fix: sudo npm run bench/);

@@ -37,7 +37,8 @@ function reachableByOthers(path: string): boolean {
 /**
  * Call `fn` with a path of the project that a user without root can reach. A clone under /root
  * (mode 0700, as on many CI machines) is not: then the project is bound, for the call only, at a
- * temporary folder others can enter, and unbound afterwards. Needs root in that case.
+ * temporary folder others can enter, and unbound afterwards. Needs root in that case. Start the
+ * user's processes there too (cwd): a working directory it cannot enter fails their spawns.
  */
 export async function withProjectReachable<T>(fn: (root: string) => Promise<T>): Promise<T> {
   if (reachableByOthers(projectRoot)) return fn(projectRoot);

@@ -43,7 +43,10 @@ const bin = join(projectRoot, 'bin', 'iopath.js');
 const iopathWith = (a: Apt, args: string[], env: Record<string, string> = {}): Promise<CliResult> => run(process.execPath, [bin, ...args], { env: { ...a.env, ...env } });
 const asNobody = (a: Apt, args: string[]): Promise<CliResult> => {
   const [setpriv, ...drop] = asUserWithoutRoot;
-  return withProjectReachable((root) => run(setpriv, [...drop, process.execPath, join(root, 'bin', 'iopath.js'), ...args], { env: a.env }));
+  // The stand-ins too must be where that user can reach them.
+  return withProjectReachable((root) =>
+    run(setpriv, [...drop, process.execPath, join(root, 'bin', 'iopath.js'), ...args], { env: { ...a.env, PATH: a.env.PATH!.replace(stubs, join(root, 'test', 'fixtures', 'apt-stub')) }, cwd: root }),
+  );
 };
 
 /** Run the CLI and send it SIGINT once its stderr matches `when`, as Ctrl-C would. */
