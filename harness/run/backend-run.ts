@@ -6,9 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends, type BackendId } from '../backends/registry.ts';
 import type { BackendInstance, NicBackend } from '../backends/types.ts';
-import { CollectorGroup, collectorArgs, createCollectors } from '../collectors/index.ts';
+import { CollectorGroup, collectorArgs, createCollectors, type HostProcess } from '../collectors/index.ts';
 import { GuestNicCollector } from '../collectors/guest-nic.ts';
-import { describeError, GuestError, StorageError } from '../errors.ts';
+import { describeError, GuestError, InternalError, StorageError } from '../errors.ts';
 import { parseVersion } from '../host/facts.ts';
 import { guestIdentity, GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
@@ -162,7 +162,7 @@ async function startCollectors(
     ...createCollectors({
       accel: env.accel.kind,
       targets: vms.map((vm) => ({ guest: vm.name, qemuPid: vm.pid, qmp: vm.qmp, traceFile: traceFile(vm.name) })),
-      hostProcesses: instance.processes?.(vms.map((vm) => ({ name: vm.name, qemuPid: vm.pid }))) ?? [],
+      hostProcesses: helperProcesses(backends[outcome.id as BackendId], instance, vms.map((vm) => ({ name: vm.name, qemuPid: vm.pid }))),
       dir: join(logDir, 'collectors'),
       scope,
     }),
@@ -188,6 +188,15 @@ async function startCollectors(
   mergeCollectorRecords(env.record, outcome.collectors);
   env.store.save();
   return windows;
+}
+
+/** The path's helper processes for CPU accounting, each with the thread names its descriptor declares for its role. */
+export function helperProcesses(path: NicBackend, instance: BackendInstance, guests: readonly { name: string; qemuPid: number }[]): HostProcess[] {
+  return (instance.processes?.(guests) ?? []).map((p) => {
+    const spec = path.helpers?.find((h) => h.role === p.role || p.role.startsWith(`${h.role} `));
+    if (!spec) throw new InternalError(`${path.id} reports a helper process with role "${p.role}" that its descriptor does not declare`);
+    return { ...p, ...(spec.threadKinds ? { threadKinds: spec.threadKinds } : {}) };
+  });
 }
 
 async function readGuestFile(g: Endpoint, path: string): Promise<string> {

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { backends, type BackendId } from '../backends/registry.ts';
+import { backends, pathList, pathProbes, type BackendId } from '../backends/registry.ts';
 import type { RunPlan } from '../config/plan.ts';
 import { ExitCode, HostError, StorageError, describeError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
@@ -65,12 +65,12 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   let runnable: BackendId[];
   const preflightStarted = Date.now();
   try {
-    const recovered = await recoverDeadRuns(runtimeRoot, markRunInterrupted);
+    const recovered = await recoverDeadRuns(runtimeRoot, { markInterrupted: markRunInterrupted, paths: pathList });
     if (recovered.runs.length || recovered.netns.length) {
       reporter.phase?.(`removed what ${recovered.runs.length + recovered.netns.length} dead run(s) left behind: ${[...recovered.runs, ...recovered.netns].join(', ')}`);
     }
     // What the host cannot do stops the run before its results folder exists: nothing half-made.
-    host = await probeHost();
+    host = await probeHost(pathProbes(plan.backends.map((id) => backends[id])));
     if (!host.qemu) throw new HostError('qemu-system-x86_64 is not installed', installFix(packageOf.qemu));
     runnable = preflight(record, plan, host);
     if (runnable.length === 0) {
@@ -141,7 +141,7 @@ function preflight(record: RunRecord, plan: Readonly<RunPlan>, host: HostFacts):
   const runnable: BackendId[] = [];
   for (const id of plan.backends) {
     const outcome = record.backends.find((b) => b.id === id)!;
-    const unmet = backends[id].requirements(host).filter((r) => !r.ok);
+    const unmet = backends[id].requirements(host).filter((r) => !r.ok && !r.optional);
     if (unmet.length === 0) {
       runnable.push(id);
       continue;
