@@ -12,7 +12,7 @@ import { medianRatio, RATIO_METHOD } from '../stats/ratio.ts';
 import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repetitionWarnings, repKey, type SeriesInput, type SeriesStats } from '../stats/series.ts';
 import { DEFAULT_THRESHOLDS, sortWarnings, type QualityThresholds, type Warning } from '../stats/warnings.ts';
 import { basisWords, compareVariants, costLabel, costSeries, packetSizes, regionRole, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
-import { compareBackends, formatDims, sourceList } from './format.ts';
+import { formatDims, mergePaths, pathOrder, sourceList, sourceNames, type PathLook } from './format.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { CollectorAvailability, LoadedRun } from './load.ts';
 import { REPORT_SCHEMA, type BackendView, type RatioView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
@@ -47,11 +47,13 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   const current = [...latestByHost.values()];
   const hosts = [...latestByHost.keys()].sort();
 
+  const paths = mergePaths(runs.map((r) => r.paths));
+  const names = sourceNames(paths);
   const series = current.flatMap((r) => analyseRun(r, thresholds));
   const costs = current.flatMap((r) => analyseCosts(r, thresholds));
   const backends = current.flatMap(backendViews);
-  const references = referencePaths(series, hosts);
-  const ratios = computeRatios(series, costs, references);
+  const references = referencePaths(series, hosts, paths);
+  const ratios = computeRatios(series, costs, references, paths, names);
   const warnings = sortWarnings([
     ...runs.flatMap((r) => r.problems.map((w) => ({ ...w, subject: { ...w.subject, host: r.host } }))),
     ...current.flatMap(runWarnings),
@@ -74,6 +76,8 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     packetSizes: current.flatMap((r) => packetSizes(runInputs(r))),
     idle: current.flatMap((r) => idleViews(r.record, r.samples, r.host)),
     references,
+    paths,
+    sourceNames: names,
     ratios,
     backends,
     warnings,
@@ -126,6 +130,7 @@ export function runInputs(r: LoadedRun): SeriesInput[] {
 
 /** Statistics of every series of one run (warm-up and failed repetitions excluded, idle left out), in report order. */
 export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS): SeriesStats[] {
+  const byPath = pathOrder(r.paths);
   return runInputs(r)
     .map((i) => analyseSeries(i, thresholds))
     .filter((s): s is SeriesStats => s !== null)
@@ -133,7 +138,7 @@ export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT
       (a, b) =>
         a.host.localeCompare(b.host) ||
         a.scenario.localeCompare(b.scenario) ||
-        compareBackends(a.backend, b.backend) ||
+        byPath(a.backend, b.backend) ||
         a.metric.localeCompare(b.metric) ||
         a.key.localeCompare(b.key),
     );
@@ -145,13 +150,14 @@ export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT
  */
 export function analyseCosts(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS): CostSeries[] {
   const inputs = runInputs(r);
+  const byPath = pathOrder(r.paths);
   const bulk = new Set(inputs.filter((s) => s.metric === 'throughput').map((s) => s.scenario));
   return costSeries(inputs, thresholds)
     .filter((c) => c.count !== 'host-cpu' || (c.basis === 'per-gbps') === bulk.has(c.scenario))
     .sort(
     (a, b) =>
       a.scenario.localeCompare(b.scenario) ||
-      compareBackends(a.backend, b.backend) ||
+      byPath(a.backend, b.backend) ||
       a.metric.localeCompare(b.metric) ||
       compareVariants(a.variant, b.variant) ||
       (a.guest ?? '~').localeCompare(b.guest ?? '~'),
@@ -171,7 +177,7 @@ export function headlineSeries(r: LoadedRun, thresholds: QualityThresholds = DEF
 
 function backendViews(r: LoadedRun): BackendView[] {
   return [...r.record.backends]
-    .sort((a, b) => compareBackends(a.id, b.id))
+    .sort((a, b) => pathOrder(r.paths)(a.id, b.id))
     .map((b) => {
       const failed = b.reps.filter((x) => x.status === 'failed');
       const v: BackendView = {
@@ -342,12 +348,17 @@ function runView(r: LoadedRun, current: boolean): RunView {
 }
 
 /**
- * The reference path of each host: e1000 (the emulated NIC, the slowest design) when it has headline
- * series; otherwise the first measured path in the design's order.
+ * The reference path of each host: the path whose descriptor gives it the reference role (the
+ * emulated NIC, the slowest design) when it has headline series; otherwise the first measured path
+ * in the report's order.
  */
-function referencePaths(series: readonly SeriesStats[], hosts: readonly string[]): { host: string; backend: string }[] {
+function referencePaths(series: readonly SeriesStats[], hosts: readonly string[], paths: readonly PathLook[]): { host: string; backend: string }[] {
+  const isReference = (id: string) => paths.some((p) => p.id === id && p.reference === true);
+  const byPath = pathOrder(paths);
   return hosts.flatMap((host) => {
-    const measured = [...new Set(series.filter((s) => s.host === host && isHeadline(s)).map((s) => s.backend))].sort(compareBackends);
+    const measured = [...new Set(series.filter((s) => s.host === host && isHeadline(s)).map((s) => s.backend))].sort(
+      (a, b) => Number(isReference(b)) - Number(isReference(a)) || byPath(a, b),
+    );
     return measured.length ? [{ host, backend: measured[0]! }] : [];
   });
 }
@@ -359,15 +370,22 @@ function ratioCosts(costs: readonly CostSeries[], scenarioHasThroughput: boolean
 }
 
 /** Every path against the reference path of its host, per scenario and variant: workload metrics, then the cost figures. */
-function computeRatios(series: readonly SeriesStats[], costs: readonly CostSeries[], references: readonly { host: string; backend: string }[]): RatioView[] {
+function computeRatios(
+  series: readonly SeriesStats[],
+  costs: readonly CostSeries[],
+  references: readonly { host: string; backend: string }[],
+  paths: readonly PathLook[],
+  names: Readonly<Record<string, string>>,
+): RatioView[] {
   const out: RatioView[] = [];
+  const byPath = pathOrder(paths);
   for (const { host, backend: ref } of references) {
     const scenarios = [...new Set(series.filter((s) => s.host === host).map((s) => s.scenario))];
     for (const scenario of scenarios) {
       const here = series.filter((s) => s.host === host && s.scenario === scenario);
       const bulk = here.some((s) => s.metric === 'throughput' && isHeadline(s));
       const candidates: { s: SeriesStats; label: string; source: string }[] = [
-        ...here.filter((s) => (RATIO_METRICS as readonly string[]).includes(s.metric) && isHeadline(s)).map((s) => ({ s, label: metricInfo(s.metric).title.toLowerCase(), source: sourceList(s.sources) })),
+        ...here.filter((s) => (RATIO_METRICS as readonly string[]).includes(s.metric) && isHeadline(s)).map((s) => ({ s, label: metricInfo(s.metric).title.toLowerCase(), source: sourceList(s.sources, names) })),
         ...ratioCosts(
           costs.filter((c) => c.host === host && c.scenario === scenario),
           bulk,
@@ -375,7 +393,7 @@ function computeRatios(series: readonly SeriesStats[], costs: readonly CostSerie
       ];
       const key = (s: SeriesStats) => `${s.metric}|${formatDims(variantOf(s.dims))}`;
       const refs = new Map(candidates.filter((c) => c.s.backend === ref).map((c) => [key(c.s), c.s]));
-      for (const c of candidates.sort((a, b) => compareBackends(a.s.backend, b.s.backend))) {
+      for (const c of candidates.sort((a, b) => byPath(a.s.backend, b.s.backend))) {
         const den = refs.get(key(c.s));
         if (!den || c.s.backend === ref) continue;
         const estimate = medianRatio(

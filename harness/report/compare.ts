@@ -4,7 +4,7 @@
 // noise floor (the rule of Firecracker's tools/ab_test.py), in the metric's better direction.
 
 import { ExitCode, type ExitCodeValue } from '../errors.ts';
-import { metricInfo, type Direction } from '../metrics.ts';
+import { metricInfo, type Direction, type MetricName } from '../metrics.ts';
 import type { BackendStatus } from '../run/record.ts';
 import { seriesKey, type Dims, type Unit } from '../samples.ts';
 import type { ConfidenceInterval, Summary } from '../stats/describe.ts';
@@ -12,7 +12,7 @@ import { permutationTest, relativeChange, welchTest } from '../stats/hypothesis.
 import { formatP, type SeriesStats } from '../stats/series.ts';
 import type { Warning } from '../stats/warnings.ts';
 import { headlineSeries } from './build.ts';
-import { compareBackends, compareMetrics, formatDims, formatPercent } from './format.ts';
+import { compareMetrics, formatDims, formatPercent, mergePaths, pathOrder } from './format.ts';
 import { loadRun, type LoadedRun } from './load.ts';
 
 export const COMPARE_SCHEMA = 'iopath.compare/1';
@@ -31,7 +31,7 @@ export type Verdict = 'better' | 'worse' | 'no significant change' | 'changed';
 export interface ComparisonRow {
   backend: string;
   scenario: string;
-  metric: string;
+  metric: MetricName;
   dims: Dims;
   unit: Unit;
   direction: Direction;
@@ -66,7 +66,7 @@ export interface CompareSide {
 export interface SeriesRef {
   backend: string;
   scenario: string;
-  metric: string;
+  metric: MetricName;
   dims: Dims;
 }
 
@@ -107,7 +107,8 @@ export function compareLoaded(baseline: LoadedRun, run: LoadedRun, options: Comp
     const sb = b.get(key);
     if (sb) rows.push(compareSeries(sa, sb, opts));
   }
-  rows.sort((x, y) => x.scenario.localeCompare(y.scenario) || compareBackends(x.backend, y.backend) || compareMetrics(x.metric, y.metric) || formatDims(x.dims).localeCompare(formatDims(y.dims)));
+  const byPath = pathOrder(mergePaths([run.paths, baseline.paths]));
+  rows.sort((x, y) => x.scenario.localeCompare(y.scenario) || byPath(x.backend, y.backend) || compareMetrics(x.metric, y.metric) || formatDims(x.dims).localeCompare(formatDims(y.dims)));
   const ref = (s: SeriesStats): SeriesRef => ({ backend: s.backend, scenario: s.scenario, metric: s.metric, dims: s.dims });
   const onlyInBaseline = [...a].filter(([k]) => !b.has(k)).map(([, s]) => ref(s));
   const onlyInRun = [...b].filter(([k]) => !a.has(k)).map(([, s]) => ref(s));
@@ -185,7 +186,7 @@ function side(r: LoadedRun): CompareSide {
 }
 
 function pathChanges(baseline: LoadedRun, run: LoadedRun): CompareResult['pathChanges'] {
-  const ids = [...new Set([...baseline.record.backends, ...run.record.backends].map((b) => b.id))].sort(compareBackends);
+  const ids = [...new Set([...baseline.record.backends, ...run.record.backends].map((b) => b.id))].sort(pathOrder(mergePaths([run.paths, baseline.paths])));
   const out: CompareResult['pathChanges'] = [];
   for (const id of ids) {
     const x = baseline.record.backends.find((b) => b.id === id);

@@ -1,12 +1,12 @@
 // Which figures a report has and what each one shows, derived from the ReportModel (pure). The
 // drawing itself is charts.ts; the words (units, better direction, source) are decided here.
 
-import { metricInfo } from '../metrics.ts';
+import { metricInfo, type MetricName } from '../metrics.ts';
 import type { Dims } from '../samples.ts';
 import { isHeadline, type SeriesStats } from '../stats/series.ts';
 import { compareVariants, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
-import { backendColor, PART_COLORS, SERIES_COLORS, type FigureDataset, type FigureSection, type FigureSpec } from './figure-spec.ts';
-import { compareBackends, displayScale, formatDims, formatTime, sourceName, type DisplayScale } from './format.ts';
+import { pathColor, PART_COLORS, SERIES_COLORS, type FigureDataset, type FigureSection, type FigureSpec } from './figure-spec.ts';
+import { displayScale, formatDims, formatTime, pathOrder, sourceName, type DisplayScale } from './format.ts';
 import { IDLE_SCENARIO } from './idle.ts';
 import type { ReportModel, TrendSeries } from './model.ts';
 
@@ -16,7 +16,7 @@ const MARKS = `bar: mean; whisker: 95 % t interval of the mean (from ${MIN_WHISK
 /** Regions, reasons or roles beyond this many are summed as "other". */
 const MAX_PARTS = 8;
 /** Metrics drawn over time in the trend section (the trend table lists every metric). */
-export const TREND_METRICS = ['throughput', 'packetRate', 'latencyP50', 'latencyP99', 'exitsPerGB', 'deviceAccessesPerGB', 'hostCpuPerGbps', 'hostCpuPerMpps'];
+export const TREND_METRICS: readonly MetricName[] = ['throughput', 'packetRate', 'latencyP50', 'latencyP99', 'exitsPerGB', 'deviceAccessesPerGB', 'hostCpuPerGbps', 'hostCpuPerMpps'];
 
 /** Scenarios in reading order: bulk TCP first, then by name. The idle baseline is not a scenario. */
 export function orderedScenarios(model: Pick<ReportModel, 'series'>): string[] {
@@ -62,7 +62,7 @@ function slug(...parts: string[]): string {
 }
 
 /** The y-axis title: the display unit in words and the better direction with an arrow. */
-function axisLabel(metric: string, scale: DisplayScale): string {
+function axisLabel(metric: MetricName, scale: DisplayScale): string {
   const info = metricInfo(metric);
   let unit = scale.unit;
   const noun = info.group === 'device-accesses' ? 'device accesses' : 'VM exits';
@@ -72,8 +72,8 @@ function axisLabel(metric: string, scale: DisplayScale): string {
   return `${unit}${arrow}`;
 }
 
-function sourcesOf(series: readonly SeriesStats[]): string[] {
-  return [...new Set(series.flatMap((s) => s.sources).map(sourceName))].sort();
+function sourcesOf(model: ReportModel, series: readonly SeriesStats[]): string[] {
+  return [...new Set(series.flatMap((s) => s.sources).map((x) => sourceName(x, model.sourceNames)))].sort();
 }
 
 interface Cell {
@@ -113,11 +113,11 @@ function scaleOf(series: readonly SeriesStats[], unit: string): DisplayScale {
  * One bar per path (and per host when merged): mean, interval, repetitions. With workload variants
  * (UDP payload sizes), the bars are grouped by variant, one colour per path.
  */
-function perPath(model: ReportModel, scenario: string, metric: string, section: FigureSection, width: 'full' | 'half'): FigureSpec | null {
+function perPath(model: ReportModel, scenario: string, metric: MetricName, section: FigureSection, width: 'full' | 'half'): FigureSpec | null {
   const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && isHeadline(s));
   if (series.length === 0) return null;
   const info = metricInfo(metric);
-  const backends = [...new Set(series.map((s) => s.backend))].sort(compareBackends);
+  const backends = [...new Set(series.map((s) => s.backend))].sort(pathOrder(model.paths));
   const variants = uniqueVariants(series);
   const scale = scaleOf(series, info.unit);
   const byVariant = variants.length > 1 || Object.keys(variants[0]!).length > 0;
@@ -132,7 +132,7 @@ function perPath(model: ReportModel, scenario: string, metric: string, section: 
       .map(({ h, b }, i) =>
         datasetFrom(
           model.multiHost ? `${b} @ ${h}` : b,
-          backendColor(b, i),
+          pathColor(model.paths, b, i),
           variants.map((v) => ({ series: series.filter((s) => s.host === h && s.backend === b && keyOf(variantOf(s.dims)) === keyOf(v)) })),
           scale,
           true,
@@ -143,7 +143,7 @@ function perPath(model: ReportModel, scenario: string, metric: string, section: 
     const cell = (host: string, backend: string): Cell => ({ series: series.filter((s) => s.host === host && s.backend === backend) });
     datasets = model.multiHost
       ? model.hosts.map((h, i) => datasetFrom(h, SERIES_COLORS[i % SERIES_COLORS.length]!, backends.map((b) => cell(h, b)), scale, true))
-      : [datasetFrom(info.title, backends.map(backendColor), backends.map((b) => cell(model.hosts[0]!, b)), scale, true)];
+      : [datasetFrom(info.title, backends.map((b, i) => pathColor(model.paths, b, i)), backends.map((b) => cell(model.hosts[0]!, b)), scale, true)];
   }
   return {
     id: slug(metric, scenario),
@@ -155,7 +155,7 @@ function perPath(model: ReportModel, scenario: string, metric: string, section: 
     stacked: false,
     categories,
     datasets,
-    sources: sourcesOf(series),
+    sources: sourcesOf(model, series),
     caption: marksCaption(series),
     width,
   };
@@ -168,19 +168,19 @@ function uniqueVariants(series: readonly SeriesStats[]): Dims[] {
 }
 
 /** Each path relative to the reference path of its host: ratio of medians with bootstrap intervals. */
-function ratioFigure(model: ReportModel, scenario: string, metric: string): FigureSpec | null {
+function ratioFigure(model: ReportModel, scenario: string, metric: MetricName): FigureSpec | null {
   const ratios = model.ratios.filter((r) => r.scenario === scenario && r.metric === metric && Object.keys(r.variant).length === 0);
   if (ratios.length === 0) return null;
   const info = metricInfo(metric);
   const dens = [...new Set(ratios.map((r) => r.denominator))];
-  const backends = [...new Set([...dens, ...ratios.map((r) => r.numerator)])].sort(compareBackends);
+  const backends = [...new Set([...dens, ...ratios.map((r) => r.numerator)])].sort(pathOrder(model.paths));
   const hosts = model.hosts.filter((h) => ratios.some((r) => r.host === h));
   const datasets: FigureDataset[] = hosts.map((h, i) => {
     const rs = ratios.filter((r) => r.host === h);
     const den = rs[0]!.denominator;
     return {
       label: model.multiHost ? `${h} (÷ ${den})` : `÷ ${den}`,
-      color: model.multiHost ? SERIES_COLORS[i % SERIES_COLORS.length]! : backends.map(backendColor),
+      color: model.multiHost ? SERIES_COLORS[i % SERIES_COLORS.length]! : backends.map((b, i) => pathColor(model.paths, b, i)),
       values: backends.map((b) => (b === den ? 1 : (rs.find((r) => r.numerator === b)?.estimate.value ?? null))),
       whiskers: backends.map((b) => {
         const ci = rs.find((r) => r.numerator === b)?.estimate.ci;
@@ -201,7 +201,7 @@ function ratioFigure(model: ReportModel, scenario: string, metric: string): Figu
     categories: backends,
     datasets,
     referenceLine: { value: 1, label: `1× = ${denLabel}` },
-    sources: sourcesOf(series),
+    sources: sourcesOf(model, series),
     caption: 'bar: ratio of medians; whisker: 95 % percentile-bootstrap interval',
     width: 'half',
   };
@@ -210,7 +210,7 @@ function ratioFigure(model: ReportModel, scenario: string, metric: string): Figu
 /** Categories for figures whose datasets are not hosts: paths, suffixed by host when merged. */
 function pathCategories(model: ReportModel, series: readonly SeriesStats[]): { label: string; host: string; backend: string }[] {
   const seen = new Map<string, { label: string; host: string; backend: string }>();
-  const sorted = [...series].sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host));
+  const sorted = [...series].sort((a, b) => pathOrder(model.paths)(a.backend, b.backend) || a.host.localeCompare(b.host));
   for (const s of sorted) {
     const k = `${s.backend}|${s.host}`;
     if (!seen.has(k)) seen.set(k, { label: model.multiHost ? `${s.backend} @ ${s.host}` : s.backend, host: s.host, backend: s.backend });
@@ -220,7 +220,7 @@ function pathCategories(model: ReportModel, series: readonly SeriesStats[]): { l
 
 /** Round-trip latency percentiles, grouped per path. */
 function latencyFigure(model: ReportModel, scenario: string): FigureSpec | null {
-  const metrics = ['latencyP50', 'latencyP90', 'latencyP99'];
+  const metrics: MetricName[] = ['latencyP50', 'latencyP90', 'latencyP99'];
   const series = model.series.filter((s) => s.scenario === scenario && metrics.includes(s.metric) && isHeadline(s));
   if (series.length === 0) return null;
   const present = metrics.filter((m) => series.some((s) => s.metric === m));
@@ -245,7 +245,7 @@ function latencyFigure(model: ReportModel, scenario: string): FigureSpec | null 
     stacked: false,
     categories: cats.map((c) => c.label),
     datasets,
-    sources: sourcesOf(series),
+    sources: sourcesOf(model, series),
     caption: marksCaption(series, '; each bar is the mean over repetitions of that percentile'),
     width: 'half',
   };
@@ -278,7 +278,7 @@ interface StackCategory {
 function stackedFigure(
   categories: StackCategory[],
   colors: Map<string, string>,
-  o: { id: string; section: FigureSection; title: string; metric: string; caption: string; width: 'full' | 'half'; sources: string[] },
+  o: { id: string; section: FigureSection; title: string; metric: MetricName; caption: string; width: 'full' | 'half'; sources: string[] },
 ): FigureSpec | null {
   if (categories.length === 0) return null;
   const info = metricInfo(o.metric);
@@ -311,7 +311,7 @@ function stackedFigure(
   };
 }
 
-const COUNT_METRIC: Record<'exits' | 'device-accesses', Partial<Record<CostBasis, string>>> = {
+const COUNT_METRIC: Record<'exits' | 'device-accesses', Partial<Record<CostBasis, MetricName>>> = {
   exits: { 'per-gb': 'exitsPerGB', 'per-packet': 'exitsPerPacket' },
   'device-accesses': { 'per-gb': 'deviceAccessesPerGB', 'per-packet': 'deviceAccessesPerPacket' },
 };
@@ -327,7 +327,7 @@ function countFigure(model: ReportModel, scenario: string, count: 'exits' | 'dev
   const costs = model.costs.filter((c) => c.scenario === scenario && c.metric === metric && c.guest !== undefined);
   if (costs.length === 0) return null;
   const info = metricInfo(metric);
-  const ordered = [...costs].sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(a.variant, b.variant) || a.guest!.localeCompare(b.guest!));
+  const ordered = [...costs].sort((a, b) => pathOrder(model.paths)(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(a.variant, b.variant) || a.guest!.localeCompare(b.guest!));
   const labelOf = (c: CostSeries) => [model.multiHost ? `${c.backend} @ ${c.host}` : c.backend, `guest ${c.guest}`, variantLabel(c.variant)].filter(Boolean).join(' · ');
   const variants = uniqueVariants(costs);
   const title = `${info.title.replace(/ \(software emulation\)$/, '')}${count === 'device-accesses' ? ' (software emulation), by memory region' : ''} per path and guest${variants.length > 1 ? ' and payload size' : ''}, ${scenario}`;
@@ -352,7 +352,7 @@ function countFigure(model: ReportModel, scenario: string, count: 'exits' | 'dev
       metric,
       caption: `stacked means of the memory regions on the network path (each guest's own QEMU), idle baseline subtracted; the bar is the total in the summary${left.length ? `; left out: ${left.join(', ')} (see the cost notes)` : ''}`,
       width: categories.length > 8 ? 'full' : 'half',
-      sources: sourcesOf(costs),
+      sources: sourcesOf(model, costs),
     });
   }
   const cats = ordered.filter((c, i, all) => all.findIndex((d) => labelOf(d).replace(/ · guest \S+/, '') === labelOf(c).replace(/ · guest \S+/, '')) === i);
@@ -378,18 +378,18 @@ function countFigure(model: ReportModel, scenario: string, count: 'exits' | 'dev
     stacked: false,
     categories: cats.map(catLabel),
     datasets,
-    sources: sourcesOf(ordered),
+    sources: sourcesOf(model, ordered),
     caption: marksCaption(ordered, `; each guest's own QEMU process, idle baseline subtracted; counted: ${[...new Set(ordered.map((c) => c.method))].join('; ')}`),
     width: 'half',
   };
 }
 
 /** Stacked bars of exit reasons (perf), per path and guest. */
-function breakdown(model: ReportModel, scenario: string, metric: string, dim: 'reason', colors: Map<string, string>): FigureSpec | null {
+function breakdown(model: ReportModel, scenario: string, metric: MetricName, dim: 'reason', colors: Map<string, string>): FigureSpec | null {
   const series = model.series.filter((s) => s.scenario === scenario && s.metric === metric && dim in s.dims && s.dims.guest !== undefined);
   if (series.length === 0) return null;
   const keys = new Map<string, StackCategory>();
-  const sorted = [...series].sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(variantOf(a.dims), variantOf(b.dims)) || String(a.dims.guest).localeCompare(String(b.dims.guest)));
+  const sorted = [...series].sort((a, b) => pathOrder(model.paths)(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(variantOf(a.dims), variantOf(b.dims)) || String(a.dims.guest).localeCompare(String(b.dims.guest)));
   for (const s of sorted) {
     const label = [model.multiHost ? `${s.backend} @ ${s.host}` : s.backend, `guest ${s.dims.guest}`, variantLabel(variantOf(s.dims))].filter(Boolean).join(' · ');
     const c = keys.get(label) ?? { label, parts: new Map<string, SeriesStats[]>() };
@@ -404,7 +404,7 @@ function breakdown(model: ReportModel, scenario: string, metric: string, dim: 'r
     metric,
     caption: 'stacked means per exit reason (perf, kvm_exit by exit reason), each guest\'s own QEMU process, idle baseline subtracted',
     width: 'half',
-    sources: sourcesOf(series),
+    sources: sourcesOf(model, series),
   });
 }
 
@@ -413,7 +413,7 @@ function cpuFigure(model: ReportModel, scenario: string, basis: 'per-gbps' | 'pe
   const metric = basis === 'per-gbps' ? 'hostCpuPerGbps' : 'hostCpuPerMpps';
   const costs = model.costs
     .filter((c) => c.scenario === scenario && c.metric === metric)
-    .sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(a.variant, b.variant));
+    .sort((a, b) => pathOrder(model.paths)(a.backend, b.backend) || a.host.localeCompare(b.host) || compareVariants(a.variant, b.variant));
   if (costs.length === 0) return null;
   const categories: StackCategory[] = costs.map((c) => {
     const parts = new Map<string, SeriesStats[]>();
@@ -435,7 +435,7 @@ function cpuFigure(model: ReportModel, scenario: string, basis: 'per-gbps' | 'pe
     metric,
     caption: `stacked means per role (the QEMU of each guest, vhost workers, the switch); the bar is the CPU the path costs above its idle baseline${busy.length ? `; ${busy.join('; ')}` : ''}`,
     width: 'half',
-    sources: sourcesOf(costs),
+    sources: sourcesOf(model, costs),
   });
 }
 
@@ -455,13 +455,13 @@ function trendFigures(model: ReportModel): FigureSpec[] {
     const runs = [...new Map(ts.flatMap((t) => t.points).map((p) => [p.run, p])).values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     const magnitude = Math.max(...ts.flatMap((t) => t.points.map((p) => Math.max(p.summary.max, p.summary.ci?.high ?? 0))));
     const scale = displayScale(info.unit, magnitude);
-    const ordered = [...ts].sort((a, b) => compareBackends(a.backend, b.backend) || formatDims(a.dims).localeCompare(formatDims(b.dims)));
+    const ordered = [...ts].sort((a, b) => pathOrder(model.paths)(a.backend, b.backend) || formatDims(a.dims).localeCompare(formatDims(b.dims)));
     const datasets: FigureDataset[] = ordered.map((t, i) => {
       const at = (run: string) => t.points.find((p) => p.run === run);
       const dims = formatDims(t.dims);
       return {
         label: dims ? `${t.backend} (${dims})` : t.backend,
-        color: dims ? SERIES_COLORS[i % SERIES_COLORS.length]! : backendColor(t.backend, i),
+        color: dims ? SERIES_COLORS[i % SERIES_COLORS.length]! : pathColor(model.paths, t.backend, i),
         values: runs.map((r) => (at(r.run) ? at(r.run)!.summary.mean / scale.factor : null)),
         whiskers: runs.map((r) => {
           const ci = at(r.run)?.summary.ci;
@@ -479,7 +479,7 @@ function trendFigures(model: ReportModel): FigureSpec[] {
       stacked: false,
       categories: runs.map((r) => formatTime(r.startedAt)),
       datasets,
-      sources: [...new Set(ts.flatMap((t) => t.sources).map(sourceName))].sort(),
+      sources: [...new Set(ts.flatMap((t) => t.sources).map((x) => sourceName(x, model.sourceNames)))].sort(),
       caption: 'point: mean of the run; whisker: 95 % t interval of the mean',
       width: 'full',
     });

@@ -1,25 +1,25 @@
 // The tables and lists of the HTML report (summary, ratios, paths, warnings, trend, provenance,
 // phases, methods). Each is a pure function returning escaped markup.
 
-import { metricInfo } from '../metrics.ts';
+import { metricInfo, type MetricName } from '../metrics.ts';
 import type { Warning, WarningSubject } from '../stats/warnings.ts';
 import { html, type SafeHtml } from './escape.ts';
-import { compareBackends, compareMetrics, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
+import { compareMetrics, pathOrder, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
 import type { BackendView, ReportModel, RunView, TrendSeries } from './model.ts';
 import { costMethodNotes, idleTable, ratioMatrix, scenarioBlocks, type Cell, type Column, type Table } from './summary.ts';
 
-function byGroupThenName(a: { metric: string }, b: { metric: string }): number {
+function byGroupThenName(a: { metric: MetricName }, b: { metric: MetricName }): number {
   return compareMetrics(a.metric, b.metric);
 }
 
-function arrow(metric: string): SafeHtml {
+function arrow(metric: MetricName): SafeHtml {
   const d = metricInfo(metric).direction;
   if (d === 'higher-is-better') return html`<span class="dir" title="higher is better">↑ better</span>`;
   if (d === 'lower-is-better') return html`<span class="dir" title="lower is better">↓ better</span>`;
   return html``;
 }
 
-export function metricLabel(metric: string, dims: Record<string, string | number>): SafeHtml {
+export function metricLabel(metric: MetricName, dims: Record<string, string | number>): SafeHtml {
   const d = formatDims(dims);
   return html`${metricInfo(metric).title}${d ? html` <span class="muted">(${d})</span>` : ''} ${arrow(metric)}`;
 }
@@ -201,7 +201,7 @@ export function trendTable(model: ReportModel): SafeHtml {
   for (const t of model.trend) groups.set(`${t.host}\u0000${t.profile}`, [...(groups.get(`${t.host}\u0000${t.profile}`) ?? []), t]);
   return html`${[...groups.values()].map((ts) => {
     const runs = [...new Map(ts.flatMap((t) => t.points).map((p) => [p.run, p])).values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-    const rows = [...ts].sort((a, b) => a.scenario.localeCompare(b.scenario) || byGroupThenName(a, b) || compareBackends(a.backend, b.backend));
+    const rows = [...ts].sort((a, b) => a.scenario.localeCompare(b.scenario) || byGroupThenName(a, b) || pathOrder(model.paths)(a.backend, b.backend));
     return html`<h3>Profile ${ts[0]!.profile} on ${ts[0]!.host}: medians per run</h3>
 <table><thead><tr><th>Scenario</th><th>Path</th><th>Metric</th>${runs.map((r) => html`<th class="num">${formatTime(r.startedAt)}<br><span class="muted">${r.run}</span></th>`)}<th class="num">Last vs first</th></tr></thead><tbody>${rows.map((t) => {
       const scale = displayScale(t.unit, Math.max(...t.points.map((p) => Math.abs(p.summary.median))));

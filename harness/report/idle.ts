@@ -93,7 +93,7 @@ export function idleViews(record: RunRecord, samples: readonly SampleRecord[], h
         counts.push({
           guest,
           what: choice.what,
-          source: [...new Set(all.flatMap((s) => s.sources).map(sourceName))].join(', '),
+          source: [...new Set(all.flatMap((s) => s.sources).map((s) => sourceName(s)))].join(', '),
           total,
           counted,
           totalPerSec: perSec(total),

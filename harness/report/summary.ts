@@ -4,11 +4,11 @@
 // notes on how the cost figures were counted. HTML and Markdown print the same cells, so the two
 // never disagree. Pure functions of the ReportModel.
 
-import { metricInfo } from '../metrics.ts';
+import { metricInfo, type MetricName } from '../metrics.ts';
 import { isHeadline, type SeriesStats } from '../stats/series.ts';
 import { basisWords, compareVariants, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
 import { orderedScenarios, isBulk } from './figures.ts';
-import { compareBackends, displayScale, formatCompact, formatNumber, formatPercent, formatScaled, formatValue, ratioWords, sourceList, type DisplayScale } from './format.ts';
+import { displayScale, pathOrder, formatCompact, formatNumber, formatPercent, formatScaled, formatValue, ratioWords, sourceList, type DisplayScale } from './format.ts';
 import type { RatioView, ReportModel } from './model.ts';
 
 export interface Cell {
@@ -53,8 +53,8 @@ const SCENARIO_TITLES: Record<string, string> = {
   latency: 'request/response round trips (sockperf ping-pong)',
 };
 
-const MAIN_METRICS = ['throughput', 'packetRate', 'lossPercent', 'latencyP50', 'latencyP90', 'latencyP99'];
-const RATIO_COLUMNS = ['throughput', 'packetRate', 'latencyP50', 'latencyP99'];
+const MAIN_METRICS: readonly MetricName[] = ['throughput', 'packetRate', 'lossPercent', 'latencyP50', 'latencyP90', 'latencyP99'];
+const RATIO_COLUMNS: readonly MetricName[] = ['throughput', 'packetRate', 'latencyP50', 'latencyP99'];
 const SHORT: Record<string, string> = {
   throughput: 'Throughput',
   packetRate: 'Delivered packet rate',
@@ -64,7 +64,7 @@ const SHORT: Record<string, string> = {
   latencyP99: 'p99',
 };
 
-const arrowOf = (metric: string) => {
+const arrowOf = (metric: MetricName) => {
   const d = metricInfo(metric).direction;
   return d === 'higher-is-better' ? '↑' : d === 'lower-is-better' ? '↓' : '';
 };
@@ -106,20 +106,20 @@ export function referenceOf(model: Pick<ReportModel, 'references'>, host: string
 interface Entry {
   backend: string;
   variant: string;
-  metric: string;
+  metric: MetricName;
   series: SeriesStats;
   ratio: Cell | undefined;
 }
 
 /** The headline entries of a scenario, path by path, variant by variant, metric by metric. */
-function performanceEntries(model: ReportModel, host: string, scenario: string): { entries: Entry[]; metrics: string[]; variants: string[]; ref: string | undefined } | null {
+function performanceEntries(model: ReportModel, host: string, scenario: string): { entries: Entry[]; metrics: MetricName[]; variants: string[]; ref: string | undefined } | null {
   const series = model.series.filter((s) => s.host === host && s.scenario === scenario && isHeadline(s) && MAIN_METRICS.includes(s.metric));
   if (series.length === 0) return null;
   const metrics = MAIN_METRICS.filter((m) => series.some((s) => s.metric === m));
   const variants = uniqueVariants(series).map(variantLabel);
   const ref = referenceOf(model, host);
   const entries: Entry[] = [];
-  for (const b of [...new Set(series.map((s) => s.backend))].sort(compareBackends)) {
+  for (const b of [...new Set(series.map((s) => s.backend))].sort(pathOrder(model.paths))) {
     for (const v of variants) {
       for (const m of metrics) {
         const s = series.find((x) => x.backend === b && x.metric === m && variantLabel(variantOf(x.dims)) === v);
@@ -157,7 +157,7 @@ function performanceTable(ctx: Ctx, host: string, scenario: string): Table | nul
     { text: 'Path', num: false },
     ...(hasVariant ? [{ text: 'Payload', num: false }] : []),
     { text: 'n', num: true },
-    { text: `${SHORT[m0] ?? metricInfo(m0).title} ${arrowOf(m0)}`, sub: `median, ${scales.get(m0)!.unit} · ${sourceList(entries.filter((e) => e.metric === m0).flatMap((e) => e.series.sources))}`, num: true },
+    { text: `${SHORT[m0] ?? metricInfo(m0).title} ${arrowOf(m0)}`, sub: `median, ${scales.get(m0)!.unit} · ${sourceList(entries.filter((e) => e.metric === m0).flatMap((e) => e.series.sources), model.sourceNames)}`, num: true },
     { text: 'Mean [95 % CI]', sub: scales.get(m0)!.unit, num: true },
     { text: 'CV', num: true },
     ...metrics.slice(1).map((m) => ({ text: `${SHORT[m] ?? metricInfo(m).title} ${arrowOf(m)}`, sub: `median [95 % CI], ${scales.get(m)!.unit}`, num: true })),
@@ -166,7 +166,7 @@ function performanceTable(ctx: Ctx, host: string, scenario: string): Table | nul
   const rows: Cell[][] = [];
   const keys = [...new Map(entries.map((e) => [`${e.backend}\u0000${e.variant}`, e])).values()];
   for (const k of keys) {
-    const at = (m: string) => entries.find((e) => e.backend === k.backend && e.variant === k.variant && e.metric === m);
+    const at = (m: MetricName) => entries.find((e) => e.backend === k.backend && e.variant === k.variant && e.metric === m);
     const e0 = at(m0);
     const sc0 = scales.get(m0)!;
     const row: Cell[] = [{ text: k.backend }];
@@ -196,7 +196,7 @@ export function performanceTableLong(model: ReportModel, host: string, scenario:
   const p = performanceEntries(model, host, scenario);
   if (!p) return null;
   const { entries, ref } = p;
-  const scaleOf = (m: string) => scaleFor(entries.filter((e) => e.series.unit === metricInfo(m).unit).map((e) => e.series));
+  const scaleOf = (m: MetricName) => scaleFor(entries.filter((e) => e.series.unit === metricInfo(m).unit).map((e) => e.series));
   const rows = entries.map((e) => {
     const sc = scaleOf(e.metric);
     const s = e.series;
@@ -208,7 +208,7 @@ export function performanceTableLong(model: ReportModel, host: string, scenario:
       { text: s.summary.cvPercent === null ? 'n/a' : formatPercent(s.summary.cvPercent) },
       { text: String(s.summary.n) },
       ...(ref ? [e.ratio ? { text: e.ratio.text, ...(e.ratio.note ? { note: e.ratio.note } : {}) } : { text: '' }] : []),
-      { text: sourceList(s.sources) },
+      { text: sourceList(s.sources, model.sourceNames) },
     ];
   });
   return {
@@ -263,7 +263,7 @@ function costTable(ctx: Ctx, host: string, scenario: string): Table | null {
   const variants = uniqueVariants(costs);
   const hasVariant = variants.some((v) => Object.keys(v).length > 0);
   const sizes = model.packetSizes.filter((p) => p.host === host && p.scenario === scenario);
-  const backends = [...new Set(costs.map((c) => c.backend))].sort(compareBackends);
+  const backends = [...new Set(costs.map((c) => c.backend))].sort(pathOrder(model.paths));
   const whoCols = [...guests.map((g) => `guest ${g}`), ...(guests.length > 1 ? ['both'] : [])];
   const columns: Column[] = [{ text: 'Path', num: false }, ...(hasVariant ? [{ text: 'Payload', num: false }] : [])];
   for (const b of bases) {
@@ -361,7 +361,7 @@ export function ratioMatrix(model: ReportModel, host: string): Table | null {
   const ratios = model.ratios.filter((r) => r.host === host);
   const ref = referenceOf(model, host);
   if (ratios.length === 0 || !ref) return null;
-  const paths = [...new Set(ratios.map((r) => r.numerator))].sort(compareBackends);
+  const paths = [...new Set(ratios.map((r) => r.numerator))].sort(pathOrder(model.paths));
   const order = orderedScenarios(model);
   const rowKey = (r: RatioView) => `${r.scenario}\u0000${variantLabel(r.variant)}\u0000${r.label}`;
   const rowsIn = [...new Map(ratios.map((r) => [rowKey(r), r])).values()].sort(
@@ -394,7 +394,7 @@ export function idleTable(model: ReportModel): Table | null {
   const guests = [...new Set(model.idle.flatMap((i) => i.counts.map((c) => c.guest)))].sort();
   const what = [...new Set(model.idle.flatMap((i) => i.counts.map((c) => c.what)))];
   const rows = [...model.idle]
-    .sort((a, b) => compareBackends(a.backend, b.backend) || a.host.localeCompare(b.host))
+    .sort((a, b) => pathOrder(model.paths)(a.backend, b.backend) || a.host.localeCompare(b.host))
     .map((i) => {
       const cores = i.cpu.reduce((a, c) => a + (c.cores ?? 0), 0);
       const perSec = (v: number | null, total: number) => (v === null ? `${formatNumber(total)} in the window` : formatNumber(v));

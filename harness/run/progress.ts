@@ -104,11 +104,11 @@ export class ConsoleReporter implements Reporter {
 
   repFinished(r: { backend: string; outcome: RepOutcome }): void {
     this.#repsDone++;
-    this.#repMsTotal += r.outcome.durationMs;
+    this.#repMsTotal += r.outcome.durationMs ?? 0;
     const o = r.outcome;
     const what = `${o.scenario} ${o.warmup ? 'warm-up' : 'rep'} ${o.rep + 1}/${o.warmup ? this.#plan?.warmup : this.#plan?.repetitions}`;
     const result = o.status === 'ok' ? (this.#lastHeadline.get(`${r.backend}/${o.scenario}`) ?? 'ok') : `FAILED: ${o.reason}`;
-    this.#line(`    ${what}: ${result} (${formatDuration(o.durationMs)})${this.#eta()}`);
+    this.#line(`    ${what}: ${result} (${formatDuration(o.durationMs ?? 0)})${this.#eta()}`);
     this.#current = undefined;
   }
 

@@ -52,7 +52,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     startedAt: new Date().toISOString(),
     argv: o.argv,
     profile: { name: plan.profile.name, path: plan.profile.path, hash: plan.profile.hash, plan },
-    backends: plan.backends.map((id) => ({ id, title: backends[id].title, status: 'pending', notes: [], reps: [], files: [] })),
+    backends: plan.backends.map((id) => ({ id, title: backends[id].title, status: 'pending', presentation: { ...backends[id].presentation }, notes: [], reps: [], files: [] })),
     phases: [],
     notes: [],
   };

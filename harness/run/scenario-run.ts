@@ -71,7 +71,8 @@ async function runReps(env: RunEnv, outcome: BackendOutcome, s: ScenarioPlan, ct
           : await windows.measure({ kind: 'measure', backend: outcome.id, scenario: s.name, rep, warmup }, run, (r) => r.samples, guestsOnPath);
         raw.push(...measured.value.raw);
         measured.warnings.forEach((w) => warnings.add(w));
-        const records = env.store.append({ backend: outcome.id, scenario: s.name, rep, warmup }, withDims([...measured.value.samples, ...measured.samples], variant.dims));
+        const { records, rejected } = env.store.append({ backend: outcome.id, scenario: s.name, rep, warmup }, withDims([...measured.value.samples, ...measured.samples], variant.dims));
+        rejected.forEach((w) => warnings.add(w));
         env.reporter.samples?.(records);
       }
     } catch (err) {

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { StorageError } from '../errors.ts';
-import type { Sample, SampleRecord } from '../samples.ts';
+import { describeIssues, sampleRecordSchema, type Sample, type SampleRecord } from '../samples.ts';
 import type { RunRecord } from './record.ts';
 
 export interface SampleCoordinates {
@@ -34,15 +34,26 @@ export class RunStore {
     this.save();
   }
 
-  /** Append samples of one repetition and flush them to disk before returning. */
-  append(at: SampleCoordinates, samples: readonly Sample[]): SampleRecord[] {
+  /**
+   * Append samples of one repetition and flush them to disk before returning. Each is checked with
+   * the schema the report reads with; one that fails it (a value that is not finite, a unit that
+   * is not its metric's) is not written, and is named in `rejected` for the repetition's notes.
+   */
+  append(at: SampleCoordinates, samples: readonly Sample[]): { records: SampleRecord[]; rejected: string[] } {
     const time = new Date().toISOString();
-    const records = samples.map((s) => ({ run: this.record.run, host: this.host, ...at, time, ...s }) satisfies SampleRecord);
-    if (records.length === 0) return records;
+    const records: SampleRecord[] = [];
+    const rejected: string[] = [];
+    for (const s of samples) {
+      const r = { run: this.record.run, host: this.host, ...at, time, ...s } satisfies SampleRecord;
+      const check = sampleRecordSchema.safeParse(r);
+      if (check.success) records.push(r);
+      else rejected.push(`sample ${s.metric} from ${s.source ?? 'an unnamed source'} not recorded: ${describeIssues(check.error)}`);
+    }
+    if (records.length === 0) return { records, rejected };
     const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
     writeAll(this.#samplesFd, text, join(this.dir, 'samples.ndjson'));
     fdatasyncSync(this.#samplesFd);
-    return records;
+    return { records, rejected };
   }
 
   /** Replace run.json atomically with the current record. */

@@ -1,7 +1,7 @@
 // From sample records to analysed series: grouping by series key, dropping warm-up and failed
 // repetitions, and the per-series statistics and quality findings.
 
-import { metricInfo } from '../metrics.ts';
+import { metricInfo, type MetricName } from '../metrics.ts';
 import type { Dims, SampleRecord, Unit } from '../samples.ts';
 import { seriesKey } from '../samples.ts';
 import { describe, type Summary } from './describe.ts';
@@ -16,7 +16,7 @@ export interface SeriesId {
   host: string;
   backend: string;
   scenario: string;
-  metric: string;
+  metric: MetricName;
   dims: Dims;
 }
 

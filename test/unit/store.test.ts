@@ -26,6 +26,22 @@ describe('results store', () => {
     store.close();
   });
 
+  it('writes only what the report could read back, naming what it refused', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'iopath-store-')), 'r1');
+    const store = new RunStore(dir, record(), 'h');
+    const at = { backend: 'e1000', scenario: 'tcp-stream', rep: 0, warmup: false };
+    const out = store.append(at, [
+      { metric: 'throughput', value: NaN, unit: 'bit/s', source: 'iperf3' },
+      // A producer that got the unit wrong: the type allows any unit, the schema knows the metric's.
+      { metric: 'throughput', value: 5, unit: 'count', source: 'iperf3' },
+      { metric: 'retransmits', value: 3, unit: 'count' },
+    ]);
+    expect(out.records.map((r) => r.metric)).toEqual(['retransmits']);
+    expect(out.rejected).toEqual([expect.stringMatching(/throughput from iperf3 not recorded: value: /), expect.stringMatching(/unit: unit is not the unit metrics\.ts gives/)]);
+    expect(readFileSync(join(dir, 'samples.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(1);
+    store.close();
+  });
+
   it('replaces run.json atomically and leaves no temporary files', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'iopath-store-')), 'r1');
     const rec = record();
