@@ -180,6 +180,7 @@ function backendViews(r: LoadedRun): BackendView[] {
     .sort((a, b) => pathOrder(r.paths)(a.id, b.id))
     .map((b) => {
       const failed = b.reps.filter((x) => x.status === 'failed');
+      const blocked = b.reps.filter((x) => x.status === 'blocked').length;
       const v: BackendView = {
         host: r.host,
         run: r.record.run,
@@ -192,7 +193,8 @@ function backendViews(r: LoadedRun): BackendView[] {
         reps: {
           measuredOk: b.reps.filter((x) => !x.warmup && x.status === 'ok').length,
           failed: failed.length,
-          warmup: b.reps.filter((x) => x.warmup).length,
+          warmup: b.reps.filter((x) => x.warmup && x.status !== 'blocked').length,
+          ...(blocked ? { blocked } : {}),
         },
         failedReps: failed.map((x) => ({ scenario: x.scenario, rep: x.rep, warmup: x.warmup, ...(x.reason ? { reason: x.reason } : {}) })),
       };
@@ -218,8 +220,8 @@ function runWarnings(r: LoadedRun): Warning[] {
   const measured = new Set(r.samples.filter((s) => !s.warmup && s.scenario !== IDLE_SCENARIO).map((s) => s.backend));
   for (const b of r.record.backends) {
     const subject = { host: r.host, run, backend: b.id };
-    if (b.status === 'failed') {
-      out.push({ code: 'backend-failed', severity: 'error', subject, message: `path failed: ${b.reason ?? 'no reason recorded'}`, ...(b.fix ? { advice: b.fix } : {}) });
+    if (b.status === 'failed' || b.status === 'blocked') {
+      out.push({ code: 'backend-failed', severity: 'error', subject, message: `path ${b.status === 'failed' ? 'failed' : 'was not run'}: ${b.reason ?? 'no reason recorded'}`, ...(b.fix ? { advice: b.fix } : {}) });
     }
     if ((b.status === 'ok' || b.status === 'partial') && !measured.has(b.id)) {
       out.push({ code: 'no-samples', severity: 'error', subject, message: `path is marked "${b.status}" but has no measured samples`, advice: 'check samples.ndjson and the run log; this run should not be trusted for this path' });

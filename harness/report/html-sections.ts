@@ -99,7 +99,7 @@ export function pathsSection(model: ReportModel): SafeHtml {
   if (model.backends.length === 0) return html`<p>run.json lists no paths.</p>`;
   return html`<table><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Path</th><th>Status</th><th class="num">Repetitions</th><th>Reason and fix</th><th>Notes</th></tr></thead><tbody>${model.backends.map(
     (b) =>
-      html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td><strong>${b.id}</strong><br><span class="muted">${b.title}</span></td><td><span class="badge ${b.status}">${b.status}</span></td><td class="num">${b.reps.measuredOk} ok${b.reps.failed ? `, ${b.reps.failed} failed` : ''}${b.reps.warmup ? `, ${b.reps.warmup} warm-up` : ''}</td><td>${b.reason ?? ''}${b.fix ? html`<br>Fix: <code>${b.fix}</code>` : ''}${b.failedReps.map((f) => html`<br>${f.warmup ? 'warm-up ' : ''}repetition ${f.rep} of ${f.scenario} failed${f.reason ? `: ${f.reason}` : ''}`)}</td><td>${b.notes.map((n, i) => html`${i ? html`<br>` : ''}${n}`)}</td></tr>`,
+      html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td><strong>${b.id}</strong><br><span class="muted">${b.title}</span></td><td><span class="badge ${b.status}">${b.status}</span></td><td class="num">${b.reps.measuredOk} ok${b.reps.failed ? `, ${b.reps.failed} failed` : ''}${b.reps.warmup ? `, ${b.reps.warmup} warm-up` : ''}${b.reps.blocked ? `, ${b.reps.blocked} blocked` : ''}</td><td>${b.reason ?? ''}${b.fix ? html`<br>Fix: <code>${b.fix}</code>` : ''}${b.failedReps.map((f) => html`<br>${f.warmup ? 'warm-up ' : ''}repetition ${f.rep} of ${f.scenario} failed${f.reason ? `: ${f.reason}` : ''}`)}</td><td>${b.notes.map((n, i) => html`${i ? html`<br>` : ''}${n}`)}</td></tr>`,
   )}</tbody></table>`;
 }
 

@@ -52,7 +52,8 @@ export interface BackendView {
   features?: Record<string, string[]>;
   /** Every collector considered for this path, available or with the reason it was not. */
   collectors: CollectorAvailability[];
-  reps: { measuredOk: number; failed: number; warmup: number };
+  /** Repetitions that ran (ok, failed, warm-up), and those blocked by a failure around them (counted only when there are some). */
+  reps: { measuredOk: number; failed: number; warmup: number; blocked?: number };
   failedReps: { scenario: string; rep: number; warmup: boolean; reason?: string }[];
 }
 

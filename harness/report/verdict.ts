@@ -90,7 +90,7 @@ export function verdictLine(model: VerdictInput): string {
       else parts.push(`${on(low.scenario)} ${ref} has the lowest median round trip (p50)${b !== undefined ? `, ${formatValue(b, 'us')}` : ''}.`);
     }
 
-    const notRun = model.backends.filter((b) => b.host === host && (b.status === 'skipped' || b.status === 'failed'));
+    const notRun = model.backends.filter((b) => b.host === host && (b.status === 'skipped' || b.status === 'failed' || b.status === 'blocked'));
     if (notRun.length) parts.push(`Not measured${model.multiHost ? ` on ${host}` : ''}: ${notRun.map((b) => `${b.id} (${b.status})`).join(', ')}.`);
   }
   const headline = model.series.filter(isHeadline);
