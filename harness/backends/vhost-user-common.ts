@@ -12,7 +12,7 @@ import type { NicEnv } from './types.ts';
 
 /**
  * QEMU before 8.0 under TCG segfaults in msix_set_vector_notifiers (from vhost_net_start) when the
- * guest starts a vhost-user virtio-net device with MSI-X; legacy INTx (`vectors=0`) avoids it. Under
+ * guest starts a vhost-user virtio-net-pci device with MSI-X; legacy INTx (`vectors=0`) avoids it. Under
  * KVM, and on QEMU 8.0 and later, MSI-X stays on (docs/host-notes.md, "vhost-user").
  */
 export function needsMsixWorkaround(env: Pick<NicEnv, 'accel' | 'qemuVersion'>): boolean {

@@ -1,5 +1,5 @@
-// Path `vhost-user-testpmd`: each guest's virtio-net queues are served by DPDK testpmd through a
-// vhost-user socket; testpmd busy-polls and forwards port 0 <-> port 1 (io mode). QEMU is off the
+// Path `vhost-user-testpmd`: the queues of each guest's virtio-net-pci are served by DPDK testpmd
+// through a vhost-user socket; testpmd busy-polls and forwards port 0 <-> port 1 (io mode). QEMU is off the
 // data path; the switch burns a core polling. Its port counters are this path's own collector.
 
 import { rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// Path `vhost-user-ts`: each guest's virtio-net queues are served over vhost-user by our own switch
-// in TypeScript (harness/vhost-user), run as its own process (`iopath switch`). Same topology as
+// Path `vhost-user-ts`: the queues of each guest's virtio-net-pci are served over vhost-user by our
+// own switch in TypeScript (harness/vhost-user), run as its own process (`iopath switch`). Same topology as
 // the testpmd path, so the two compare directly: event-driven JavaScript against busy-polling DPDK.
 
 import { existsSync, rmSync } from 'node:fs';

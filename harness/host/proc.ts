@@ -64,7 +64,7 @@ export interface DaemonSpec {
   /** Grace period between SIGTERM and SIGKILL when stopping. */
   termTimeoutMs?: number;
   /**
-   * Keep stdin and stdout as pipes (for programs driven through a prompt, such as testpmd): output
+   * Keep stdin and stdout as pipes (for programs driven through an interactive prompt): output
    * still goes to `logFile`, and `onOutput` listeners see it as it arrives.
    */
   interactive?: boolean;
@@ -165,7 +165,7 @@ export class Daemon {
     signalGroup(pgid, 'SIGTERM');
     if (!(await settlesWithin(this.exited, this.#termTimeoutMs))) signalGroup(pgid, 'SIGKILL');
     await this.exited;
-    // Children of the leader (helpers QEMU or testpmd may fork) share the group; give them a moment.
+    // Children of the leader (helpers QEMU or a path's switch may fork) share the group; give them a moment.
     const deadline = Date.now() + 2000;
     let left = processesInGroup(pgid);
     while (left.length > 0 && Date.now() < deadline) {

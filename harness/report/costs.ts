@@ -233,7 +233,7 @@ export interface PacketSize {
 
 /**
  * What "a packet" was for each path and variant, from the guests' NIC counters: with TSO, GSO and
- * GRO on, a virtio guest counts 64 kB super-packets where an e1000 guest counts wire-sized frames,
+ * GRO on, a virtio guest counts 64 kB super-packets where a guest with an emulated NIC counts wire-sized frames,
  * so per-packet figures of a TCP stream compare different things and per GB is the fair basis.
  */
 export function packetSizes(series: readonly SeriesInput[]): PacketSize[] {

@@ -213,7 +213,7 @@ export function repetitionWarnings(series: readonly SeriesStats[], thresholds: Q
   return out;
 }
 
-/** `every scenario of e1000, virtio-net` or `e1000 tcp-stream, virtio-net latency`. */
+/** `every scenario of <path>, <path>` or `<path> tcp-stream, <path> latency`. */
 function describeGroup(group: readonly SeriesStats[]): string {
   const backends = [...new Set(group.map((s) => s.backend))];
   const scenarios = [...new Set(group.map((s) => s.scenario))];
