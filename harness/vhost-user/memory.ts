@@ -1,6 +1,6 @@
 // Guest memory of one front-end: the SET_MEM_TABLE regions, validated, mapped and translated.
 //
-// Validation happens before any mmap (VHOST-USER.md §1.6, rust-vmm is_valid_common, DPDK
+// Validation happens before any mmap (docs/vhost-user.md §1.6, rust-vmm is_valid_common, DPDK
 // vhost_user_mmap_region): region sizes non-zero, no u64 overflow, no overlap in guest-physical or
 // front-end-virtual space, fd is a regular file at least mmap_offset+size long. Each backing file
 // (deduplicated by st_dev/st_ino) is mapped once, in windows of at most 1 GiB, because Node 20 caps

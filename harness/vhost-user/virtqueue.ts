@@ -1,5 +1,5 @@
 // One split virtqueue as the device sees it (virtio 1.1 §2.6): ring placement checks, descriptor
-// chain walking with every limit from VHOST-USER.md §4, the used ring, and notification suppression.
+// chain walking with every limit from docs/vhost-user.md §4, the used ring, and notification suppression.
 //
 // Memory ordering (§3.3): the guest writes the rings concurrently from another CPU. Only the index
 // and flag words are read or written with Atomics (seq-cst: a load is an acquire, a store a release
