@@ -6,6 +6,7 @@
 // classifyThread, which tries the path's own thread names first.
 // A thread that ends inside the window loses its CPU time (its stat file is gone at stop).
 
+import { InternalError } from '../errors.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sample } from '../samples.ts';
@@ -78,7 +79,7 @@ export class HostCpuCollector implements Collector {
 
   async stop(_window: Window): Promise<Sample[]> {
     const before = this.#before;
-    if (!before) throw new Error('host-cpu: stop() without start()');
+    if (!before) throw new InternalError('host-cpu: stop() without start()');
     this.#before = undefined;
     return cpuSamples(before, this.snapshot(), this.#hz);
   }

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Testpmd, testpmdUnavailableReason } from '../backends/testpmd.ts';
+import { TimeoutError } from '../errors.ts';
 import { Scope } from '../host/scope.ts';
 import { readSwitchCounters } from './stats.ts';
 import { nativeUnavailableReason } from './native.ts';
@@ -185,7 +186,7 @@ async function startTestpmdSwitch(scope: Scope, a: string, b: string, prefix: st
 async function waitForFiles(paths: string[], ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!paths.every((p) => existsSync(p))) {
-    if (Date.now() > deadline) throw new Error(`sockets ${paths.join(', ')} did not appear`);
+    if (Date.now() > deadline) throw new TimeoutError(`the wait for sockets ${paths.join(', ')}`, ms);
     await delay(50);
   }
 }

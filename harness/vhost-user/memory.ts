@@ -11,6 +11,7 @@
 // `tWin`/`tOff` fields, so no object is allocated per call. A range that crosses a region or window
 // boundary is returned piecewise; a caller walks it (see segments.ts).
 
+import { GuestError } from '../errors.ts';
 import { closeQuietly, native } from './native.ts';
 import type { MemoryRegion } from './protocol/messages.ts';
 
@@ -19,12 +20,7 @@ const WINDOW = 2 ** 30;
 /** Addresses must stay exact in a double on the data path. */
 const MAX_ADDR = 2n ** 53n;
 
-export class MemoryTableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MemoryTableError';
-  }
-}
+export class MemoryTableError extends GuestError {}
 
 export interface MemoryOptions {
   /** Refuse tables that would map more than this (a hostile front-end can pass a huge sparse file). */

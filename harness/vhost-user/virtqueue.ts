@@ -11,6 +11,7 @@
 // index that moved by more than the ring size) throw RingBroken: the port is then marked broken.
 // Bad addresses, wrong buffer direction and oversize chains only drop that packet (chainStatus).
 
+import { GuestError } from '../errors.ts';
 import type { GuestMemory } from './memory.ts';
 import { native } from './native.ts';
 import type { SegList } from './segments.ts';
@@ -32,12 +33,7 @@ export const Chain = {
   TOO_BIG: 3,
 } as const;
 
-export class RingBroken extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RingBroken';
-  }
-}
+export class RingBroken extends GuestError {}
 
 export class SplitQueue {
   readonly index: number;
