@@ -30,7 +30,9 @@ export function markRunInterrupted(resultsDir: string, note: string): boolean {
       b.reason = 'not run: the run was killed first';
     }
     for (const s of b.scenarios ?? []) {
-      if (s.status === 'pending' || s.status === 'running') Object.assign(s, { status: 'blocked', reason: 'the run was killed before this scenario finished' });
+      const ok = b.reps.some((r) => r.scenario === s.name && r.status === 'ok' && !r.warmup);
+      if (s.status === 'running') Object.assign(s, { status: ok ? 'partial' : 'failed', reason: 'the run was killed before this scenario finished' });
+      else if (s.status === 'pending') Object.assign(s, { status: 'blocked', reason: 'not run: the run was killed first' });
     }
   }
   writeFileAtomic(path, JSON.stringify(record, null, 2) + '\n');

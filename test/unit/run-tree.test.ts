@@ -4,12 +4,16 @@
 // teardown, an interrupted or failed run) is checked here without QEMU: statuses and reasons at each
 // level, what is blocked and why, what reaches run.json and run.log, and that teardown always ran.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommandError, ExitCode, exitCodeOf, InterruptedError } from '../../harness/errors.ts';
 import { loadRun } from '../../harness/report/load.ts';
 import { runRecordSchema, type RunRecord } from '../../harness/run/record.ts';
+import { markRunInterrupted } from '../../harness/run/recover.ts';
+import { RunStore } from '../../harness/run/store.ts';
+import { RunTree } from '../../harness/run/tree.ts';
 import { FakeCollector, fakeBench, fakeCollectors, FakeLauncher, fakePath, fakePlan } from '../helpers/fake-run.ts';
 
 function onDisk(resultsRoot: string): { dir: string; record: RunRecord } {
@@ -197,5 +201,29 @@ describe('a run on fakes', () => {
     expect(record.collectors!.map((c) => c.id)).toEqual(['absent', 'flaky', 'fine', 'path-own']);
     expect(b.reps.every((r) => r.status === 'ok')).toBe(true);
     expect(b.reps[0]!.notes).toEqual([expect.stringMatching(/^collector flaky failed to stop: flaky lost its counters/)]);
+  });
+});
+
+describe('a run killed with SIGKILL, as the next run or doctor --clean finds it', () => {
+  it('is marked interrupted: the path in progress settled from what it measured, the rest blocked, unknown fields kept', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'iopath-killed-')), 'r');
+    const shown = [fakePath('p1'), fakePath('p2')];
+    const tree = new RunTree({ run: 'r', argv: [], profile: { name: 'p', path: '/p', hash: 'h', plan: {} }, paths: shown, scenarios: ['tcp-stream', 'latency'], repetitions: 2, warmup: 0 });
+    const store = new RunStore(dir, 'r', 'h');
+    tree.attach({ save: (r) => store.save({ ...r, addedByANewerWriter: 1 } as typeof r), log: () => undefined });
+    const p1 = tree.path('p1');
+    p1.start();
+    p1.scenario('tcp-stream').start();
+    p1.scenario('tcp-stream').rep({ scenario: 'tcp-stream', rep: 0, warmup: false, status: 'ok', startedAt: 't', durationMs: 1 });
+    store.close();
+    // The harness dies here: nothing else is written.
+    expect(markRunInterrupted(dir, 'the harness process died')).toBe(true);
+    const raw = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+    const record = runRecordSchema.parse(raw);
+    expect(raw.addedByANewerWriter).toBe(1);
+    expect(record).toMatchObject({ status: 'interrupted', error: 'the harness process died', endedAt: expect.any(String) });
+    expect(record.backends.map((b) => [b.id, b.status])).toEqual([['p1', 'partial'], ['p2', 'blocked']]);
+    expect(record.backends[0]!.scenarios!.map((x) => x.status)).toEqual(['partial', 'blocked']);
+    expect(markRunInterrupted(dir, 'again')).toBe(false);
   });
 });
