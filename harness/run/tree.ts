@@ -3,7 +3,7 @@
 // methods, which settle statuses (a stage that fails marks what it contains as blocked, naming
 // why) and hand the record to one sink that saves it. Nothing else writes run.json.
 
-import { describeError, errorDetail } from '../errors.ts';
+import { describeError, errorDetail, InternalError } from '../errors.ts';
 import type { PathPresentation } from '../backends/types.ts';
 import { RUN_SCHEMA, type AccelChoice, type BackendOutcome, type CollectorRecord, type PhaseTiming, type Provenance, type RepOutcome, type RunRecord, type ScenarioOutcome } from './record.ts';
 
@@ -82,7 +82,7 @@ export class RunTree {
     let node = this.#paths.get(id);
     if (!node) {
       const outcome = this.#record.backends.find((b) => b.id === id);
-      if (!outcome) throw new RangeError(`path ${id} is not part of run ${this.#record.run}`);
+      if (!outcome) throw new InternalError(`path ${id} is not part of run ${this.#record.run}`);
       node = new PathNode(this, outcome, this.#plan);
       this.#paths.set(id, node);
     }
@@ -91,12 +91,7 @@ export class RunTree {
 
   /** The host cannot run this path: skipped with the reason and the fix, all its scenarios too. */
   skip(id: string, reason: string, fix?: string): void {
-    const b = this.path(id).outcome;
-    b.status = 'skipped';
-    b.reason = reason;
-    if (fix) b.fix = fix;
-    for (const s of b.scenarios ?? []) Object.assign(s, { status: 'skipped', reason: 'the path was skipped' });
-    this.save();
+    this.path(id).skip(reason, fix);
   }
 
   phase(phase: PhaseTiming['phase'], backend: string | undefined, ms: number): void {
@@ -162,70 +157,79 @@ export class RunTree {
 
 export class PathNode {
   readonly tree: RunTree;
-  readonly outcome: BackendOutcome;
+  readonly #outcome: BackendOutcome;
   readonly #plan: { scenarios: readonly string[]; repetitions: number; warmup: number };
   readonly #scenarios = new Map<string, ScenarioNode>();
 
   constructor(tree: RunTree, outcome: BackendOutcome, plan: { scenarios: readonly string[]; repetitions: number; warmup: number }) {
     this.tree = tree;
-    this.outcome = outcome;
+    this.#outcome = outcome;
     this.#plan = plan;
   }
 
   get id(): string {
-    return this.outcome.id;
+    return this.#outcome.id;
   }
 
   get record(): Frozen<BackendOutcome> {
-    return this.outcome;
+    return this.#outcome;
   }
 
   start(): void {
-    this.outcome.status = 'running';
+    this.#outcome.status = 'running';
     this.tree.save();
   }
 
   notes(texts: readonly string[]): void {
-    this.outcome.notes.push(...texts);
+    this.#outcome.notes.push(...texts);
     this.tree.save();
   }
 
   files(paths: readonly string[]): void {
-    this.outcome.files.push(...paths);
+    this.#outcome.files.push(...paths);
     this.tree.save();
   }
 
   features(f: Record<string, string[]>): void {
-    this.outcome.features = f;
+    this.#outcome.features = f;
     this.tree.save();
   }
 
   idleWindow(sec: number): void {
-    this.outcome.idleWindowSec = sec;
+    this.#outcome.idleWindowSec = sec;
     this.tree.save();
   }
 
   collectors(records: readonly CollectorRecord[]): void {
-    this.outcome.collectors = [...records];
+    this.#outcome.collectors = [...records];
     this.tree.mergeCollectors(records);
   }
 
   scenario(name: string): ScenarioNode {
     let node = this.#scenarios.get(name);
     if (!node) {
-      const outcome = this.outcome.scenarios?.find((s) => s.name === name);
-      if (!outcome) throw new RangeError(`scenario ${name} is not planned for ${this.id}`);
-      node = new ScenarioNode(this, outcome, this.#plan);
+      const outcome = this.#outcome.scenarios?.find((s) => s.name === name);
+      if (!outcome) throw new InternalError(`scenario ${name} is not planned for ${this.id}`);
+      node = new ScenarioNode(this, outcome, this.#outcome.reps, this.#plan);
       this.#scenarios.set(name, node);
     }
     return node;
   }
 
+  /** The host cannot run it: skipped with the reason and the fix, and so are its scenarios. */
+  skip(reason: string, fix?: string): void {
+    this.#outcome.status = 'skipped';
+    this.#outcome.reason = reason;
+    if (fix) this.#outcome.fix = fix;
+    for (const s of this.#outcome.scenarios ?? []) Object.assign(s, { status: 'skipped', reason: 'the path was skipped' });
+    this.tree.save();
+  }
+
   /** Never started: the path and everything in it are blocked for `reason`. */
   block(reason: string): void {
-    this.outcome.status = 'blocked';
-    this.outcome.reason = reason;
-    for (const s of this.outcome.scenarios ?? []) this.scenario(s.name).block(reason);
+    this.#outcome.status = 'blocked';
+    this.#outcome.reason = reason;
+    for (const s of this.#outcome.scenarios ?? []) this.scenario(s.name).block(reason);
     this.tree.save();
   }
 
@@ -234,7 +238,7 @@ export class PathNode {
    * blocked by it, then the path is settled with that reason.
    */
   stop(why: string): void {
-    for (const s of this.outcome.scenarios ?? []) {
+    for (const s of this.#outcome.scenarios ?? []) {
       const node = this.scenario(s.name);
       if (s.status === 'running') node.cut(`not run: ${firstLine(why)}`);
       else if (s.status === 'pending') node.block(`not run: ${firstLine(why)}`);
@@ -244,34 +248,41 @@ export class PathNode {
 
   /** The path's status from its repetitions: ok when every planned measured repetition succeeded. */
   settle(fatal?: string): void {
-    const planned = (this.outcome.scenarios ?? []).filter((s) => s.status !== 'skipped').length * this.#plan.repetitions;
-    const measured = this.outcome.reps.filter((r) => !r.warmup);
+    const planned = (this.#outcome.scenarios ?? []).filter((s) => s.status !== 'skipped').length * this.#plan.repetitions;
+    const measured = this.#outcome.reps.filter((r) => !r.warmup);
     const ok = measured.filter((r) => r.status === 'ok').length;
     const blocked = measured.filter((r) => r.status === 'blocked').length;
-    this.outcome.status = ok === 0 ? 'failed' : ok < planned || fatal ? 'partial' : 'ok';
-    if (fatal) this.outcome.reason = fatal;
-    else if (ok < planned) this.outcome.reason = `${planned - ok} of ${planned} measured repetitions ${blocked ? `did not succeed (${blocked} blocked)` : 'failed'}`;
+    this.#outcome.status = ok === 0 ? 'failed' : ok < planned || fatal ? 'partial' : 'ok';
+    if (fatal) this.#outcome.reason = fatal;
+    else if (ok < planned) this.#outcome.reason = `${planned - ok} of ${planned} measured repetitions ${blocked ? `did not succeed (${blocked} blocked)` : 'failed'}`;
     this.tree.save();
   }
 }
 
 export class ScenarioNode {
   readonly path: PathNode;
-  readonly outcome: ScenarioOutcome;
+  readonly #outcome: ScenarioOutcome;
+  /** The path's repetitions (every scenario's; each names its scenario). */
+  readonly #reps: RepOutcome[];
   readonly #plan: { repetitions: number; warmup: number };
 
-  constructor(path: PathNode, outcome: ScenarioOutcome, plan: { repetitions: number; warmup: number }) {
+  constructor(path: PathNode, outcome: ScenarioOutcome, reps: RepOutcome[], plan: { repetitions: number; warmup: number }) {
     this.path = path;
-    this.outcome = outcome;
+    this.#outcome = outcome;
+    this.#reps = reps;
     this.#plan = plan;
   }
 
+  get record(): Frozen<ScenarioOutcome> {
+    return this.#outcome;
+  }
+
   get name(): string {
-    return this.outcome.name;
+    return this.#outcome.name;
   }
 
   start(): void {
-    this.outcome.status = 'running';
+    this.#outcome.status = 'running';
     this.path.tree.save();
   }
 
@@ -282,29 +293,29 @@ export class ScenarioNode {
 
   /** Not applicable to this path (e.g. a topology it has no end for); does not count against it. */
   skip(reason: string): void {
-    this.outcome.status = 'skipped';
-    this.outcome.reason = reason;
+    this.#outcome.status = 'skipped';
+    this.#outcome.reason = reason;
     this.path.notes([`scenario ${this.name} not run: ${reason}`]);
   }
 
   rep(outcome: RepOutcome): void {
-    this.path.outcome.reps.push(outcome);
+    this.#reps.push(outcome);
     this.path.tree.save();
   }
 
   /** Could not even start (its preparation failed): failed, every repetition blocked by that. */
   fail(reason: string): void {
     this.#blockRemaining(reason);
-    this.outcome.status = 'failed';
-    this.outcome.reason = reason;
+    this.#outcome.status = 'failed';
+    this.#outcome.reason = reason;
     this.path.tree.save();
   }
 
   /** Never started because something around it failed. */
   block(reason: string): void {
     this.#blockRemaining(reason);
-    this.outcome.status = 'blocked';
-    this.outcome.reason = reason;
+    this.#outcome.status = 'blocked';
+    this.#outcome.reason = reason;
     this.path.tree.save();
   }
 
@@ -316,17 +327,17 @@ export class ScenarioNode {
 
   /** The scenario's status from its measured repetitions. */
   finish(reason?: string): void {
-    const measured = this.path.outcome.reps.filter((r) => r.scenario === this.name && !r.warmup);
+    const measured = this.#reps.filter((r) => r.scenario === this.name && !r.warmup);
     const ok = measured.filter((r) => r.status === 'ok').length;
-    this.outcome.status = ok === 0 ? 'failed' : ok < this.#plan.repetitions ? 'partial' : 'ok';
+    this.#outcome.status = ok === 0 ? 'failed' : ok < this.#plan.repetitions ? 'partial' : 'ok';
     const failed = measured.find((r) => r.status !== 'ok');
-    if (this.outcome.status !== 'ok') this.outcome.reason = reason ?? (failed?.reason ? `${measured.length - ok} of ${measured.length} failed; first: ${firstLine(failed.reason)}` : undefined);
-    else delete this.outcome.reason;
+    if (this.#outcome.status !== 'ok') this.#outcome.reason = reason ?? (failed?.reason ? `${measured.length - ok} of ${measured.length} failed; first: ${firstLine(failed.reason)}` : undefined);
+    else delete this.#outcome.reason;
     this.path.tree.save();
   }
 
   #blockRemaining(reason: string): void {
-    const reps = this.path.outcome.reps;
+    const reps = this.#reps;
     for (const warmup of [true, false]) {
       const count = warmup ? this.#plan.warmup : this.#plan.repetitions;
       for (let rep = 0; rep < count; rep++) {
