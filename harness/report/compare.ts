@@ -3,7 +3,7 @@
 // a verdict that flags a change only when it is statistically significant AND larger than a relative
 // noise floor (the rule of Firecracker's tools/ab_test.py), in the metric's better direction.
 
-import { ExitCode, type ExitCodeValue } from '../errors.ts';
+import { ExitCode, type ExitCodeValue, UsageError } from '../errors.ts';
 import { metricInfo, type Direction, type MetricName } from '../metrics.ts';
 import type { BackendStatus } from '../run/record.ts';
 import { seriesKey, type Dims, type Unit } from '../samples.ts';
@@ -97,8 +97,8 @@ export function compareRuns(baselineDir: string, runDir: string, options: Compar
 /** Compare two loaded runs (pure). Series are matched ignoring the host, so nightly runs on different machines of one runner pool compare. */
 export function compareLoaded(baseline: LoadedRun, run: LoadedRun, options: CompareOptions = {}): CompareResult {
   const opts: Required<CompareOptions> = { noiseFloorPercent: options.noiseFloorPercent ?? 5, alpha: options.alpha ?? 0.05, test: options.test ?? 'permutation' };
-  if (!(opts.noiseFloorPercent >= 0)) throw new RangeError(`noise floor must be >= 0 percent, got ${opts.noiseFloorPercent}`);
-  if (!(opts.alpha > 0 && opts.alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${opts.alpha}`);
+  if (!(opts.noiseFloorPercent >= 0)) throw new UsageError(`noise floor must be >= 0 percent, got ${opts.noiseFloorPercent}`);
+  if (!(opts.alpha > 0 && opts.alpha < 1)) throw new UsageError(`alpha must be in (0, 1), got ${opts.alpha}`);
   const index = (r: LoadedRun) => new Map(headlineSeries(r).map((s) => [seriesKey({ ...s, host: '' }), s]));
   const a = index(baseline);
   const b = index(run);
