@@ -4,7 +4,7 @@
 //
 // One front-end (testpmd, two virtio-user ports, io forwarding, `start tx_first`) keeps frames
 // circulating through the switch under test in both directions: A->switch->B->front-end->A... The
-// switch under test is first ours (vhost-user-ts), then testpmd's vhost PMD with io forwarding, in
+// switch under test is first iopath's own, then testpmd's vhost PMD with io forwarding, in
 // the same run and the same topology, measured the same way: frames the front-end received per
 // second (testpmd's own Rx-pps over the window), converted to Gbit/s of L2 frames.
 //
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     ['best', (xs: number[]) => (xs.length === 0 ? NaN : Math.max(...xs))],
   ] as const) {
     console.log(`\n${label} of ${reps} run(s) of ${seconds} s each`);
-    console.log('frame  vhost-user-ts            testpmd vhost PMD        ratio ts/testpmd');
+    console.log('frame  iopath switch            testpmd vhost PMD        ratio ts/testpmd');
     for (const size of sizes) {
       const of = (k: Kind) => pick(results.filter((r) => r.kind === k && r.size === size).map((r) => r.pps));
       const ts = of('ts');
