@@ -1,7 +1,8 @@
 // The one driver of DPDK testpmd: its command line from typed options, the process (its own process
 // group, owned by a scope) driven one command at a time at its interactive prompt, and the parser of
-// its port counters. The testpmd path runs it as a switch; the benchmark and the tests of
-// iopath's own switch run it as a virtio-user front-end. Flags that work without hugepages: docs/host-notes.md.
+// its port counters. The testpmd path runs it as a switch; the benchmark and the tests of iopath's
+// own switch run it as a virtio-user front-end. Flags that work without hugepages:
+// docs/host-notes.md.
 
 import { rmSync } from 'node:fs';
 import { IopathError, ParseError, TimeoutError } from '../errors.ts';
