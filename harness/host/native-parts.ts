@@ -12,7 +12,7 @@ import { addonPath } from '../vhost-user/native.ts';
 /** Each native part and the file its build leaves behind. */
 export const nativeParts = [
   { name: 'canvas (chart rendering)', built: join(projectRoot, 'node_modules', 'canvas', 'build', 'Release', 'canvas.node') },
-  { name: 'the vhost-user-ts switch\'s addon', built: addonPath },
+  { name: 'the vhost-user switch\'s addon', built: addonPath },
 ] as const;
 
 export function unbuiltNativeParts(): string[] {

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backendIds, backends } from '../backends/registry.ts';
+import { pathList } from '../backends/registry.ts';
 import { collectorNeeds } from '../collectors/index.ts';
 import type { RunPlan } from '../config/plan.ts';
 import { projectRoot } from '../paths.ts';
@@ -14,7 +14,7 @@ import { scenarioTable } from '../workloads/scenarios.ts';
 /** One Debian package a command needs. */
 export interface PackageNeed {
   name: string;
-  /** Why, in words shown before installing it: "path vhost-user-testpmd". */
+  /** Why, in words shown before installing it: "path <id>". */
   why: string;
   /**
    * Without it the command cannot start. A need that is not required only costs the part that
@@ -50,7 +50,9 @@ export interface BenchNeedsOptions {
 /** What a run of this plan needs: every run's basics, its paths, host ends, collectors and report. */
 export function benchNeeds(plan: Readonly<RunPlan>, o: BenchNeedsOptions): PackageNeed[] {
   const needs = each(packageGroups().bench, 'every run (QEMU, network namespaces, the guest image)', true);
-  for (const id of plan.backends) needs.push(...each(backends[id].debianPackages, `path ${id}`, false));
+  for (const p of pathList) {
+    if (plan.backends.includes(p.id)) needs.push(...each(p.debianPackages, `path ${p.id}`, false));
+  }
   for (const s of plan.scenarios) {
     if (s.topology === 'guest-to-host') needs.push(...each(scenarioTable[s.kind].hostPackages, `scenario ${s.name} (its server on the host)`, false));
   }
@@ -75,7 +77,7 @@ export function testNeeds(): PackageNeed[] {
   return [
     ...each(groups.build, 'building the npm parts with native code (chart rendering, the switch\'s addon)', false),
     ...each(groups.bench, 'every run (QEMU, network namespaces, the guest image)', true),
-    ...backendIds.flatMap((id) => each(backends[id].debianPackages, `path ${id}`, false)),
+    ...pathList.flatMap((p) => each(p.debianPackages, `path ${p.id}`, false)),
     ...Object.values(scenarioTable).flatMap((s) => each(s.hostPackages, `scenario ${s.kind} (its server on the host)`, false)),
     ...Object.entries(collectorNeeds).flatMap(([id, c]) => each(c.debianPackages, `collector ${id}`, false)),
     ...reportNeeds({ pdf: true }),
