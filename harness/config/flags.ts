@@ -49,7 +49,7 @@ export function checkSwitchArgs(sockets: readonly string[], stats: string | unde
 function existingKind(path: string): string | undefined {
   try {
     const st = lstatSync(path);
-    return st.isFile() ? 'a regular file' : kindOf(st);
+    return kindOf(st);
   } catch {
     return undefined;
   }

@@ -30,13 +30,14 @@ export interface UserFileOptions {
 
 /** What a non-regular file is, in words. */
 export function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
   if (st.isSocket()) return 'a socket';
   if (st.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
+  return 'of an unknown kind';
 }
 
 function describeSize(bytes: number): string {

@@ -136,6 +136,7 @@ describe('limits of the other commands\' flags', () => {
     expect(usageErrorOf(() => checkSwitchArgs([file('taken', 'data')], undefined, undefined)).message).toMatch(/exists and is a regular file, not a socket/);
     expect(usageErrorOf(() => checkSwitchArgs([join(dir, 'x.sock'), join(dir, 'x.sock')], undefined, undefined)).message).toMatch(/the same path is given twice/);
     expect(usageErrorOf(() => checkSwitchArgs([join(dir, 'y.sock')], dir, undefined)).message).toMatch(/--stats \S+: the path exists and is a directory/);
+    expect(() => checkSwitchArgs([join(dir, 'y.sock')], file('stats-before.json', '{}'), undefined)).not.toThrow();
     expect(usageErrorOf(() => checkSwitchArgs([join(dir, 'y.sock')], undefined, 0)).message).toMatch(/^--stats-interval-ms 0: Too small/);
     expect(switchLimits.statsIntervalMs.safeParse(Number.NaN).success).toBe(false);
   });
@@ -166,7 +167,7 @@ describe('image recipes', () => {
   });
 
   it('refuses a recipe folder that is not a folder, and recipe files that are not files', () => {
-    expect(usageErrorOf(() => loadRecipe(file('not-a-dir', 'x'))).message).toMatch(/the guest image folder \S+ is a regular file|not a directory/);
+    expect(usageErrorOf(() => loadRecipe(file('not-a-dir', 'x'))).message).toMatch(/the guest image folder \S+not-a-dir is a regular file, not a directory/);
     const d = recipeDir(good);
     mkdirSync(join(d, 'guest', 'init'), { recursive: true });
     expect(usageErrorOf(() => readRecipeFile(d, 'guest/init')).message).toMatch(/is a directory, not a regular file/);
