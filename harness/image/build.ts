@@ -3,16 +3,18 @@
 // content hash of the recipe, the guest files and the resolved package versions.
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { access, mkdir, readFile, readdir, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostError, UsageError } from '../errors.ts';
 import { runCommand } from '../host/proc.ts';
+import { readLabMarker } from '../lab/marker.ts';
 import { projectRoot } from '../paths.ts';
 import { cpioNewc, type CpioEntry } from './cpio.ts';
 import { elfDependencies } from './elf.ts';
+import { indexModules } from './modinfo.ts';
 
 /** Bump when the builder's output changes for the same recipe. */
 const BUILDER_VERSION = 1;
@@ -104,6 +106,8 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const imagesDir = options.imagesDir ?? join(projectRoot, 'images');
   const cacheDir = options.cacheDir ?? join(imagesDir, 'cache');
   const log = options.log ?? (() => undefined);
+  const prepared = options.force ? undefined : preparedByLab(imagesDir, cacheDir);
+  if (prepared) return prepared;
   const recipe = await loadRecipe(imagesDir);
   const versions = await resolvePackages(recipe, options.signal);
   const hash = await imageHash(imagesDir, recipe, versions);
@@ -145,6 +149,23 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * Inside the nested lab, the image that `iopath lab` prepared on the host just before the lab VM
+ * booted, from this very recipe folder: found without asking apt again (slow over 9p, and the lab
+ * has no network to build with).
+ */
+function preparedByLab(imagesDir: string, cacheDir: string): GuestImage | undefined {
+  const lab = readLabMarker()?.guestImage;
+  if (!lab || lab.imagesDir !== imagesDir) return undefined;
+  const dir = join(cacheDir, lab.hash);
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Omit<GuestImage, 'cached'>;
+    return { ...manifest, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cached: true };
+  } catch {
+    return undefined;
   }
 }
 
@@ -254,19 +275,6 @@ async function resolveInside(root: string, rel: string, depth = 0): Promise<stri
   const target = await readlink(full);
   const next = target.startsWith('/') ? target.slice(1) : posix.join(posix.dirname(rel), target);
   return resolveInside(root, posix.normalize(next), depth + 1);
-}
-
-async function indexModules(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith('.ko')) out.set(e.name.slice(0, -3).replace(/-/g, '_'), p);
-    }
-  };
-  await walk(dir);
-  return out;
 }
 
 /** Size of the cached image files, for `doctor` and logs. */
