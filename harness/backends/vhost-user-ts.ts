@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Availability, Collector } from '../collectors/types.ts';
 import { TimeoutError } from '../errors.ts';
 import { sleep, startDaemon, type Daemon } from '../host/proc.ts';
+import { readLabMarker } from '../lab/marker.ts';
 import { projectRoot } from '../paths.ts';
 import type { Sample } from '../samples.ts';
 import { diffCounters, readSwitchCounters, type SwitchStats } from '../vhost-user/stats.ts';
@@ -45,11 +46,14 @@ export const vhostUserTs: NicBackend = {
   },
 };
 
+/** How long the switch may take to listen: a node process starts in seconds, but minutes at the nested lab's emulated speed. */
+const SWITCH_START_MS = readLabMarker() ? 180_000 : 30_000;
+
 async function waitForSockets(daemon: Daemon, sockets: readonly string[], signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + SWITCH_START_MS;
   while (!sockets.every((s) => existsSync(s))) {
     if (!daemon.running) throw new Error(`the vhost-user-ts switch exited during start-up (${JSON.stringify(daemon.exitInfo)}); see switch.log`);
-    if (Date.now() > deadline) throw new TimeoutError('vhost-user-ts switch sockets', 30_000);
+    if (Date.now() > deadline) throw new TimeoutError('vhost-user-ts switch sockets', SWITCH_START_MS);
     await sleep(50, signal);
   }
 }
