@@ -87,6 +87,8 @@ export interface ExitReasonOptions {
   accel: Accel;
   targets: readonly CollectorTarget[];
   dir: string;
+  /** Private folder for perf's control FIFOs (default: dir). */
+  fifoDir?: string;
   scope?: Scope;
   perf?: string;
   strategy?: ExitReasonStrategy;
@@ -160,7 +162,7 @@ export class ExitReasonCollector implements Collector {
     const results = await Promise.allSettled(
       this.#o.targets.map(async (t) => {
         const label = `exit-reasons-${t.guest}-${tag}`;
-        const common = { perf, pid: t.qemuPid, dir: this.#o.dir, label, scope: this.#scope };
+        const common = { perf, pid: t.qemuPid, dir: this.#o.dir, ...(this.#o.fifoDir === undefined ? {} : { fifoDir: this.#o.fifoDir }), label, scope: this.#scope };
         if (this.#strategy === 'filter') {
           this.#filterSessions.set(t.guest, await PerfStatSession.start({ ...common, events: reasonEventSpecs(this.#reasons) }));
         } else {

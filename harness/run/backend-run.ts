@@ -164,6 +164,7 @@ async function startCollectors(
       targets: vms.map((vm) => ({ guest: vm.name, qemuPid: vm.pid, qmp: vm.qmp, traceFile: traceFile(vm.name) })),
       hostProcesses: instance.processes?.(vms.map((vm) => ({ name: vm.name, qemuPid: vm.pid }))) ?? [],
       dir: join(logDir, 'collectors'),
+      runtimeDir: join(env.runtimeDir, outcome.id, 'collectors'),
       scope,
     }),
     ...(instance.collectors?.() ?? []),
