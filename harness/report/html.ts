@@ -19,6 +19,7 @@ import {
   trendTable,
   warningsSection,
 } from './html-sections.ts';
+import { labStatements } from './lab.ts';
 import type { ReportModel } from './model.ts';
 
 /** What the count figures are, said once above the figures. */
@@ -74,6 +75,7 @@ export function renderHtml(model: ReportModel, figures: readonly RenderedFigure[
 <h1>${model.title}</h1>
 <p class="verdict">${model.verdict}</p>
 <p class="meta">${current.length > 1 ? `${current.length} runs merged, one per host: ` : 'Run '}${current.map((r) => `${r.id} on ${r.host} (${formatTime(r.startedAt)}, profile ${r.profile.name}, ${r.provenance ? r.provenance.accel.kind.toUpperCase() : 'accelerator unknown'})`).join('; ')}. Generated ${formatTime(model.generatedAt)}${model.iopathVersion ? ` by iopath ${model.iopathVersion}` : ''}.</p>
+${labStatements(model).map((t) => html`<div class="banner lab">${t}</div>`)}
 ${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</strong> ${r.partialReasons.join('; ')}. Only what was measured before it stopped is shown.</div>`)}
 <nav class="toc"><a href="#summary">Summary</a><a href="#ratios">Ratios</a><a href="#costs">Cost notes and idle baseline</a><a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#collectors">Collectors</a><a href="#features">Features</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
 </header>

@@ -1,6 +1,8 @@
 // The shape of results/<run-id>/run.json: provenance written once per run, and the outcome of every
 // backend and repetition. This is a public contract (README.md, "Results"); add fields, never rename.
 
+import type { LabProvenance } from '../lab/marker.ts';
+
 export const RUN_SCHEMA = 'iopath.run/1';
 
 export type RunStatus = 'running' | 'complete' | 'partial' | 'failed' | 'interrupted';
@@ -28,6 +30,12 @@ export interface Provenance {
   gitDirty: boolean;
   iopathVersion: string;
   nodeVersion: string;
+  /**
+   * Present when the run ran inside the nested KVM lab (`iopath lab`): the host above is then the
+   * lab VM (L1), whose KVM is AMD SVM emulated by QEMU TCG on the real host (`lab.l0`). Exits,
+   * exit reasons and host-CPU attribution are real there; throughput, packet rates and latency are not.
+   */
+  lab?: LabProvenance;
 }
 
 export interface RepOutcome {
