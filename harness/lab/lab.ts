@@ -129,7 +129,7 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
 
     const allShares: Share[] = [{ tag: 'host', hostPath: '/', readonly: true }, { tag: 'lab', hostPath: exchange, readonly: false }, ...shares, await compileCache(args)];
     consoleLog = join(runtimeDir, 'console.log');
-    o.log(`booting the lab VM: ${cpus} vCPU, ${memoryMiB} MiB, kernel ${lab.kernelRelease}, under TCG with -cpu max (${LAB_VIRTUALISATION})`);
+    o.log(`lab ${id}: booting the lab VM: ${cpus} vCPU, ${memoryMiB} MiB, kernel ${lab.kernelRelease}, under TCG with -cpu max (${LAB_VIRTUALISATION})`);
     const vm = await LabVm.launch(
       scope,
       {

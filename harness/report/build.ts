@@ -16,6 +16,7 @@ import { compareBackends, formatDims, sourceList } from './format.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { CollectorAvailability, LoadedRun } from './load.ts';
 import { REPORT_SCHEMA, type BackendView, type RatioView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
+import { labVerdict } from './lab.ts';
 import { verdictLine } from './verdict.ts';
 
 export { verdictLine };
@@ -88,7 +89,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     trend: computeTrend(runs),
     ...(options.iopathVersion ? { iopathVersion: options.iopathVersion } : {}),
   };
-  model.verdict = verdictLine(model);
+  model.verdict = labVerdict(model, verdictLine(model));
   return model;
 }
 
