@@ -27,6 +27,8 @@ export interface L1Config {
   /** The control line (ttyS1): `INT` or `TERM` forwarded to the command in L1. */
   controlSocket: string;
   qmpSocket: string;
+  /** Where QEMU logs CPU resets and guest errors (a triple fault of L1 says nothing on its console). */
+  debugLog: string;
   shares: readonly Share[];
 }
 
@@ -41,6 +43,7 @@ export function l1Argv(c: L1Config): string[] {
   add('-smp', String(c.cpus));
   add('-m', `${c.memoryMiB}M`);
   add('-nodefaults', '-no-user-config', '-vga', 'none', '-display', 'none', '-no-reboot', '-nic', 'none');
+  add('-d', 'cpu_reset,guest_errors', '-D', c.debugLog);
   add('-kernel', c.kernel, '-initrd', c.initrd, '-append', c.append);
   add('-chardev', renderProps('socket', { id: 'console', path: c.consoleSocket }));
   add('-device', renderProps('isa-serial', { chardev: 'console', index: 0 }));

@@ -19,7 +19,9 @@ const FAILED = /iopath-lab: FAILED: ([^\n]*)/;
 const CONSOLE_TAIL_BYTES = 64 * 1024;
 
 export interface LabVmOptions {
-  config: Omit<L1Config, 'consoleSocket' | 'controlSocket' | 'qmpSocket'>;
+  config: Omit<L1Config, 'consoleSocket' | 'controlSocket' | 'qmpSocket' | 'debugLog'>;
+  /** QEMU's log of CPU resets and guest errors. */
+  debugLog: string;
   /** Private folder (0700) for the sockets. */
   runtimeDir: string;
   /** L1's console, appended as it arrives. */
@@ -59,7 +61,7 @@ export class LabVm {
     const controlConn = listenOnce(scope, controlSocket, 'control');
     const log = openSync(o.consoleLog, 'a', 0o600);
     scope.defer('close the lab console log', () => closeSync(log));
-    const argv = l1Argv({ ...o.config, consoleSocket, controlSocket, qmpSocket });
+    const argv = l1Argv({ ...o.config, consoleSocket, controlSocket, qmpSocket, debugLog: o.debugLog });
     const qemu = startDaemon(scope, { name: 'qemu lab', argv, logFile: o.qemuLog, termTimeoutMs: 5000 });
     scope.defer('remove the lab QMP socket', () => rmSync(qmpSocket, { force: true }));
     const vm = new LabVm(qemu, argv, controlConn, o.qemuLog);

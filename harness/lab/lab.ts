@@ -99,9 +99,12 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
       if (!keep || !consoleLog || !existsSync(consoleLog)) return;
       const kept = join(shares[0]!.hostPath, `lab-${id}.console.log`);
       copyFileSync(consoleLog, kept);
-      const dmesg = join(runtimeDir, 'share', 'dmesg.txt');
-      if (existsSync(dmesg)) copyFileSync(dmesg, join(shares[0]!.hostPath, `lab-${id}.dmesg.log`));
-      o.log(`the lab VM's console is in ${kept}${existsSync(dmesg) ? `, its kernel log in lab-${id}.dmesg.log beside it` : ''}`);
+      const extra = [
+        [join(runtimeDir, 'share', 'dmesg.txt'), 'its kernel log', 'dmesg'],
+        [join(runtimeDir, 'qemu-debug.log'), "QEMU's log of its CPU resets", 'qemu-debug'],
+      ].filter(([from]) => existsSync(from!));
+      for (const [from, , name] of extra) copyFileSync(from!, join(shares[0]!.hostPath, `lab-${id}.${name}.log`));
+      o.log(`the lab VM's console is in ${kept}${extra.map(([, what, name]) => `; ${what} in lab-${id}.${name}.log`).join('')}`);
     });
     writeOwner(runtimeDir, { ...selfIdentity(), run: id, tag, resultsDir: shares[0]!.hostPath, startedAt: new Date().toISOString() });
     recordChildrenIn(join(runtimeDir, 'pids'));
@@ -137,6 +140,7 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
         runtimeDir,
         consoleLog,
         qemuLog: join(runtimeDir, 'qemu.log'),
+        debugLog: join(runtimeDir, 'qemu-debug.log'),
         onConsole: o.output,
       },
       o.signal,
@@ -149,7 +153,10 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
     const statusFile = join(exchange, 'status');
     if (!existsSync(statusFile)) {
       keep = true;
-      throw new LabError(`the lab VM stopped (${describeExit(exit)}) without the command's exit status; last console lines:\n${vm.consoleTail()}`);
+      // With -no-reboot a reset of L1 (a triple fault, or a kernel panic) ends QEMU with status 0.
+      throw new LabError(
+        `the lab VM stopped (${describeExit(exit)}) without the command's exit status: it ${exit.code === 0 ? 'reset itself (a kernel panic or a triple fault of L1)' : 'died'}; last console lines:\n${vm.consoleTail()}`,
+      );
     }
     const status = Number(readFileSync(statusFile, 'utf8').trim());
     if (!Number.isInteger(status)) throw new LabError(`the lab VM wrote an exit status that is not a number: ${readFileSync(statusFile, 'utf8').slice(0, 40)}`);

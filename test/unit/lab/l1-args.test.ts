@@ -19,6 +19,7 @@ describe('the lab VM command line', () => {
     consoleSocket: '/r/console.sock',
     controlSocket: '/r/control.sock',
     qmpSocket: '/r/qmp.sock',
+    debugLog: '/r/qemu-debug.log',
     shares,
   });
 
