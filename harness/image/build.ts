@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, readFile, readdir, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -12,8 +12,9 @@ import { HostError, UsageError } from '../errors.ts';
 import { runCommand } from '../host/proc.ts';
 import { readLabMarker } from '../lab/marker.ts';
 import { projectRoot } from '../paths.ts';
-import { cpioNewc, type CpioEntry } from './cpio.ts';
+import { cpioNewc } from './cpio.ts';
 import { elfDependencies } from './elf.ts';
+import { InitramfsTree, unpackPackages } from './initramfs.ts';
 import { indexModules } from './modinfo.ts';
 
 /** Bump when the builder's output changes for the same recipe. */
@@ -176,47 +177,10 @@ async function build(
   work: string,
   signal?: AbortSignal,
 ): Promise<{ guestKernel: string; initrdBytes: number }> {
-  const debs = join(work, 'debs');
-  const root = join(work, 'root');
-  await mkdir(debs, { recursive: true });
-  await mkdir(root, { recursive: true });
-  const specs = Object.entries(versions).map(([name, version]) => `${name}=${version}`);
-  // As root, apt drops to the _apt user for downloads, which cannot write our folder; downloading
-  // as the invoking user is what `apt-get download` does for non-root users anyway.
-  await runCommand(['apt-get', 'download', '-o', 'APT::Sandbox::User=root', ...specs], {
-    cwd: debs,
-    signal,
-    timeoutMs: 10 * 60_000,
-    fix: 'apt-get update',
-  });
-  for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) {
-    await runCommand(['dpkg-deb', '-x', join(debs, deb), root], { signal });
-  }
-
+  const { root, kernelRelease: guestKernel } = await unpackPackages(versions, work, signal);
   const moduleRoot = join(root, 'lib', 'modules');
-  const releases = existsSync(moduleRoot) ? await readdir(moduleRoot) : [];
-  const guestKernel = releases[0];
-  if (!guestKernel || releases.length !== 1) throw new HostError(`expected one kernel in the unpacked packages, found ${releases.join(', ') || 'none'}`);
-
-  const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const addDir = (path: string) => {
-    const parts = path.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const p = '/' + parts.slice(0, i).join('/');
-      if (!dirs.has(p)) {
-        dirs.add(p);
-        entries.push({ kind: 'dir', path: p });
-      }
-    }
-  };
-  const addFile = (path: string, data: Buffer, mode: number) => {
-    addDir(posix.dirname(path));
-    entries.push({ kind: 'file', path, data, mode });
-  };
-  for (const d of ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/run', '/etc/iopath', '/lib/modules']) addDir(d);
-  entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1 });
-  entries.push({ kind: 'chardev', path: '/dev/null', major: 1, minor: 3, mode: 0o666 });
+  const tree = InitramfsTree.withBasics(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/run', '/etc/iopath', '/lib/modules']);
+  const addFile = (path: string, data: Buffer, mode: number) => tree.addFile(path, data, mode);
 
   // Programs and, transitively, the shared libraries they need.
   const libDirs = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib64', 'lib', 'usr/lib'];
@@ -259,7 +223,7 @@ async function build(
   addFile('/etc/iopath/modules', Buffer.from(recipe.modules.join('\n') + '\n'), 0o644);
   for (const [guestPath, rel] of Object.entries(recipe.files)) addFile(guestPath, await readFile(join(imagesDir, rel)), 0o755);
 
-  const initrd = gzipSync(cpioNewc(entries), { level: 6 });
+  const initrd = gzipSync(cpioNewc(tree.entries), { level: 6 });
   await writeFile(join(work, 'initrd.img'), initrd);
   const vmlinuz = join(root, 'boot', `vmlinuz-${guestKernel}`);
   await writeFile(join(work, 'vmlinuz'), await readFile(vmlinuz));

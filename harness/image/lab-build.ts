@@ -5,14 +5,14 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostError, UsageError } from '../errors.ts';
-import { runCommand } from '../host/proc.ts';
 import { projectRoot } from '../paths.ts';
 import type { GuestImage } from './build.ts';
-import { cpioNewc, type CpioEntry } from './cpio.ts';
+import { cpioNewc } from './cpio.ts';
+import { InitramfsTree, unpackPackages } from './initramfs.ts';
 import { indexModules, resolveModules } from './modinfo.ts';
 
 /** Bump when the builder's output changes for the same inputs. */
@@ -139,49 +139,19 @@ async function build(
   work: string,
   signal?: AbortSignal,
 ): Promise<{ kernelRelease: string; modules: string[]; initrdBytes: number }> {
-  const debs = join(work, 'debs');
-  const root = join(work, 'root');
-  await mkdir(debs, { recursive: true });
-  await mkdir(root, { recursive: true });
-  const specs = Object.entries(packages).map(([name, version]) => `${name}=${version}`);
-  await runCommand(['apt-get', 'download', '-o', 'APT::Sandbox::User=root', ...specs], { cwd: debs, signal, timeoutMs: 10 * 60_000, fix: 'apt-get update' });
-  for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) {
-    await runCommand(['dpkg-deb', '-x', join(debs, deb), root], { signal });
-  }
-  const releases = await readdir(join(root, 'lib', 'modules')).catch(() => [] as string[]);
-  const kernelRelease = releases[0];
-  if (!kernelRelease || releases.length !== 1) throw new HostError(`expected one kernel in the unpacked packages, found ${releases.join(', ') || 'none'}`);
+  const { root, kernelRelease } = await unpackPackages(packages, work, signal);
   const modules = await resolveModules(await indexModules(join(root, 'lib', 'modules', kernelRelease, 'kernel')), recipe.modules, kernelRelease);
-
-  const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const addDir = (path: string) => {
-    const parts = path.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const p = '/' + parts.slice(0, i).join('/');
-      if (!dirs.has(p)) {
-        dirs.add(p);
-        entries.push({ kind: 'dir', path: p });
-      }
-    }
-  };
-  const addFile = (path: string, data: Buffer, mode: number) => {
-    addDir(posix.dirname(path));
-    entries.push({ kind: 'file', path, data, mode });
-  };
-  for (const d of ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/etc/iopath', '/lib/modules']) addDir(d);
-  entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1 });
-  entries.push({ kind: 'chardev', path: '/dev/null', major: 1, minor: 3, mode: 0o666 });
+  const tree = InitramfsTree.withBasics(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/etc/iopath', '/lib/modules']);
   for (const program of recipe.programs) {
     const data = await readFile(join(root, program)).catch(() => {
       throw new HostError(`the lab recipe needs ${program}, which the packages ${Object.keys(packages).join(', ')} do not contain`);
     });
-    addFile(`/${program}`, data, 0o755);
+    tree.addFile(`/${program}`, data, 0o755);
   }
-  for (const m of modules) addFile(`/lib/modules/${m.name}.ko`, await readFile(m.path), 0o644);
-  addFile('/etc/iopath/modules', Buffer.from(modules.map((m) => m.name).join('\n') + '\n'), 0o644);
-  addFile('/init', init, 0o755);
-  const initrd = gzipSync(cpioNewc(entries), { level: 6 });
+  for (const m of modules) tree.addFile(`/lib/modules/${m.name}.ko`, await readFile(m.path), 0o644);
+  tree.addFile('/etc/iopath/modules', Buffer.from(modules.map((m) => m.name).join('\n') + '\n'), 0o644);
+  tree.addFile('/init', init, 0o755);
+  const initrd = gzipSync(cpioNewc(tree.entries), { level: 6 });
   await writeFile(join(work, 'initrd.img'), initrd);
   return { kernelRelease, modules: modules.map((m) => m.name), initrdBytes: initrd.length };
 }

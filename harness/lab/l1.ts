@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { TimeoutError, tailLines } from '../errors.ts';
+import { tailLines } from '../errors.ts';
 import { startDaemon, type Daemon, type ExitInfo } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
 import { QmpClient } from '../vm/qmp.ts';

@@ -1,12 +1,14 @@
 // The nested KVM lab end to end, as a user runs it: `iopath lab -- bench --profile lab` boots the
 // lab VM, runs the lab profile inside under a real (nested) KVM, and the stored results must show
 // every KVM-only path and collector working for real. The only test that boots L1.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../harness/run/record.ts';
 import type { SampleRecord } from '../../harness/samples.ts';
+import { projectRoot } from '../../harness/paths.ts';
 import { iopath } from '../helpers/cli.ts';
 import { leftovers, skipWhy, whyNoGuests } from '../helpers/host.ts';
 
@@ -83,4 +85,38 @@ describe('iopath lab -- bench --profile lab', () => {
     expect(leftovers(lab)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
     expect(leftovers(record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
   }, 960_000);
+
+  it.skipIf(skip)('passes Ctrl-C to the command inside, which tears its guests down; the lab exits 130 and leaves nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iopath-lab-int-'));
+    const child = spawn(process.execPath, [join(projectRoot, 'bin/iopath.js'), 'lab', '--', 'bench', '--profile', 'lab', '--backends', 'e1000', '--results-dir', join(dir, 'results')], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = 0;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      // Once the path is being set up inside, its guests and namespace exist or are coming.
+      if (!sent && /^- e1000/m.test(stdout)) {
+        sent = Date.now();
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    console.log(`lab interrupt: exit ${status} ${sent ? `${((Date.now() - sent) / 1000).toFixed(1)} s after SIGINT` : '(SIGINT never sent)'}`);
+    expect(sent, `${stdout.slice(-2000)}\n${stderr.slice(-2000)}`).toBeGreaterThan(0);
+    expect(status, `${stdout.slice(-2000)}\n${stderr.slice(-2000)}`).toBe(130);
+    expect(stderr).toMatch(/forwarding SIGINT to the command in the lab/);
+    const runs = readdirSync(join(dir, 'results')).filter((e) => existsSync(join(dir, 'results', e, 'run.json')));
+    expect(runs).toHaveLength(1);
+    const record = JSON.parse(readFileSync(join(dir, 'results', runs[0]!, 'run.json'), 'utf8')) as RunRecord;
+    expect(record.status).toBe('interrupted');
+    const lab = /lab (\d{8}-\d{6}-[0-9a-f]{6}):/.exec(stderr)?.[1];
+    expect(lab).toBeDefined();
+    expect(leftovers(lab)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+  }, 660_000);
 });
