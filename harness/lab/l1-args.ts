@@ -30,6 +30,8 @@ export interface L1Config {
   /** Where QEMU logs CPU resets and guest errors (a triple fault of L1 says nothing on its console). */
   debugLog: string;
   shares: readonly Share[];
+  /** TCG's threading: one host thread per vCPU (`multi`, QEMU's default here) or one for all. */
+  tcgThread?: 'single' | 'multi';
 }
 
 export function l1Argv(c: L1Config): string[] {
@@ -37,7 +39,7 @@ export function l1Argv(c: L1Config): string[] {
   const add = (...items: string[]) => argv.push(...items);
   add('-name', renderProps('guest=iopath-lab', { 'debug-threads': true }));
   add('-machine', 'pc');
-  add('-accel', 'tcg');
+  add('-accel', c.tcgThread ? `tcg,thread=${c.tcgThread}` : 'tcg');
   // `max` is the CPU model whose emulation includes SVM and nested paging (NPT).
   add('-cpu', 'max');
   add('-smp', String(c.cpus));

@@ -37,6 +37,8 @@ export interface LabOptions {
   keepConsole: boolean;
   /** Time budget of the whole command inside, in minutes. */
   timeoutMin: number;
+  /** TCG threading of L1 (see L1Config.tcgThread). */
+  tcgThread?: 'single' | 'multi';
   /** How long L1 may take to boot and start the command. */
   bootTimeoutSec?: number;
   /** How long the command inside gets to stop after Ctrl-C, SIGTERM or the time budget. */
@@ -136,7 +138,7 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
     const vm = await LabVm.launch(
       scope,
       {
-        config: { binary: host.qemu.path, cpus, memoryMiB, kernel: lab.kernel, initrd: lab.initrd, append: lab.cmdline, shares: allShares },
+        config: { binary: host.qemu.path, cpus, memoryMiB, kernel: lab.kernel, initrd: lab.initrd, append: lab.cmdline, shares: allShares, ...(o.tcgThread ? { tcgThread: o.tcgThread } : {}) },
         runtimeDir,
         consoleLog,
         qemuLog: join(runtimeDir, 'qemu.log'),
