@@ -7,6 +7,7 @@ export const virtioNet = defineTapBackend({
   id: 'virtio-net',
   title: 'virtio-net (QEMU userspace)',
   summary: 'virtio-net-pci served by QEMU in userspace (tap, vhost=off): every packet crosses QEMU.',
+  presentation: { order: 20, color: '#0072B2' },
   tapProps: { vhost: false },
   device: (g) => ({ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: g.mac } }),
 });

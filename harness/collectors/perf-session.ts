@@ -30,7 +30,7 @@ export interface PerfStatSessionOptions {
    * a results folder may be on one that cannot hold FIFOs (9p, some network file systems).
    */
   fifoDir?: string;
-  /** File-name-safe label, unique per concurrent session, e.g. `perf-kvm-a-e1000-tcp-measure-0`. */
+  /** File-name-safe label, unique per concurrent session, e.g. `perf-kvm-a-<path>-tcp-measure-0`. */
   label: string;
   scope: Scope;
   /** How long to wait for perf to acknowledge a command or to exit. */

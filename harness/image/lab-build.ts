@@ -1,5 +1,5 @@
 // The lab image: the initramfs of the nested KVM lab's first-level VM (L1). It pairs with the guest
-// image's own kernel (same Debian package, same version), adds busybox, the KVM, vhost-net, tap,
+// image's own kernel (same Debian package, same version), adds busybox, the KVM, vhost_net, tun,
 // bridge and 9p modules with their dependencies, and images/lab/init. Built from Debian packages
 // without root and cached under a hash of the guest image, the lab recipe and the init script.
 

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname, release, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { pathList } from '../backends/registry.ts';
 import { InterruptedError, TimeoutError, UsageError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost } from '../host/facts.ts';
 import { acquireHostLock, recoverDeadRuns } from '../host/recovery.ts';
@@ -86,7 +87,7 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
   let consoleLog: string | undefined;
   let keep = o.keepConsole;
   try {
-    const recovered = await recoverDeadRuns(runtimeRoot, markRunInterrupted);
+    const recovered = await recoverDeadRuns(runtimeRoot, { markInterrupted: markRunInterrupted, paths: pathList });
     if (recovered.runs.length || recovered.netns.length) o.log(`removed what ${recovered.runs.length + recovered.netns.length} dead run(s) left behind`);
 
     // Everything the command inside needs is prepared here: L1 has no network.

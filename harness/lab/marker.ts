@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeRoot } from '../paths.ts';
+import type { LabProvenance } from '../run/record.ts';
 
 export const LAB_SCHEMA = 'iopath.lab/1';
 
@@ -34,14 +35,8 @@ export interface LabMarker {
   guestImage?: { imagesDir: string; hash: string };
 }
 
-/** What run.json records about the lab (Provenance.lab). */
-export interface LabProvenance extends Omit<LabMarker, 'schema'> {
-  nested: true;
-  /** What the lab measures for real. */
-  real: string[];
-  /** What it measures at emulated speed: never to be quoted as a host's figure. */
-  notRepresentative: string[];
-}
+/** What run.json records about the lab (Provenance.lab); its schema is part of run.json's. */
+export type { LabProvenance };
 
 export function labProvenance(m: LabMarker): LabProvenance {
   const { schema: _schema, ...rest } = m;

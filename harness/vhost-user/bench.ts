@@ -4,7 +4,7 @@
 //
 // One front-end (testpmd, two virtio-user ports, io forwarding, `start tx_first`) keeps frames
 // circulating through the switch under test in both directions: A->switch->B->front-end->A... The
-// switch under test is first ours (vhost-user-ts), then testpmd's vhost PMD with io forwarding, in
+// switch under test is first iopath's own, then testpmd's vhost PMD with io forwarding, in
 // the same run and the same topology, measured the same way: frames the front-end received per
 // second (testpmd's own Rx-pps over the window), converted to Gbit/s of L2 frames.
 //
@@ -19,8 +19,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Testpmd, testpmdUnavailableReason } from '../backends/testpmd.ts';
+import { TimeoutError } from '../errors.ts';
+import { Scope } from '../host/scope.ts';
 import { readSwitchCounters } from './stats.ts';
-import { Testpmd, testpmdUnavailableReason } from './testpmd.ts';
 import { nativeUnavailableReason } from './native.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     ['best', (xs: number[]) => (xs.length === 0 ? NaN : Math.max(...xs))],
   ] as const) {
     console.log(`\n${label} of ${reps} run(s) of ${seconds} s each`);
-    console.log('frame  vhost-user-ts            testpmd vhost PMD        ratio ts/testpmd');
+    console.log('frame  iopath switch            testpmd vhost PMD        ratio ts/testpmd');
     for (const size of sizes) {
       const of = (k: Kind) => pick(results.filter((r) => r.kind === k && r.size === size).map((r) => r.pps));
       const ts = of('ts');
@@ -99,20 +101,25 @@ async function measure(kind: Kind, size: number, seconds: number, queueSize: num
   const b = join(dir, 'b.sock');
   const stats = join(dir, 'stats.json');
   const tag = `${process.pid}-${kind}-${size}`;
+  // Everything started here is stopped (and DPDK's runtime files removed) when the scope closes.
+  const scope = new Scope(`switch bench ${tag}`);
   let sw: { stop(): Promise<void>; pid: number } | undefined;
-  let fe: Testpmd | undefined;
   try {
-    sw = kind === 'ts' ? startOurs(a, b, stats, profileDir, extra) : await startTestpmdSwitch(a, b, `sw-${tag}`);
+    sw = kind === 'ts' ? startOurs(a, b, stats, profileDir, extra) : await startTestpmdSwitch(scope, a, b, `sw-${tag}`);
     await waitForFiles([a, b], 15000);
-    fe = new Testpmd({
-      prefix: `fe-${tag}`,
-      lcores: [0, 1],
-      vdevs: [`net_virtio_user0,path=${a},queue_size=${queueSize},mac=${MAC_A}`, `net_virtio_user1,path=${b},queue_size=${queueSize},mac=${MAC_B}`],
-      args: ['-i', '--total-num-mbufs=32768', '--forward-mode=io', `--eth-peer=0,${MAC_B}`, `--eth-peer=1,${MAC_A}`, ...(size > 2000 ? ['--mbuf-size=10240'] : [])],
-    });
-    await fe.waitFor('testpmd>', 30000);
-    fe.send(`set txpkts ${size}`);
-    fe.send('start tx_first 32');
+    const fe = await Testpmd.start(
+      scope,
+      {
+        filePrefix: `fe-${tag}`,
+        lcores: [0, 1],
+        memoryMiB: 1024,
+        vdevs: [`net_virtio_user0,path=${a},queue_size=${queueSize},mac=${MAC_A}`, `net_virtio_user1,path=${b},queue_size=${queueSize},mac=${MAC_B}`],
+        app: ['--total-num-mbufs=32768', '--forward-mode=io', `--eth-peer=0,${MAC_B}`, `--eth-peer=1,${MAC_A}`, ...(size > 2000 ? ['--mbuf-size=10240'] : [])],
+      },
+      { promptTimeoutMs: 30000 },
+    );
+    await fe.command(`set txpkts ${size}`);
+    await fe.command('start tx_first 32');
     await delay(2000); // warm-up: learning, ring fill, JIT
     const before = await fe.portStats();
     const cpu0 = cpuSeconds(sw.pid);
@@ -121,7 +128,7 @@ async function measure(kind: Kind, size: number, seconds: number, queueSize: num
     const after = await fe.portStats();
     const dt = (performance.now() - t0) / 1000;
     const cpu = (cpuSeconds(sw.pid) - cpu0) / dt;
-    const rx = sum(after.rxPackets) - sum(before.rxPackets);
+    const rx = sum(after.map((p) => p.rxPackets)) - sum(before.map((p) => p.rxPackets));
     const pps = rx / dt;
     // Frames per CPU-second of the switch: comparable across runs even when other work steals CPU.
     let note = `switch CPU ${(100 * cpu).toFixed(0)}% (${(pps / cpu / 1e6).toFixed(2)} Mpps per CPU)`;
@@ -130,14 +137,12 @@ async function measure(kind: Kind, size: number, seconds: number, queueSize: num
       const drops = c.ports.reduce((s, p) => s + p.counters.txDrops + p.counters.rxDrops, 0);
       note += `; switch drops ${drops}`;
     }
-    const from = fe.output.length;
-    fe.send('stop');
-    await fe.waitFor(/Done\.|Accumulated forward statistics[\s\S]*testpmd>/, 5000, from).catch(() => undefined);
-    const feDrops = [...fe.output.slice(from).matchAll(/TX-dropped:\s+(\d+)/g)].map((m) => Number(m[1]));
+    const stopped = await fe.command('stop', 5000).catch(() => '');
+    const feDrops = [...stopped.matchAll(/TX-dropped:\s+(\d+)/g)].map((m) => Number(m[1]));
     note += `; front-end TX drops ${feDrops.length > 0 ? Math.max(...feDrops) : '?'}`;
     return { kind, size, pps, gbps: (pps * size * 8) / 1e9, note };
   } finally {
-    await fe?.stop();
+    await scope.close();
     await sw?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -167,22 +172,21 @@ function startOurs(a: string, b: string, stats: string, profileDir: string | und
   };
 }
 
-async function startTestpmdSwitch(a: string, b: string, prefix: string) {
-  const t = new Testpmd({
-    prefix,
-    lcores: [1, 0],
-    vdevs: [`net_vhost0,iface=${a}`, `net_vhost1,iface=${b}`],
-    args: ['-i', '--total-num-mbufs=32768', '--forward-mode=io'],
-  });
-  await t.waitFor('testpmd>', 30000);
-  t.send('start');
-  return { pid: t.pid, stop: () => t.stop() };
+async function startTestpmdSwitch(scope: Scope, a: string, b: string, prefix: string) {
+  const t = await Testpmd.start(
+    scope,
+    { filePrefix: prefix, lcores: [1, 0], memoryMiB: 1024, vdevs: [`net_vhost0,iface=${a}`, `net_vhost1,iface=${b}`], app: ['--total-num-mbufs=32768', '--forward-mode=io'] },
+    { promptTimeoutMs: 30000 },
+  );
+  await t.command('start');
+  // The scope of the measurement stops it (after the front-end, which was started later).
+  return { pid: t.pid, stop: async () => undefined };
 }
 
 async function waitForFiles(paths: string[], ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!paths.every((p) => existsSync(p))) {
-    if (Date.now() > deadline) throw new Error(`sockets ${paths.join(', ')} did not appear`);
+    if (Date.now() > deadline) throw new TimeoutError(`the wait for sockets ${paths.join(', ')}`, ms);
     await delay(50);
   }
 }

@@ -1,4 +1,4 @@
-// What the switch offers and accepts (VHOST-USER.md §0, §1.5, §2.2), and readable names for logs.
+// What the switch offers and accepts (docs/vhost-user.md §0, §1.5, §2.2), and readable names for logs.
 
 import { bit, F, PF } from './protocol/messages.ts';
 

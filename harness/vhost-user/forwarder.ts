@@ -2,7 +2,7 @@
 // each straight into the destination's receive buffers (one copy per hop), return the transmit
 // buffers, publish both used rings once per pass, and signal at most once per ring per pass.
 //
-// Scheduling is hybrid (VHOST-USER.md §3.4, §5 item 4): a kick wakes the forwarder, which then
+// Scheduling is hybrid (docs/vhost-user.md §3.4, §5 item 4): a kick wakes the forwarder, which then
 // polls with kicks suppressed for up to `spinUs` after the last frame, yielding to the event loop
 // every `sliceMs` so control messages and other sockets are served; when idle it re-enables kicks,
 // re-checks every ring (the race rule) and sleeps on uv_poll. A unicast frame whose destination

@@ -1,6 +1,6 @@
 // The protocol state machine of one front-end connection (rust-vmm's handler, in small): features,
 // protocol features, memory table, vring set-up, GET_VRING_BASE stop, disconnect. It tolerates the
-// message orders QEMU 7.2 and DPDK virtio-user really use (VHOST-USER.md §1.3, §1.4): ENABLE before
+// message orders QEMU 7.2 and DPDK virtio-user really use (docs/vhost-user.md §1.3, §1.4): ENABLE before
 // FEATURES, CALL twice, GET_VRING_BASE on a ring that never started, a new SET_MEM_TABLE while the
 // rings run. A ring carries traffic only once every gate holds (§1.7, DPDK vq_is_ready), evaluated
 // after every message. Any protocol violation closes the connection; the port is marked broken.

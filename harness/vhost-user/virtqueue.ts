@@ -1,5 +1,5 @@
 // One split virtqueue as the device sees it (virtio 1.1 §2.6): ring placement checks, descriptor
-// chain walking with every limit from VHOST-USER.md §4, the used ring, and notification suppression.
+// chain walking with every limit from docs/vhost-user.md §4, the used ring, and notification suppression.
 //
 // Memory ordering (§3.3): the guest writes the rings concurrently from another CPU. Only the index
 // and flag words are read or written with Atomics (seq-cst: a load is an acquire, a store a release
@@ -11,6 +11,7 @@
 // index that moved by more than the ring size) throw RingBroken: the port is then marked broken.
 // Bad addresses, wrong buffer direction and oversize chains only drop that packet (chainStatus).
 
+import { GuestError } from '../errors.ts';
 import type { GuestMemory } from './memory.ts';
 import { native } from './native.ts';
 import type { SegList } from './segments.ts';
@@ -32,12 +33,7 @@ export const Chain = {
   TOO_BIG: 3,
 } as const;
 
-export class RingBroken extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RingBroken';
-  }
-}
+export class RingBroken extends GuestError {}
 
 export class SplitQueue {
   readonly index: number;

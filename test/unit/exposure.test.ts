@@ -44,7 +44,6 @@ describe('no shell anywhere', () => {
       'harness/collectors/kvm-stat-live.ts',
       'harness/host/proc.ts',
       'harness/vhost-user/bench.ts',
-      'harness/vhost-user/testpmd.ts',
     ]);
   });
 
