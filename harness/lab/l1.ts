@@ -17,6 +17,8 @@ const READY = /iopath-lab: ready\b[^\n]*/;
 const FAILED = /iopath-lab: FAILED: ([^\n]*)/;
 /** Console text kept in memory for error messages. */
 const CONSOLE_TAIL_BYTES = 64 * 1024;
+/** L1's kernel watchdog: a CPU that has not scheduled for this long (it repeats every ~26 s). */
+const SOFT_LOCKUP = /soft lockup - CPU#(\d+) stuck for (\d+)s!/g;
 
 export interface LabVmOptions {
   config: Omit<L1Config, 'consoleSocket' | 'controlSocket' | 'qmpSocket' | 'debugLog'>;
@@ -42,6 +44,7 @@ export class LabVm {
   #readyWaiters: (() => void)[] = [];
   #readyLine: string | undefined;
   #failure: string | undefined;
+  #stuck: { cpu: number; sec: number } | undefined;
 
   private constructor(qemu: Daemon, argv: string[], control: Promise<Socket>, qemuLog: string) {
     this.qemu = qemu;
@@ -139,6 +142,11 @@ export class LabVm {
     }
   }
 
+  /** The longest soft lockup L1's kernel has reported so far: which CPU, stuck for how many seconds. */
+  get stuck(): { cpu: number; sec: number } | undefined {
+    return this.#stuck;
+  }
+
   /** Forward a signal to the command running in L1 (its init sends it on with kill). */
   async forward(sig: 'INT' | 'TERM'): Promise<void> {
     const socket = await Promise.race([this.#control, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
@@ -165,6 +173,7 @@ export class LabVm {
   #onConsole(text: string): void {
     this.#console = (this.#console + text).slice(-CONSOLE_TAIL_BYTES);
     if (!this.#failure) this.#failure = FAILED.exec(this.#console)?.[1];
+    this.#stuck = longestLockup(this.#console, this.#stuck);
     if (!this.#readyLine) {
       const ready = READY.exec(this.#console)?.[0];
       if (ready) {
@@ -197,6 +206,16 @@ function listenOnce(scope: Scope, path: string, what: string): Promise<Socket> {
     rmSync(path, { force: true });
   });
   return connection;
+}
+
+/** The longest soft lockup reported in `text` or before it (`previous`). */
+export function longestLockup(text: string, previous?: { cpu: number; sec: number }): { cpu: number; sec: number } | undefined {
+  let longest = previous;
+  for (const m of text.matchAll(SOFT_LOCKUP)) {
+    const sec = Number(m[2]);
+    if (!longest || sec > longest.sec) longest = { cpu: Number(m[1]), sec };
+  }
+  return longest;
 }
 
 export function describeExit(exit: ExitInfo): string {

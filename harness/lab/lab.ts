@@ -186,6 +186,9 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
   }
 }
 
+/** A soft lockup of L1 this long is a hang: nothing inside moves on (seen for 20 min and more). */
+const STUCK_LIMIT_SEC = 120;
+
 /**
  * Wait for L1 to power off after the command ended. Ctrl-C, SIGTERM and the time budget are sent
  * on to the command inside, which tears down its own guests; if it does not end within the grace
@@ -211,6 +214,13 @@ async function waitForCommand(vm: LabVm, o: LabOptions): Promise<NonNullable<Awa
     for (;;) {
       const exit = await vm.exitWithin(1000);
       if (exit) return exit;
+      const stuck = vm.stuck;
+      if (stuck && stuck.sec >= STUCK_LIMIT_SEC) {
+        throw new LabError(
+          `the lab VM hangs: its kernel reports CPU#${stuck.cpu} stuck for ${stuck.sec} s (a soft lockup); the lab VM is stopped and runs inside are marked interrupted`,
+          'try the lab with one vCPU: iopath lab --cpus 1 -- ...',
+        );
+      }
       if (!expired && !o.signal.aborted) continue;
       const more = await vm.exitWithin(graceMs);
       if (more) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConsoleSplitter } from '../../../harness/lab/console.ts';
+import { longestLockup } from '../../../harness/lab/l1.ts';
 
 function split(chunks: string[]) {
   const out: string[] = [];
@@ -30,5 +31,14 @@ describe("the lab console's two streams", () => {
 
   it('gives back what it held when the console closes', () => {
     expect(split(['iopath-l']).out).toBe('iopath-l');
+  });
+});
+
+describe("L1's soft lockups", () => {
+  it('finds the longest one the kernel reported, with its CPU', () => {
+    const text = '[  160.78] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [khugepaged:36]\r\n[  188.80] watchdog: BUG: soft lockup - CPU#1 stuck for 48s! [khugepaged:36]\r\n';
+    expect(longestLockup(text)).toEqual({ cpu: 1, sec: 48 });
+    expect(longestLockup('[ 1.0] nothing to see\n', { cpu: 0, sec: 30 })).toEqual({ cpu: 0, sec: 30 });
+    expect(longestLockup('iopath run: ok\n')).toBeUndefined();
   });
 });
