@@ -192,7 +192,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
         y
           .usage('$0 lab [options] -- <iopath command and flags>\n\ne.g. $0 lab -- bench --profile lab')
           .positional('command', { type: 'string', array: true, describe: 'The iopath command to run inside, after --' })
-          .option('cpus', { type: 'number', describe: 'vCPUs of the lab VM (default: every CPU of the host)' })
+          .option('cpus', { type: 'number', describe: 'vCPUs of the lab VM (default 1: with more, L1 has hung in soft lockups)' })
           .option('memory-mib', { type: 'number', describe: 'Memory of the lab VM in MiB (default 3072)' })
           .option('keep-console', { type: 'boolean', default: false, describe: "Keep the lab VM's console log in results/ even when the command succeeds" })
           .option('timeout-min', { type: 'number', default: 240, describe: 'Time budget of the command inside, in minutes' }),

@@ -67,11 +67,16 @@ describe('iopath lab -- bench --profile lab', () => {
     // vhost-net's kernel workers were found and charged to their guests.
     expect(samples.some((s) => s.backend === 'vhost-net' && s.metric === 'hostCpu' && s.dims?.kind === 'vhost' && s.value > 0)).toBe(true);
 
-    // Why e1000 is slow: more exits per GB moved than either virtio path.
-    const perGB = perPath(samples, 'exitsPerGB', (s) => s.source === 'perf' && s.dims?.event === 'kvm:kvm_exit');
-    console.log(`exits per GB (perf kvm:kvm_exit, both guests, tcp-stream): ${PATHS.map((p) => `${p} ${Math.round(perGB.get(p) ?? NaN)}`).join(', ')}`);
-    expect(perGB.get('e1000')!).toBeGreaterThan(perGB.get('virtio-net')!);
-    expect(perGB.get('e1000')!).toBeGreaterThan(perGB.get('vhost-net')!);
+    // Why e1000 is slow: more exits per GB moved than either virtio path, counting the exits the NIC
+    // itself causes (its register accesses: MMIO faults `npf` and port I/O `io` on SVM). All exits
+    // are printed too; at the lab's speeds they hold many timer and interrupt-window exits, which
+    // grow with time rather than bytes, so a slow path can show more of them per GB.
+    const all = perPath(samples, 'exitsPerGB', (s) => s.source === 'perf' && s.dims?.event === 'kvm:kvm_exit');
+    const nic = perPath(samples, 'exitsPerGB', (s) => s.source === 'perf' && (s.dims?.reason === 'npf' || s.dims?.reason === 'io'));
+    console.log(`exits per GB (perf, both guests, tcp-stream), all kvm:kvm_exit: ${PATHS.map((p) => `${p} ${Math.round(all.get(p) ?? NaN)}`).join(', ')}`);
+    console.log(`exits per GB (perf, both guests, tcp-stream), npf + io: ${PATHS.map((p) => `${p} ${Math.round(nic.get(p) ?? NaN)}`).join(', ')}`);
+    expect(nic.get('e1000')!).toBeGreaterThan(nic.get('virtio-net')!);
+    expect(nic.get('e1000')!).toBeGreaterThan(nic.get('vhost-net')!);
 
     // The report, rendered on the host, says plainly that this was a nested lab and breaks exits down by reason.
     const html = readFileSync(join(dir, 'reports', runs[0]!, 'index.html'), 'utf8');
