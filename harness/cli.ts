@@ -225,6 +225,33 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
         }),
     )
     .command(
+      'lab [command..]',
+      'Run an iopath command inside a nested KVM lab: a VM under software emulation whose emulated AMD SVM gives its guests a real KVM (exits are real, speeds are not)',
+      (y) =>
+        y
+          .usage('$0 lab [options] -- <iopath command and flags>\n\ne.g. $0 lab -- bench --profile lab')
+          .positional('command', { type: 'string', array: true, describe: 'The iopath command to run inside, after --' })
+          .option('cpus', { type: 'number', describe: 'vCPUs of the lab VM (default 1: with more, L1 has hung in soft lockups)' })
+          .option('memory-mib', { type: 'number', describe: 'Memory of the lab VM in MiB (default 3072)' })
+          .option('keep-console', { type: 'boolean', default: false, describe: "Keep the lab VM's console log in results/ even when the command succeeds" })
+          .option('timeout-min', { type: 'number', default: 240, describe: 'Time budget of the command inside, in minutes' }),
+      (a) =>
+        set(async (signal) => {
+          // Everything after `--` is the command inside, flags included; yargs leaves it in `_`.
+          const inner = [...(a.command ?? []), ...a._.slice(1).map(String)];
+          if (!(a['timeout-min'] > 0)) throw new UsageError(`--timeout-min ${a['timeout-min']}: must be a positive number of minutes`);
+          const { lab } = await import('./commands/lab.ts');
+          return lab({
+            args: inner,
+            ...(a.cpus !== undefined ? { cpus: a.cpus } : {}),
+            ...(a['memory-mib'] !== undefined ? { memoryMiB: a['memory-mib'] } : {}),
+            keepConsole: a['keep-console'],
+            timeoutMin: a['timeout-min'],
+            signal,
+          });
+        }),
+    )
+    .command(
       'setup',
       'Install the Debian packages every part of iopath and its tests use (as root with apt), build the npm parts with native code and the guest image',
       (y) => y.option('install', installOption),

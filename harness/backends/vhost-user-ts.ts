@@ -6,6 +6,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Availability, Collector } from '../collectors/types.ts';
 import { startDaemon, type Daemon } from '../host/proc.ts';
+import { readLabMarker } from '../lab/marker.ts';
 import { projectRoot } from '../paths.ts';
 import type { Sample } from '../samples.ts';
 import { diffCounters, readSwitchCounters, type SwitchStats } from '../vhost-user/stats.ts';
@@ -43,7 +44,7 @@ export const vhostUserTs: NicBackend = {
     });
     // SIGTERM first: the switch closes its ports and removes its sockets itself.
     const daemon = startDaemon(scope, { name: NAME, argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000 });
-    await waitForSockets(NAME, daemon, sockets, 30_000, ctx.signal);
+    await waitForSockets(NAME, daemon, sockets, SWITCH_START_MS, ctx.signal);
     const notes = ['vhost-user-ts: one event-driven data thread in Node.js; frames are copied once, guest to guest'];
     if (needsMsixWorkaround(ctx)) notes.push(MSIX_NOTE);
     const counters = new SwitchCounters(daemon, statsFile);
@@ -54,6 +55,9 @@ export const vhostUserTs: NicBackend = {
     };
   },
 };
+
+/** How long the switch may take to listen: a node process starts in seconds, but minutes at the nested lab's emulated speed. */
+const SWITCH_START_MS = readLabMarker() ? 180_000 : 30_000;
 
 /** The switch's per-port counters over a window, as samples. */
 class SwitchCounters implements Collector {

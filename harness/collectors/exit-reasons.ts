@@ -83,10 +83,29 @@ export function reasonCodes(isa: 'vmx' | 'svm', formatText?: string): Map<string
   return codes;
 }
 
+/**
+ * Samples of the filter strategy from one perf stat's totals: counter i + 1 (`kvm:kvm_exit#i+1`) is
+ * reason i of `names`; what the unfiltered total has beyond them is `other`.
+ */
+export function reasonSamples(guest: string, totals: ReadonlyMap<string, number | null>, names: readonly string[]): Sample[] {
+  const emit = (reason: string, value: number): Sample => ({ metric: 'exits', value, unit: 'count', source: 'perf', dims: { guest, reason } });
+  const total = totals.get('kvm:kvm_exit') ?? 0;
+  let listed = 0;
+  const samples = names.map((reason, i) => {
+    const value = totals.get(`kvm:kvm_exit#${i + 1}`) ?? 0;
+    listed += value;
+    return emit(reason, value);
+  });
+  samples.push(emit('other', Math.max(0, total - listed)));
+  return samples;
+}
+
 export interface ExitReasonOptions {
   accel: Accel;
   targets: readonly CollectorTarget[];
   dir: string;
+  /** Private folder for perf's control FIFOs (default: dir). */
+  fifoDir?: string;
   scope?: Scope;
   perf?: string;
   strategy?: ExitReasonStrategy;
@@ -160,7 +179,7 @@ export class ExitReasonCollector implements Collector {
     const results = await Promise.allSettled(
       this.#o.targets.map(async (t) => {
         const label = `exit-reasons-${t.guest}-${tag}`;
-        const common = { perf, pid: t.qemuPid, dir: this.#o.dir, label, scope: this.#scope };
+        const common = { perf, pid: t.qemuPid, dir: this.#o.dir, ...(this.#o.fifoDir === undefined ? {} : { fifoDir: this.#o.fifoDir }), label, scope: this.#scope };
         if (this.#strategy === 'filter') {
           this.#filterSessions.set(t.guest, await PerfStatSession.start({ ...common, events: reasonEventSpecs(this.#reasons) }));
         } else {
@@ -186,16 +205,7 @@ export class ExitReasonCollector implements Collector {
     this.#liveSessions.clear();
     const outcomes = await Promise.allSettled([
       ...filter.map(async ([guest, s]) => {
-        const totals = totalsByEvent((await s.stop()).result);
-        const names = [...this.#reasons.keys()];
-        const total = totals.get('kvm:kvm_exit') ?? 0;
-        let listed = 0;
-        names.forEach((reason, i) => {
-          const value = totals.get(`kvm:kvm_exit#${i + 1}`) ?? 0;
-          listed += value;
-          emit(guest, reason, value);
-        });
-        emit(guest, 'other', Math.max(0, total - listed));
+        samples.push(...reasonSamples(guest, totalsByEvent((await s.stop()).result), [...this.#reasons.keys()]));
       }),
       ...live.map(async ([guest, s]) => {
         for (const [reason, value] of samplesByKey(await s.stop(), 'vmexit')) emit(guest, reason, value);

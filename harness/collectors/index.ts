@@ -43,6 +43,8 @@ export interface CollectorContext {
   hostProcesses?: readonly HostProcess[];
   /** Folder for raw collector output (perf `-o` files, per-window trace logs while counted). */
   dir: string;
+  /** Private runtime folder for perf's control FIFOs (`dir` may be on a file system without FIFOs). */
+  runtimeDir?: string;
   /** Helper processes (perf) are registered here, so a torn-down run never leaves them behind. */
   scope?: Scope;
   options?: {
@@ -68,17 +70,19 @@ export function createCollectors(ctx: CollectorContext): Collector[] {
   const scope = ctx.scope;
   const withScope = scope === undefined ? {} : { scope };
   const withPerf = o.perf === undefined ? {} : { perf: o.perf };
+  const fifos = (id: string) => (ctx.runtimeDir === undefined ? {} : { fifoDir: join(ctx.runtimeDir, id) });
   const processes: HostProcess[] = [...(ctx.hostProcesses ?? [])];
   for (const t of ctx.targets) {
     if (!processes.some((p) => p.pid === t.qemuPid)) processes.push({ role: `qemu ${t.guest}`, pid: t.qemuPid, qemu: true });
   }
   const all: Record<CollectorId, () => Collector> = {
-    'perf-kvm': () => new PerfKvmCollector({ accel: ctx.accel, targets: ctx.targets, dir: join(ctx.dir, 'perf-kvm'), ...withScope, ...withPerf }),
+    'perf-kvm': () => new PerfKvmCollector({ accel: ctx.accel, targets: ctx.targets, dir: join(ctx.dir, 'perf-kvm'), ...fifos('perf-kvm'), ...withScope, ...withPerf }),
     'perf-kvm-exit-reasons': () =>
       new ExitReasonCollector({
         accel: ctx.accel,
         targets: ctx.targets,
         dir: join(ctx.dir, 'exit-reasons'),
+        ...fifos('exit-reasons'),
         ...withScope,
         ...withPerf,
         ...(o.exitReasonStrategy === undefined ? {} : { strategy: o.exitReasonStrategy }),

@@ -32,6 +32,8 @@ export interface PerfKvmOptions {
   targets: readonly CollectorTarget[];
   /** Folder for perf's FIFOs, logs and `-o` outputs (kept as raw output). */
   dir: string;
+  /** Private folder for perf's control FIFOs (default: dir). */
+  fifoDir?: string;
   scope?: Scope;
   perf?: string;
   /** Override the event list (tests); still filtered by what perf lists. */
@@ -116,6 +118,7 @@ export class PerfKvmCollector implements Collector {
           events: this.#events.map((event) => ({ event })),
           pid: t.qemuPid,
           dir: this.#o.dir,
+          ...(this.#o.fifoDir === undefined ? {} : { fifoDir: this.#o.fifoDir }),
           label: `perf-kvm-${t.guest}-${tag}`,
           scope: this.#scope,
         });

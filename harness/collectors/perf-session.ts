@@ -4,7 +4,7 @@
 // perf's start-up time never eats into the window. SIGINT then makes perf write its totals to the
 // `-o` file. Counting happens in the kernel: no samples, no perf.data, constant memory.
 
-import { closeSync, constants, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError, TimeoutError, tailLines } from '../errors.ts';
 import { runCommand, sleep, startDaemon, type Daemon } from '../host/proc.ts';
@@ -23,8 +23,13 @@ export interface PerfStatSessionOptions {
   events: readonly PerfEventSpec[];
   /** Process whose threads are counted (`-p`). */
   pid: number;
-  /** Folder for the FIFOs, the `-o` output and perf's log. */
+  /** Folder for the `-o` output and perf's log (kept as raw output). */
   dir: string;
+  /**
+   * Folder for the control FIFOs (default `dir`). A private runtime folder on a local file system:
+   * a results folder may be on one that cannot hold FIFOs (9p, some network file systems).
+   */
+  fifoDir?: string;
   /** File-name-safe label, unique per concurrent session, e.g. `perf-kvm-a-<path>-tcp-measure-0`. */
   label: string;
   scope: Scope;
@@ -72,8 +77,10 @@ export class PerfStatSession {
 
   /** Start perf and enable its counters; resolves once perf acknowledged that counting runs. */
   static async start(o: PerfStatSessionOptions): Promise<PerfStatSession> {
-    const ctlPath = join(o.dir, `${o.label}.ctl`);
-    const ackPath = join(o.dir, `${o.label}.ack`);
+    const fifoDir = o.fifoDir ?? o.dir;
+    mkdirSync(fifoDir, { recursive: true, mode: 0o700 });
+    const ctlPath = join(fifoDir, `${o.label}.ctl`);
+    const ackPath = join(fifoDir, `${o.label}.ack`);
     const outFile = join(o.dir, `${o.label}.perf-stat.txt`);
     const logFile = join(o.dir, `${o.label}.perf.log`);
     for (const path of [ctlPath, ackPath, outFile]) rmSync(path, { force: true });

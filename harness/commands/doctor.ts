@@ -13,6 +13,7 @@ import { runtimeRoot } from '../paths.ts';
 import { recoverDeadRuns } from '../host/recovery.ts';
 import { markRunInterrupted } from '../run/recover.ts';
 import { chooseAccel } from '../vm/accel.ts';
+import { describeLab, LAB_PROBE_SEC, readLabMarker } from '../lab/marker.ts';
 
 export interface Check {
   name: string;
@@ -49,6 +50,9 @@ export async function doctor(o: { probeKvm: boolean; json: boolean; signal: Abor
   const pathsToCheck = o.paths ?? pathList;
   const host = await probeHost(pathProbes(pathsToCheck));
   const checks = hostChecks(host);
+  // Inside `iopath lab` the host is the lab VM: say so first, and what its figures are good for.
+  const lab = readLabMarker();
+  if (lab) checks.unshift({ name: 'nested lab', ok: true, detail: describeLab(lab) });
   if (o.probeKvm) checks.push(await kvmProbeCheck(host, o.signal));
   const paths = pathChecks(host, pathsToCheck);
   process.stdout.write(o.json ? JSON.stringify({ host, checks, paths }, null, 2) + '\n' : doctorText(host, checks, paths));
@@ -144,7 +148,7 @@ async function kvmProbeCheck(host: HostFacts, signal: AbortSignal): Promise<Chec
   try {
     const image = await ensureImage({ signal });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const accel = await chooseAccel({ preference: 'auto', host, qemuBinary: host.qemu.path, image, runtimeDir: dir, logDir: dir, deadlineMs: 20_000, signal });
+    const accel = await chooseAccel({ preference: 'auto', host, qemuBinary: host.qemu.path, image, runtimeDir: dir, logDir: dir, deadlineMs: (readLabMarker() ? LAB_PROBE_SEC : 20) * 1000, signal });
     return accel.kind === 'kvm'
       ? { name: 'KVM probe boot', ok: true, detail: accel.reason }
       : { name: 'KVM probe boot', ok: false, detail: `guests will run under TCG: ${accel.reason}`, fix: 'a bare-metal host with VT-x/AMD-V and kvm_intel/kvm_amd loaded' };

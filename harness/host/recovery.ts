@@ -18,6 +18,8 @@ const RUN_DIR = /^\d{8}-\d{6}-([0-9a-f]{6})$/;
 
 interface LockRecord extends ProcIdentity {
   run: string;
+  /** What holds the host: a bench, or a nested KVM lab (`iopath lab`, whose runs inside see a lab marker instead of this lock). */
+  what?: 'bench' | 'lab';
   startedAt: string;
   argv: string[];
 }
@@ -31,10 +33,10 @@ export function ensureRuntimeRoot(root = runtimeRoot): void {
  * Take the host lock for a bench; returns its release. Refuses (BusyError, exit 7) while another
  * live iopath bench holds it; a lock left by a dead process is taken over.
  */
-export function acquireHostLock(run: string, root = runtimeRoot): () => void {
+export function acquireHostLock(run: string, root = runtimeRoot, what: 'bench' | 'lab' = 'bench'): () => void {
   ensureRuntimeRoot(root);
   const path = join(root, 'bench.lock');
-  const mine: LockRecord = { ...selfIdentity(), run, startedAt: new Date().toISOString(), argv: process.argv.slice(1) };
+  const mine: LockRecord = { ...selfIdentity(), run, what, startedAt: new Date().toISOString(), argv: process.argv.slice(1) };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
@@ -49,7 +51,9 @@ export function acquireHostLock(run: string, root = runtimeRoot): () => void {
       const held = readLock(path);
       if (held && isAlive(held)) {
         throw new BusyError(
-          `another iopath bench is running on this host (run ${held.run}, pid ${held.pid}, since ${held.startedAt}); runs measure the same CPUs and would disturb each other`,
+          held.what === 'lab'
+            ? `an iopath lab is running on this host (lab ${held.run}, pid ${held.pid}, since ${held.startedAt}); its nested guests use every CPU of the host, and a bench beside it would disturb both`
+            : `another iopath bench is running on this host (run ${held.run}, pid ${held.pid}, since ${held.startedAt}); runs measure the same CPUs and would disturb each other`,
           `wait for it to finish, or stop it with: kill -INT ${held.pid}`,
         );
       }

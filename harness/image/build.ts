@@ -3,16 +3,19 @@
 // content hash of the recipe, the guest files and the resolved package versions.
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { access, mkdir, readFile, readdir, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { access, mkdir, readFile, rename, rm, writeFile, readlink, lstat, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostError } from '../errors.ts';
 import { runCommand } from '../host/proc.ts';
+import { readLabMarker } from '../lab/marker.ts';
 import { projectRoot } from '../paths.ts';
-import { cpioNewc, type CpioEntry } from './cpio.ts';
+import { cpioNewc } from './cpio.ts';
 import { elfDependencies } from './elf.ts';
+import { InitramfsTree, unpackPackages } from './initramfs.ts';
+import { indexModules } from './modinfo.ts';
 import { loadRecipe, readRecipeFile, type Recipe } from './recipe.ts';
 
 export { loadRecipe, type Recipe } from './recipe.ts';
@@ -82,6 +85,8 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const imagesDir = options.imagesDir ?? join(projectRoot, 'images');
   const cacheDir = options.cacheDir ?? join(imagesDir, 'cache');
   const log = options.log ?? (() => undefined);
+  const prepared = options.force ? undefined : preparedByLab(imagesDir, cacheDir);
+  if (prepared) return prepared;
   const recipe = loadRecipe(imagesDir);
   const versions = await resolvePackages(recipe, options.signal);
   const hash = await imageHash(imagesDir, recipe, versions);
@@ -126,6 +131,23 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   }
 }
 
+/**
+ * Inside the nested lab, the image that `iopath lab` prepared on the host just before the lab VM
+ * booted, from this very recipe folder: found without asking apt again (slow over 9p, and the lab
+ * has no network to build with).
+ */
+function preparedByLab(imagesDir: string, cacheDir: string): GuestImage | undefined {
+  const lab = readLabMarker()?.guestImage;
+  if (!lab || lab.imagesDir !== imagesDir) return undefined;
+  const dir = join(cacheDir, lab.hash);
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Omit<GuestImage, 'cached'>;
+    return { ...manifest, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cached: true };
+  } catch {
+    return undefined;
+  }
+}
+
 async function build(
   recipe: Recipe,
   versions: Record<string, string>,
@@ -133,47 +155,10 @@ async function build(
   work: string,
   signal?: AbortSignal,
 ): Promise<{ guestKernel: string; initrdBytes: number }> {
-  const debs = join(work, 'debs');
-  const root = join(work, 'root');
-  await mkdir(debs, { recursive: true });
-  await mkdir(root, { recursive: true });
-  const specs = Object.entries(versions).map(([name, version]) => `${name}=${version}`);
-  // As root, apt drops to the _apt user for downloads, which cannot write our folder; downloading
-  // as the invoking user is what `apt-get download` does for non-root users anyway.
-  await runCommand(['apt-get', 'download', '-o', 'APT::Sandbox::User=root', ...specs], {
-    cwd: debs,
-    signal,
-    timeoutMs: 10 * 60_000,
-    fix: 'apt-get update',
-  });
-  for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) {
-    await runCommand(['dpkg-deb', '-x', join(debs, deb), root], { signal });
-  }
-
+  const { root, kernelRelease: guestKernel } = await unpackPackages(versions, work, signal);
   const moduleRoot = join(root, 'lib', 'modules');
-  const releases = existsSync(moduleRoot) ? await readdir(moduleRoot) : [];
-  const guestKernel = releases[0];
-  if (!guestKernel || releases.length !== 1) throw new HostError(`expected one kernel in the unpacked packages, found ${releases.join(', ') || 'none'}`);
-
-  const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const addDir = (path: string) => {
-    const parts = path.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const p = '/' + parts.slice(0, i).join('/');
-      if (!dirs.has(p)) {
-        dirs.add(p);
-        entries.push({ kind: 'dir', path: p });
-      }
-    }
-  };
-  const addFile = (path: string, data: Buffer, mode: number) => {
-    addDir(posix.dirname(path));
-    entries.push({ kind: 'file', path, data, mode });
-  };
-  for (const d of ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/run', '/etc/iopath', '/lib/modules']) addDir(d);
-  entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1 });
-  entries.push({ kind: 'chardev', path: '/dev/null', major: 1, minor: 3, mode: 0o666 });
+  const tree = InitramfsTree.withBasics(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/run', '/etc/iopath', '/lib/modules']);
+  const addFile = (path: string, data: Buffer, mode: number) => tree.addFile(path, data, mode);
 
   // Programs and, transitively, the shared libraries they need.
   const libDirs = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib64', 'lib', 'usr/lib'];
@@ -216,7 +201,7 @@ async function build(
   addFile('/etc/iopath/modules', Buffer.from(recipe.modules.join('\n') + '\n'), 0o644);
   for (const [guestPath, rel] of Object.entries(recipe.files)) addFile(guestPath, readRecipeFile(imagesDir, rel), 0o755);
 
-  const initrd = gzipSync(cpioNewc(entries), { level: 6 });
+  const initrd = gzipSync(cpioNewc(tree.entries), { level: 6 });
   await writeFile(join(work, 'initrd.img'), initrd);
   const vmlinuz = join(root, 'boot', `vmlinuz-${guestKernel}`);
   await writeFile(join(work, 'vmlinuz'), await readFile(vmlinuz));
@@ -232,19 +217,6 @@ async function resolveInside(root: string, rel: string, depth = 0): Promise<stri
   const target = await readlink(full);
   const next = target.startsWith('/') ? target.slice(1) : posix.join(posix.dirname(rel), target);
   return resolveInside(root, posix.normalize(next), depth + 1);
-}
-
-async function indexModules(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith('.ko')) out.set(e.name.slice(0, -3).replace(/-/g, '_'), p);
-    }
-  };
-  await walk(dir);
-  return out;
 }
 
 /** Size of the cached image files, for `doctor` and logs. */

@@ -17,6 +17,7 @@ import type { LoadedRun } from './load.ts';
 import { REPORT_SCHEMA, type BackendView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
 import { computeRatios, referencePaths } from './ratios.ts';
 import { runWarnings } from './run-warnings.ts';
+import { labVerdict } from './lab.ts';
 import { verdictLine } from './verdict.ts';
 
 export { verdictLine };
@@ -90,7 +91,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     trend: computeTrend(runs),
     ...(options.iopathVersion ? { iopathVersion: options.iopathVersion } : {}),
   };
-  model.verdict = verdictLine(model);
+  model.verdict = labVerdict(model, verdictLine(model));
   return model;
 }
 

@@ -10,6 +10,7 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 p.verdict { font-size: 16px; font-weight: 600; margin: 8px 0; padding: 10px 14px; background: var(--bg-soft); border-left: 4px solid var(--note); }
 p.meta, .muted { color: var(--muted); font-size: 12.5px; }
 .banner { padding: 10px 14px; margin: 10px 0; border-left: 4px solid var(--err); background: #fdecea; }
+.banner.lab { border-left-color: var(--warn); background: #fff4e0; }
 nav.toc { font-size: 13px; margin: 10px 0 4px; }
 nav.toc a { margin-right: 12px; color: var(--note); }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 14px; font-size: 12.5px; }

@@ -19,15 +19,17 @@ import {
   trendTable,
   warningsSection,
 } from './html-sections.ts';
+import { LAB_RATE_NOTE, LAB_RATE_SECTIONS, labRuns, labStatements } from './lab.ts';
 import type { ReportModel } from './model.ts';
 
 /** What the count figures are, said once above the figures. */
 const COUNTS_LEAD =
   'Why a path is slow: how often the guest leaves to the hypervisor (VM exits, on KVM) or how often QEMU emulates a device access (device accesses, under software emulation), per GB moved and per packet; and how much host CPU the path burns per unit of work.';
 
-function figureMarkup(f: RenderedFigure): SafeHtml {
+function figureMarkup(f: RenderedFigure, lab = false): SafeHtml {
   const s = f.spec;
-  const caption = html`<figcaption><strong>${s.title}.</strong> ${directionWords(s.direction)}. Source: ${s.sources.length ? s.sources.join(', ') : 'not recorded'}. ${s.caption}.</figcaption>`;
+  const labWords = lab && LAB_RATE_SECTIONS.has(s.section) ? html` <strong>${capitalise(LAB_RATE_NOTE)} of any real host.</strong>` : '';
+  const caption = html`<figcaption><strong>${s.title}.</strong> ${directionWords(s.direction)}. Source: ${s.sources.length ? s.sources.join(', ') : 'not recorded'}. ${s.caption}.${labWords}</figcaption>`;
   if (!f.png) return html`<div class="figure-error" id="${s.id}">Figure “${s.title}” could not be drawn: ${f.error ?? 'unknown error'}</div>`;
   return html`<figure id="${s.id}" class="${s.width}"><img src="data:image/png;base64,${f.png.toString('base64')}" alt="${s.title}">${caption}</figure>`;
 }
@@ -37,11 +39,16 @@ function figureGroups(model: ReportModel, figures: readonly RenderedFigure[]): S
   const current = figures.filter((f) => f.spec.section !== 'trend');
   const scenarios = [...new Set(current.map((f) => f.spec.scenario ?? ''))];
   const counted = current.some((f) => ['exits', 'device-accesses'].includes(f.spec.section));
+  const lab = labRuns(model).length > 0;
   return html`<p class="lead">${COUNTS_LEAD}</p>${
     counted ? '' : html`<p>No exit or device-access counts in ${model.runs.length > 1 ? 'these runs' : 'this run'}. Why each collector could not count is under <a href="#collectors">Collectors</a>, or in the run notes (Provenance).</p>`
   }${scenarios.map(
-    (sc) => html`<h3 id="fig-${sc || 'other'}">${sc || 'Other'}</h3><div class="figures">${current.filter((f) => (f.spec.scenario ?? '') === sc).map(figureMarkup)}</div>`,
+    (sc) => html`<h3 id="fig-${sc || 'other'}">${sc || 'Other'}</h3><div class="figures">${current.filter((f) => (f.spec.scenario ?? '') === sc).map((f) => figureMarkup(f, lab))}</div>`,
   )}`;
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 export interface HtmlOptions {
@@ -74,6 +81,7 @@ export function renderHtml(model: ReportModel, figures: readonly RenderedFigure[
 <h1>${model.title}</h1>
 <p class="verdict">${model.verdict}</p>
 <p class="meta">${current.length > 1 ? `${current.length} runs merged, one per host: ` : 'Run '}${current.map((r) => `${r.id} on ${r.host} (${formatTime(r.startedAt)}, profile ${r.profile.name}, ${r.provenance ? r.provenance.accel.kind.toUpperCase() : 'accelerator unknown'})`).join('; ')}. Generated ${formatTime(model.generatedAt)}${model.iopathVersion ? ` by iopath ${model.iopathVersion}` : ''}.</p>
+${labStatements(model).map((t) => html`<div class="banner lab">${t}</div>`)}
 ${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</strong> ${r.partialReasons.join('; ')}. Only what was measured before it stopped is shown.</div>`)}
 <nav class="toc"><a href="#summary">Summary</a><a href="#ratios">Ratios</a><a href="#costs">Cost notes and idle baseline</a><a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#collectors">Collectors</a><a href="#features">Features</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
 </header>
@@ -81,7 +89,7 @@ ${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</stro
 <section id="figures"><h2>Figures</h2>${figureGroups(model, figures)}</section>
 <section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3 id="collectors">Collectors per path</h3>${collectorsSection(model)}<h3 id="features">Negotiated features</h3>${featuresSection(model)}</section>
 <section id="warnings"><h2>Warnings</h2>${warningsSection(model)}</section>
-${model.trend.length ? html`<section id="trend"><h2>Trend</h2><p>Each metric over the runs of the same profile on the same host, oldest first.</p><div class="figures">${trendFigures.map(figureMarkup)}</div>${trendTable(model)}</section>` : ''}
+${model.trend.length ? html`<section id="trend"><h2>Trend</h2><p>Each metric over the runs of the same profile on the same host, oldest first.</p><div class="figures">${trendFigures.map((f) => figureMarkup(f))}</div>${trendTable(model)}</section>` : ''}
 <section id="provenance"><h2>Provenance</h2>${provenanceSection(model)}</section>
 <section id="phases"><h2>Phase timings</h2>${phasesSection(model)}</section>
 <section id="methods"><h2>Methods</h2>${methodsSection(model)}</section>

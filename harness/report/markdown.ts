@@ -6,6 +6,7 @@ import type { MetricName } from '../metrics.ts';
 import { escapeMarkdown as md } from './escape.ts';
 import { formatTime } from './format.ts';
 import { subjectText } from './html-sections.ts';
+import { labStatements } from './lab.ts';
 import type { ReportModel } from './model.ts';
 import { costMethodNotes, costTableOf, idleTable, performanceTableLong, ratioMatrix, scenarioBlocks, type Table } from './summary.ts';
 
@@ -38,6 +39,7 @@ function mdTable(t: Table): string[] {
 export function renderMarkdown(model: ReportModel): string {
   const out: string[] = [];
   out.push(`## ${md(model.title)}`, '', `**${md(model.verdict)}**`, '');
+  for (const t of labStatements(model)) out.push(`> **${md(t)}**`, '');
   for (const r of model.runs.filter((x) => x.current && x.partial)) out.push(`> **Partial run ${md(r.id)}:** ${md(r.partialReasons.join('; '))}`, '');
   const current = model.runs.filter((r) => r.current);
   out.push(

@@ -70,7 +70,9 @@ export async function openBrowser(chromiumPath: string): Promise<BrowserSession>
         try {
           await context.close();
         } finally {
-          await rm(profile, { recursive: true, force: true });
+          // On a slow host Chromium's helpers may still be writing to the profile as the browser
+          // exits; retrying the removal waits for them rather than failing a printed report.
+          await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
         }
       })()),
   };

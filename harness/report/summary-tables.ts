@@ -7,6 +7,7 @@ import { isHeadline, type SeriesStats } from '../stats/series.ts';
 import { basisWords, compareVariants, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
 import { isBulk } from './figures.ts';
 import { displayScale, pathOrder, formatCompact, formatNumber, formatPercent, formatScaled, formatValue, ratioWords, sourceList, type DisplayScale } from './format.ts';
+import { hostIsLab, isRate, LAB_RATE_NOTE } from './lab.ts';
 import type { RatioView, ReportModel } from './model.ts';
 import type { Cell, Column, Table } from './summary.ts';
 
@@ -47,6 +48,12 @@ export function ratioCell(r: RatioView | undefined, isRef: boolean, oneLine = fa
   const ci = r.estimate.ci ? `[${formatNumber(r.estimate.ci.low)} – ${formatNumber(r.estimate.ci.high)}]` : '[n/a]';
   const words = ratioWords(r.estimate.value, r.direction, /latency/.test(r.metric) ? 'lower' : 'fewer');
   return { text: `${formatNumber(r.estimate.value)}×`, note: `${ci}${words ? `${oneLine ? ' ' : '\n'}${words}` : ''}`, title: `${r.numerator} ÷ ${r.denominator}, ratio of medians, 95 % percentile-bootstrap interval, n = ${r.n.numerator} and ${r.n.denominator}` };
+}
+
+/** A rate measured in the nested lab carries the words that it is not representative. */
+export function labMarked(cell: Cell, lab: boolean, metric: string): Cell {
+  if (!lab || !isRate(metric)) return cell;
+  return { ...cell, note: cell.note ? `${cell.note}\n${LAB_RATE_NOTE}` : LAB_RATE_NOTE };
 }
 
 function statTitle(s: SeriesStats): string {
@@ -121,6 +128,7 @@ export function performanceTable(ctx: Ctx, host: string, scenario: string): Tabl
     ...(ref ? ratioMetrics.map((m) => ({ text: `${ratioMetrics.length > 1 ? `${SHORT[m]} ` : ''}× ${ref}`, sub: 'ratio of medians [95 % CI]', num: true })) : []),
   ];
   const rows: Cell[][] = [];
+  const lab = hostIsLab(model, host);
   const keys = [...new Map(entries.map((e) => [`${e.backend}\u0000${e.variant}`, e])).values()];
   for (const k of keys) {
     const at = (m: MetricName) => entries.find((e) => e.backend === k.backend && e.variant === k.variant && e.metric === m);
@@ -131,14 +139,14 @@ export function performanceTable(ctx: Ctx, host: string, scenario: string): Tabl
     row.push({ text: String(Math.max(...entries.filter((e) => e.backend === k.backend && e.variant === k.variant).map((e) => e.series.summary.n))) });
     if (e0) {
       const s0 = e0.series;
-      row.push({ text: formatScaled(s0.summary.median, sc0), title: statTitle(s0) }, { text: ciText(ctx, s0, sc0) }, { text: s0.summary.cvPercent === null ? 'n/a' : formatPercent(s0.summary.cvPercent), noisy: noisy(model, s0) });
+      row.push(labMarked({ text: formatScaled(s0.summary.median, sc0), title: statTitle(s0) }, lab, m0), { text: ciText(ctx, s0, sc0) }, { text: s0.summary.cvPercent === null ? 'n/a' : formatPercent(s0.summary.cvPercent), noisy: noisy(model, s0) });
     } else row.push({ text: '–' }, { text: '–' }, { text: '–' });
     for (const m of metrics.slice(1)) {
       const e = at(m);
       const sc = scales.get(m)!;
-      row.push(e ? { text: formatScaled(e.series.summary.median, sc), note: ciText(ctx, e.series, sc).replace(/^\S+ /, ''), title: statTitle(e.series), noisy: noisy(model, e.series) } : { text: '–' });
+      row.push(e ? labMarked({ text: formatScaled(e.series.summary.median, sc), note: ciText(ctx, e.series, sc).replace(/^\S+ /, ''), title: statTitle(e.series), noisy: noisy(model, e.series) }, lab, m) : { text: '–' });
     }
-    if (ref) for (const m of ratioMetrics) row.push(at(m)?.ratio ?? { text: '–' });
+    if (ref) for (const m of ratioMetrics) row.push(labMarked(at(m)?.ratio ?? { text: '–' }, lab && at(m)?.ratio !== undefined, m));
     rows.push(row);
   }
   return { caption: `What each path achieved${hasVariant ? ', per payload size' : ''}`, columns, rows };
@@ -153,6 +161,7 @@ export function performanceTableLong(model: ReportModel, host: string, scenario:
   const p = performanceEntries(model, host, scenario);
   if (!p) return null;
   const { entries, ref } = p;
+  const lab = hostIsLab(model, host);
   const scaleOf = (m: MetricName) => scaleFor(entries.filter((e) => e.series.unit === metricInfo(m).unit).map((e) => e.series));
   const rows = entries.map((e) => {
     const sc = scaleOf(e.metric);
@@ -160,7 +169,7 @@ export function performanceTableLong(model: ReportModel, host: string, scenario:
     return [
       { text: e.backend },
       { text: `${metricInfo(e.metric).title}${e.variant ? ` (${e.variant})` : ''} ${arrowOf(e.metric)}`.trim() },
-      { text: `${formatScaled(s.summary.median, sc)} ${sc.unit}`, noisy: noisy(model, s) },
+      labMarked({ text: `${formatScaled(s.summary.median, sc)} ${sc.unit}`, noisy: noisy(model, s) }, lab, e.metric),
       { text: ciText(ctx, s, sc) },
       { text: s.summary.cvPercent === null ? 'n/a' : formatPercent(s.summary.cvPercent) },
       { text: String(s.summary.n) },

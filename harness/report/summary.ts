@@ -8,8 +8,9 @@ import { isHeadline } from '../stats/series.ts';
 import { compareVariants, variantLabel, variantOf, type CostSeries } from './costs.ts';
 import { orderedScenarios, isBulk } from './figures.ts';
 import { pathOrder, formatNumber, formatValue } from './format.ts';
+import { hostIsLab } from './lab.ts';
 import type { RatioView, ReportModel } from './model.ts';
-import { capital, costTable, performanceTable, ratioCell, referenceOf, type Ctx } from './summary-tables.ts';
+import { capital, costTable, labMarked, performanceTable, ratioCell, referenceOf, type Ctx } from './summary-tables.ts';
 
 export { costTableOf, performanceTableLong, referenceOf } from './summary-tables.ts';
 
@@ -123,7 +124,7 @@ export function ratioMatrix(model: ReportModel, host: string): Table | null {
     const v = variantLabel(r0.variant);
     return [
       { text: `${r0.scenario}${v ? ` (${v})` : ''}` },
-      { text: `${r0.label.replace(/, both guests$/, ' (both guests)')} ${r0.direction === 'higher-is-better' ? '↑' : '↓'}`, note: r0.source },
+      labMarked({ text: `${r0.label.replace(/, both guests$/, ' (both guests)')} ${r0.direction === 'higher-is-better' ? '↑' : '↓'}`, note: r0.source }, hostIsLab(model, host), r0.metric),
       ...paths.map((p) => ratioCell(ratios.find((r) => rowKey(r) === rowKey(r0) && r.numerator === p), false, true)),
     ];
   });

@@ -31,4 +31,9 @@ export interface RunEnv extends RunSeams {
   accel: AccelChoice;
   signal: AbortSignal;
   reporter: Reporter;
+  /**
+   * Boot a path's guests one after the other, each once its agent answers (the nested lab: there a
+   * second guest started while the first still boots died before its kernel spoke, 4 times in 8).
+   */
+  bootOneByOne?: boolean;
 }

@@ -48,6 +48,8 @@ export interface CollectorScene {
   traceFile: (guest: string) => string;
   /** Folder for raw collector output. */
   dir: string;
+  /** Private runtime folder for perf's control FIFOs (the results folder may be on 9p, without FIFOs). */
+  runtimeDir: string;
   scope: Scope;
 }
 
@@ -72,6 +74,7 @@ export const standardCollectors: CollectorFactory = {
         targets: scene.guests.map((g) => ({ guest: g.name, qemuPid: g.pid, qmp: g.qmp, traceFile: scene.traceFile(g.name) })),
         hostProcesses: scene.helpers,
         dir: scene.dir,
+        runtimeDir: scene.runtimeDir,
         scope: scene.scope,
       }),
       ...scene.pathCollectors,

@@ -63,8 +63,7 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
     const vms = await tree.timed('boot', path.id, async () => {
       const launched: LaunchedGuest[] = [];
       for (const g of guests) {
-        launched.push(
-          await env.launcher.launch(scope, {
+        const vm = await env.launcher.launch(scope, {
             name: g.name,
             qemuBinary: env.host.qemu?.path ?? 'qemu-system-x86_64',
             accel: env.accel.kind,
@@ -77,11 +76,13 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
             logDir,
             extraArgs: env.collectors.qemuArgs(env.accel.kind, { traceFile: traceFile(g.name) }),
             signal,
-          }),
-        );
-        node.files(launched.slice(-1).flatMap((vm) => [relativeTo(env.store.dir, vm.serialLog), relativeTo(env.store.dir, vm.qemuLog)]));
+          });
+        launched.push(vm);
+        node.files([relativeTo(env.store.dir, vm.serialLog), relativeTo(env.store.dir, vm.qemuLog)]);
+        if (env.bootOneByOne) await vm.waitReady(plan.timeouts.bootSec * 1000, signal);
       }
       await Promise.all(launched.map((vm) => vm.waitReady(plan.timeouts.bootSec * 1000, signal)));
+      if (env.bootOneByOne) node.notes(['the guests booted one after the other (nested lab: two booting at once under emulated SVM is unreliable)']);
       return launched;
     });
 
@@ -175,6 +176,7 @@ async function startCollectors(
     pathCollectors: instance.collectors?.() ?? [],
     traceFile,
     dir: join(logDir, 'collectors'),
+    runtimeDir: join(env.runtimeDir, node.id, 'collectors'),
     scope,
   });
   const windows = new Windows(new CollectorGroup(rings.inner), new CollectorGroup(rings.outer));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { HostFacts } from '../host/facts.ts';
 import { runCommand } from '../host/proc.ts';
 import type { GuestImage } from '../image/build.ts';
+import { labProvenance, readLabMarker } from '../lab/marker.ts';
 import { projectRoot } from '../paths.ts';
 import type { AccelChoice, Provenance } from './record.ts';
 
@@ -29,6 +30,7 @@ export function iopathVersion(): string {
 
 export async function collectProvenance(host: HostFacts, image: GuestImage, accel: AccelChoice): Promise<Provenance> {
   const git = await gitState();
+  const lab = readLabMarker();
   return {
     hostname: host.hostname,
     hostKernel: host.kernel,
@@ -44,6 +46,7 @@ export async function collectProvenance(host: HostFacts, image: GuestImage, acce
     gitDirty: git.dirty,
     iopathVersion: iopathVersion(),
     nodeVersion: process.version,
+    ...(lab ? { lab: labProvenance(lab) } : {}),
   };
 }
 

@@ -27,6 +27,27 @@ const accelChoiceSchema = z.object({
 });
 export type AccelChoice = z.infer<typeof accelChoiceSchema>;
 
+/** Where a run inside the nested KVM lab ran: the real host (L0), the lab VM (L1), what is real. */
+const labProvenanceSchema = z.object({
+  nested: z.literal(true),
+  /** Id of the `iopath lab` session. */
+  lab: z.string(),
+  startedAt: z.string(),
+  /** How L1's KVM works. */
+  virtualisation: z.string(),
+  /** The real host, which runs L1 under software emulation. */
+  l0: z.object({ hostname: z.string(), kernel: z.string(), cpuModel: z.string(), cpuCount: z.number(), memoryMiB: z.number(), qemuVersion: z.string(), accel: z.literal('tcg') }),
+  /** The lab VM whose KVM the nested run's guests used. */
+  l1: z.object({ kernel: z.string(), cpus: z.number(), memoryMiB: z.number(), image: z.string() }),
+  /** The guest image prepared on the host for the runs inside. */
+  guestImage: z.object({ imagesDir: z.string(), hash: z.string() }).optional(),
+  /** What the lab measures for real. */
+  real: z.array(z.string()),
+  /** What it measures at emulated speed: never to be quoted as a host's figure. */
+  notRepresentative: z.array(z.string()),
+});
+export type LabProvenance = z.infer<typeof labProvenanceSchema>;
+
 const provenanceSchema = z.object({
   hostname: z.string(),
   hostKernel: z.string(),
@@ -42,6 +63,12 @@ const provenanceSchema = z.object({
   gitDirty: z.boolean(),
   iopathVersion: z.string(),
   nodeVersion: z.string(),
+  /**
+   * Present when the run ran inside the nested KVM lab (`iopath lab`): the host above is then the
+   * lab VM (L1), whose KVM is AMD SVM emulated by QEMU TCG on the real host (`lab.l0`). Exits,
+   * exit reasons and host-CPU attribution are real there; throughput, packet rates and latency are not.
+   */
+  lab: labProvenanceSchema.optional(),
 });
 export type Provenance = z.infer<typeof provenanceSchema>;
 

@@ -138,8 +138,9 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
       seams.accel({ preference: plan.accel, host, qemuBinary: host.qemu!.path, image, runtimeDir, logDir: runDir, deadlineMs: plan.timeouts.probeSec * 1000, signal }),
     );
     reporter.phase?.(`accelerator: ${accel.kind.toUpperCase()} (${accel.reason})`);
-    tree.provenance(await seams.provenance(host, image, accel));
-    const env: RunEnv = { ...seams, plan, tree, store, tag, runtimeDir, host, image, accel, signal, reporter };
+    const provenance = await seams.provenance(host, image, accel);
+    tree.provenance(provenance);
+    const env: RunEnv = { ...seams, plan, tree, store, tag, runtimeDir, host, image, accel, signal, reporter, bootOneByOne: provenance.lab !== undefined };
     for (const path of runnable) {
       signal.throwIfAborted();
       await runPath(env, root, path);

@@ -15,6 +15,7 @@ import type { Scope } from '../../harness/host/scope.ts';
 import type { GuestImage } from '../../harness/image/build.ts';
 import type { CollectorFactory, GuestLauncher, LaunchedGuest } from '../../harness/run/launcher.ts';
 import type { Reporter } from '../../harness/run/progress.ts';
+import type { LabProvenance } from '../../harness/run/record.ts';
 import { runBench, type BenchOutcome, type BenchSeams } from '../../harness/run/runner.ts';
 import type { ExecResult, GuestControl } from '../../harness/vm/agent.ts';
 import type { QmpClient } from '../../harness/vm/qmp.ts';
@@ -52,6 +53,8 @@ export class FakeLauncher implements GuestLauncher {
   readonly launched: string[] = [];
   readonly shutDown: string[] = [];
   readonly calls: ExecCall[] = [];
+  /** Launches and readiness in the order they happened: `launch p1/a`, `ready p1/a`, ... */
+  readonly events: string[] = [];
   readonly #o: FakeGuests;
 
   constructor(o: FakeGuests = {}) {
@@ -64,6 +67,7 @@ export class FakeLauncher implements GuestLauncher {
     if (failure) throw failure;
     const id = `${path}/${vm.name}`;
     this.launched.push(id);
+    this.events.push(`launch ${id}`);
     scope.defer(`fake guest ${id}`, () => void this.shutDown.push(id));
     const counts = new Map<string, number>();
     let broken: Error | undefined;
@@ -104,6 +108,8 @@ export class FakeLauncher implements GuestLauncher {
       serialLog: join(vm.logDir, `serial-${vm.name}.log`),
       qemuLog: join(vm.logDir, `qemu-${vm.name}.log`),
       waitReady: async (timeoutMs) => {
+        await new Promise((r) => setTimeout(r, 10));
+        if (!this.events.includes(`ready ${id}`)) this.events.push(`ready ${id}`);
         if (neverReady) throw new GuestError(`guest ${vm.name} did not become ready within ${(timeoutMs / 1000).toFixed(0)} s`, { cause: new TimeoutError('boot', timeoutMs) });
         return '6.1.0-fake';
       },
@@ -211,7 +217,21 @@ export interface FakeBench {
   signal?: AbortSignal;
   reporter?: Reporter;
   seams?: Partial<BenchSeams>;
+  /** Whether the run's provenance says it ran inside the nested KVM lab. */
+  lab?: boolean;
 }
+
+/** The lab a fake run says it ran in. */
+const FAKE_LAB: LabProvenance = {
+  nested: true,
+  lab: '20261202-000000-fab000',
+  startedAt: '2026-12-02T00:00:00.000Z',
+  virtualisation: 'AMD SVM with nested paging, emulated by QEMU TCG (-cpu max)',
+  l0: { hostname: 'fake-l0', kernel: '6.1.0', cpuModel: 'fake', cpuCount: 2, memoryMiB: 24576, qemuVersion: '7.2.0', accel: 'tcg' },
+  l1: { kernel: '6.1.0-fake', cpus: 2, memoryMiB: 3072, image: 'lab-fake' },
+  real: ['VM exits'],
+  notRepresentative: ['throughput'],
+};
 
 /** Run the real runner on fakes; resolves with its outcome, or with the error it threw and the run folder. */
 export async function fakeBench(o: FakeBench): Promise<{ outcome?: BenchOutcome; error?: unknown; resultsRoot: string }> {
@@ -228,6 +248,7 @@ export async function fakeBench(o: FakeBench): Promise<{ outcome?: BenchOutcome;
       hostname: host.hostname, hostKernel: host.kernel, cpuModel: host.cpuModel, cpuCount: 2, memoryMiB: 1024, qemuVersion: '7.2.0', qemuBinary: 'qemu-system-x86_64',
       guestKernel: image.guestKernel, image: { hash: image.hash, kernel: image.kernel, initrd: image.initrd, packages: {} }, accel: { kind: 'tcg', reason: 'a fake run' },
       gitCommit: 'fake', gitDirty: false, iopathVersion: '0', nodeVersion: process.version,
+      ...(o.lab ? { lab: FAKE_LAB } : {}),
     }),
     runtimeRoot: mkdtempSync(join(tmpdir(), 'iopath-fake-runtime-')),
     ...o.seams,

@@ -73,6 +73,17 @@ describe('a run on fakes', () => {
     expect(record.status).toBe('partial');
   });
 
+  it('guests boot together, except in the nested lab, where each waits for the one before it to be ready', async () => {
+    const together = new FakeLauncher();
+    await fakeBench({ paths: [fakePath('p1')], launcher: together });
+    expect(together.events).toEqual(['launch p1/a', 'launch p1/b', 'ready p1/a', 'ready p1/b']);
+
+    const inLab = new FakeLauncher();
+    const { resultsRoot } = await fakeBench({ paths: [fakePath('p1')], launcher: inLab, lab: true });
+    expect(inLab.events).toEqual(['launch p1/a', 'ready p1/a', 'launch p1/b', 'ready p1/b']);
+    expect(onDisk(resultsRoot).record.backends[0]!.notes).toContain('the guests booted one after the other (nested lab: two booting at once under emulated SVM is unreliable)');
+  });
+
   it('failed boot: the reason says which guest and how long it was given; its logs are listed', async () => {
     const launcher = new FakeLauncher({ neverReady: (path, guest) => path === 'p1' && guest === 'b' });
     const { outcome, resultsRoot } = await fakeBench({ paths: [fakePath('p1')], launcher });

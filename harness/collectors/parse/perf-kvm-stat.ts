@@ -53,8 +53,9 @@ export interface KvmStatResult {
 }
 
 const HEADER = /^\s*(VM-EXIT|MMIO Access|IO Port Access)\s+Samples\s+Samples%\s+Time%\s+(Min Time\s+Max Time\s+)?Avg time\s*$/;
+// The key may hold a space (SVM's `UD excp`, `PF excp`): it is everything up to the numbers.
 const ROW =
-  /^\s*(\S+)\s+(\d+)\s+(\d+(?:\.\d+)?)%\s+(\d+(?:\.\d+)?)%\s+(?:(\d+(?:\.\d+)?)us\s*(\d+(?:\.\d+)?)us\s*)?(\d+(?:\.\d+)?)us\s*\(\s*\+-\s*(\d+(?:\.\d+)?)%\s*\)\s*$/;
+  /^\s*(\S.*?)\s+(\d+)\s+(\d+(?:\.\d+)?)%\s+(\d+(?:\.\d+)?)%\s+(?:(\d+(?:\.\d+)?)us\s*(\d+(?:\.\d+)?)us\s*)?(\d+(?:\.\d+)?)us\s*\(\s*\+-\s*(\d+(?:\.\d+)?)%\s*\)\s*$/;
 const FOOTER = /Total Samples:\s*(\d+),\s*Total events handled time:\s*(\d+(?:\.\d+)?)us\./;
 const UNKNOWN_CODE = /unknown kvm exit code:\s*(-?\d+) on (\w+)/;
 const LIVE_TIME = /^\s*\d{2}:\d{2}:\d{2}\.\d+\s*$/;
