@@ -62,6 +62,54 @@ const installOption = {
   describe: `Install missing Debian packages the command needs (as root, with apt); --no-install (or ${NO_INSTALL_ENV}=1) only prints the command that would`,
 } as const;
 
+/** The flags of `bench`, also read by `lab` to prepare the host for a bench run inside it. */
+function benchOptions(y: Argv) {
+  return y
+    .option('profile', { type: 'string', default: 'default', describe: 'Profile name in profiles/ or path to a .yaml/.json file' })
+    .option('backends', { type: 'string', describe: `Comma-separated paths to measure (${backendIds.join(', ')}, or all)` })
+    .option('reps', { type: 'number', describe: 'Measured repetitions per backend and scenario' })
+    .option('warmup', { type: 'number', describe: 'Warm-up repetitions thrown away before measuring' })
+    .option('duration', { type: 'number', describe: 'Measured seconds of traffic per repetition' })
+    .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator (auto probes KVM with a guest boot)' })
+    .option('collectors', { type: 'boolean', describe: 'Count exits, device accesses and host CPU (--no-collectors to measure without them)' })
+    .option('results-dir', { type: 'string', default: defaultResultsDir, describe: 'Where run folders are written' })
+    .option('reports-dir', { type: 'string', default: defaultReportsDir, describe: 'Where reports are written' })
+    .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' })
+    .option('images-dir', { type: 'string', describe: 'Guest image recipe folder (default: images/ of the project)' })
+    .option('install', installOption);
+}
+
+type BenchArgs = ReturnType<ReturnType<typeof benchOptions>['parseSync']>;
+
+/** The plan of a bench command line: the profile, with its flags checked by the profile's schema. */
+function benchPlan(a: BenchArgs) {
+  return resolvePlan(loadProfile(a.profile), {
+    ...(a.backends !== undefined ? { backends: a.backends } : {}),
+    ...(a.reps !== undefined ? { reps: a.reps } : {}),
+    ...(a.warmup !== undefined ? { warmup: a.warmup } : {}),
+    ...(a.duration !== undefined ? { duration: a.duration } : {}),
+    ...(a.accel !== undefined ? { accel: a.accel } : {}),
+    ...(a.collectors !== undefined ? { collectors: a.collectors } : {}),
+  });
+}
+
+/**
+ * What the command run inside the lab needs from the host's Debian packages: L1 has no network and
+ * sees the host's root read-only, so it is all installed on the host before L1 boots. A bench
+ * command line is parsed here, so that its bad flags are refused before the lab starts.
+ */
+async function labNeeds(inner: readonly string[]): Promise<PackageNeed[]> {
+  const { benchNeeds, basicNeeds, reportNeeds } = await import('./host/needs.ts');
+  if (inner[0] === 'bench') {
+    const a = benchOptions(yargs(inner.slice(1))).strict().exitProcess(false).fail((msg, err) => {
+      throw err ?? new UsageError(`the command inside the lab: ${msg}`);
+    }).parseSync();
+    return benchNeeds(benchPlan(a), { report: a.report, kvmPossible: true });
+  }
+  if (inner[0] === 'report' || inner[0] === 'compare') return [...basicNeeds(), ...reportNeeds({ pdf: true })];
+  return basicNeeds();
+}
+
 /** Get the host ready for a command that renders reports (the npm parts with native code, and `needs`). */
 async function prepare(signal: AbortSignal, install: boolean, needs: () => Promise<PackageNeed[]>): Promise<void> {
   const { provide } = await import('./host/install.ts');
@@ -81,31 +129,10 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
     .command(
       'bench',
       'Boot guests on every requested path, measure, and write results and a report',
-      (y) =>
-        y
-          .option('profile', { type: 'string', default: 'default', describe: 'Profile name in profiles/ or path to a .yaml/.json file' })
-          .option('backends', { type: 'string', describe: `Comma-separated paths to measure (${backendIds.join(', ')}, or all)` })
-          .option('reps', { type: 'number', describe: 'Measured repetitions per backend and scenario' })
-          .option('warmup', { type: 'number', describe: 'Warm-up repetitions thrown away before measuring' })
-          .option('duration', { type: 'number', describe: 'Measured seconds of traffic per repetition' })
-          .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator (auto probes KVM with a guest boot)' })
-          .option('collectors', { type: 'boolean', describe: 'Count exits, device accesses and host CPU (--no-collectors to measure without them)' })
-          .option('results-dir', { type: 'string', default: defaultResultsDir, describe: 'Where run folders are written' })
-          .option('reports-dir', { type: 'string', default: defaultReportsDir, describe: 'Where reports are written' })
-          .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' })
-          .option('images-dir', { type: 'string', describe: 'Guest image recipe folder (default: images/ of the project)' })
-          .option('install', installOption),
+      benchOptions,
       (a) =>
         set(async (signal) => {
-          const loaded = loadProfile(a.profile);
-          const plan = resolvePlan(loaded, {
-            ...(a.backends !== undefined ? { backends: a.backends } : {}),
-            ...(a.reps !== undefined ? { reps: a.reps } : {}),
-            ...(a.warmup !== undefined ? { warmup: a.warmup } : {}),
-            ...(a.duration !== undefined ? { duration: a.duration } : {}),
-            ...(a.accel !== undefined ? { accel: a.accel } : {}),
-            ...(a.collectors !== undefined ? { collectors: a.collectors } : {}),
-          });
+          const plan = benchPlan(a);
           // A bad recipe folder is refused now, not after the run has started.
           if (a['images-dir'] !== undefined) (await import('./image/recipe.ts')).loadRecipe(a['images-dir']);
           const { bench } = await import('./commands/bench.ts');
@@ -234,7 +261,8 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('cpus', { type: 'number', describe: 'vCPUs of the lab VM (default 1: with more, L1 has hung in soft lockups)' })
           .option('memory-mib', { type: 'number', describe: 'Memory of the lab VM in MiB (default 3072)' })
           .option('keep-console', { type: 'boolean', default: false, describe: "Keep the lab VM's console log in results/ even when the command succeeds" })
-          .option('timeout-min', { type: 'number', default: 240, describe: 'Time budget of the command inside, in minutes' }),
+          .option('timeout-min', { type: 'number', default: 240, describe: 'Time budget of the command inside, in minutes' })
+          .option('install', installOption),
       (a) =>
         set(async (signal) => {
           // Everything after `--` is the command inside, flags included; yargs leaves it in `_`.
@@ -243,6 +271,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           const { lab } = await import('./commands/lab.ts');
           return lab({
             args: inner,
+            prepare: () => prepare(signal, a.install, () => labNeeds(inner)),
             ...(a.cpus !== undefined ? { cpus: a.cpus } : {}),
             ...(a['memory-mib'] !== undefined ? { memoryMiB: a['memory-mib'] } : {}),
             keepConsole: a['keep-console'],

@@ -7,6 +7,8 @@ import { runLab } from '../lab/lab.ts';
 
 export interface LabCommand {
   args: string[];
+  /** Install what the command inside needs on the host, before the lab takes the host's lock. */
+  prepare: () => Promise<void>;
   cpus?: number;
   memoryMiB?: number;
   keepConsole: boolean;
@@ -20,6 +22,7 @@ export async function lab(o: LabCommand): Promise<ExitCodeValue> {
   try {
     return await runLab({
       args: o.args,
+      prepare: o.prepare,
       ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
       ...(o.memoryMiB !== undefined ? { memoryMiB: o.memoryMiB } : {}),
       keepConsole: o.keepConsole,

@@ -5,6 +5,7 @@
 
 import { NO_INSTALL_ENV } from '../config/flags.ts';
 import { HostError, type IopathError } from '../errors.ts';
+import { readLabMarker } from '../lab/marker.ts';
 import { installFix, onPath } from './facts.ts';
 import { buildNativeParts, unbuiltNativeParts } from './native-parts.ts';
 import { buildNeeds, mergeNeeds, type PackageNeed } from './needs.ts';
@@ -31,6 +32,7 @@ export function installRefusal(install: boolean): string | undefined {
   if (!install) return '--no-install was given';
   const env = process.env[OPT_OUT_ENV];
   if (env !== undefined && env !== '' && env !== '0') return `${OPT_OUT_ENV}=${env} is set`;
+  if (readLabMarker()) return 'this runs inside the iopath lab, which has no network and sees the host read-only (install on the host, then start the lab again)';
   if (process.getuid?.() !== 0) return 'iopath is not running as root';
   if (!onPath('apt-get')) return 'this host has no apt-get';
   return undefined;

@@ -40,6 +40,11 @@ export function buildNeeds(): PackageNeed[] {
   return each(packageGroups().build, 'building the npm parts with native code (chart rendering, the switch\'s addon)', true);
 }
 
+/** What every run needs (QEMU, network namespaces, the guest image), whatever else it does. */
+export function basicNeeds(): PackageNeed[] {
+  return each(packageGroups().bench, 'every run (QEMU, network namespaces, the guest image)', true);
+}
+
 export interface BenchNeedsOptions {
   /** The report is rendered after the run. */
   report: boolean;
@@ -49,7 +54,7 @@ export interface BenchNeedsOptions {
 
 /** What a run of this plan needs: every run's basics, its paths, host ends, collectors and report. */
 export function benchNeeds(plan: Readonly<RunPlan>, o: BenchNeedsOptions): PackageNeed[] {
-  const needs = each(packageGroups().bench, 'every run (QEMU, network namespaces, the guest image)', true);
+  const needs = basicNeeds();
   for (const p of pathList) {
     if (plan.backends.includes(p.id)) needs.push(...each(p.debianPackages, `path ${p.id}`, false));
   }

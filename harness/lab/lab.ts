@@ -27,6 +27,8 @@ import { checkCheckoutVisible, outputFolders, writableShares } from './shares.ts
 export interface LabOptions {
   /** The iopath command and its flags, e.g. `['bench', '--profile', 'lab']`. */
   args: readonly string[];
+  /** Get the host ready for the command inside (its Debian packages), once the arguments are checked. */
+  prepare?: () => Promise<void>;
   /**
    * For diagnosis only: a whole argv run in L1's chroot instead of this checkout's iopath (its
    * environment is not cleaned). `args` then only names it in messages.
@@ -65,6 +67,7 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
   if (broken !== undefined) throw new UsageError(`an argument holds a line break, which the lab cannot pass on: ${JSON.stringify(broken)}`);
   if (readLabMarker()) throw new UsageError('this already runs inside an iopath lab; run the command directly', `iopath ${args.join(' ')}`);
   checkCheckoutVisible(projectRoot);
+  await o.prepare?.();
   const host = await probeHost();
   if (!host.qemu) throw new LabError('qemu-system-x86_64 is not installed', installFix(packageOf.qemu));
   if (!host.root) throw new UsageError('the lab needs root (the command inside creates network namespaces and taps, and reads KVM statistics)', `sudo npx iopath lab -- ${args.join(' ')}`);

@@ -82,6 +82,10 @@ const cases: [string, string[], RegExp][] = [
   ['--reps abc', ['bench', '--reps', 'abc'], /--reps NaN: Invalid input: expected number, received NaN/],
   ['--warmup 101', ['bench', '--warmup', '101'], /--warmup 101: Too big: expected number to be <=100/],
   ['--duration 3601', ['bench', '--duration', '3601'], /--duration 3601: Too big: expected number to be <=3600 \(the limits of the profile field scenarios\[\]\.durationSec\)/],
+  // a bench command line given to the lab is checked on the host, before anything is installed or booted
+  ['lab -- bench --reps 99999999999', ['lab', '--', 'bench', '--reps', '99999999999'], /--reps 99999999999: Too big: expected number to be <=1000/],
+  ['lab -- bench --profile /dev/zero', ['lab', '--', 'bench', '--profile', '/dev/zero'], /the profile \/dev\/zero is a character device, not a regular file/],
+  ['lab -- bench with an unknown flag', ['lab', '--', 'bench', '--repz', '3'], /the command inside the lab: Unknown argument: repz/],
   // --images-dir and its recipe
   ['--images-dir a regular file', ['bench', '--profile', quick, '--images-dir', quick], /the guest image folder \S+one\.yaml is a regular file, not a directory/],
   ['--images-dir with recipe.json a FIFO', ['bench', '--profile', quick, '--images-dir', recipeFolder('images-fifo', (p) => fifo(p))], /the image recipe \S+recipe\.json is a FIFO/],
