@@ -3,6 +3,7 @@
 
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_QUEUE_PAIRS } from '../../../harness/vhost-user/features.ts';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { encodeRequest } from '../../../harness/vhost-user/protocol/codec.ts';
 import { bit, F, HEADER_SIZE, PF, Req, type Message } from '../../../harness/vhost-user/protocol/messages.ts';
@@ -163,7 +164,7 @@ describe.skipIf(skip !== undefined)('control-plane hostility (VHOST-USER.md §4 
       await new Promise((r) => setTimeout(r, 20));
     }
     const p = await split.reply(Req.GET_QUEUE_NUM);
-    expect(new DataView(p.buffer, p.byteOffset).getBigUint64(0, true)).toBe(1n);
+    expect(new DataView(p.buffer, p.byteOffset).getBigUint64(0, true)).toBe(BigInt(DEFAULT_QUEUE_PAIRS));
     split.close();
     await rig.expectNoFdLeak();
   });
