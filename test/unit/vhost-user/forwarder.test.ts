@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { bit, F } from '../../../harness/vhost-user/protocol/messages.ts';
 import { checksumsValid, etherFrame, tcpFrame } from '../../fixtures/vhost-user/frames.ts';
-import { closePort, makeSwitch, postRx, received, transmit, type InprocPort } from '../../fixtures/vhost-user/inproc.ts';
+import { closePort, makePort, makeSwitch, postRx, received, transmit, type InprocPort } from '../../fixtures/vhost-user/inproc.ts';
+import { Forwarder } from '../../../harness/vhost-user/forwarder.ts';
+import { DEFAULT_FEATURES } from '../../../harness/vhost-user/features.ts';
 
 const skip = nativeUnavailableReason();
 if (skip) console.log(`skipping forwarder tests: ${skip}`);
@@ -241,6 +243,49 @@ describe.skipIf(skip !== undefined)('Forwarder (in process)', () => {
     transmit(a, etherFrame(M[1]!, M[0]!, 64));
     sw.fw.pass();
     expect(broken).toEqual(['1: receive buffer address at or beyond 2^53']);
+  });
+
+  it('spreads flows over the receive queues of a multi-queue port, each flow on one queue and in order', () => {
+    const feat = DEFAULT_FEATURES & ~bit(F.PROTOCOL_FEATURES);
+    const a = makePort(0, feat, 256, 2);
+    const b = makePort(1, feat, 256, 2);
+    ports = [a, b];
+    const fw = new Forwarder([a.port, b.port]);
+    const rxAt = (queue: number, head: number) => 0x1_0000 + (queue * 64 + head) * 2048;
+    b.rxs.forEach((r, queue) => {
+      for (let i = 0; i < 64; i++) r.add([{ offset: rxAt(queue, i), len: 2048, write: true }]);
+    });
+    transmit(b, etherFrame(M[0]!, M[1]!, 64)); // learn b
+    fw.pass();
+    // 8 flows (TCP source ports), 6 frames each, sent alternately on a's two transmit queues.
+    let slot = 0;
+    for (let k = 0; k < 6; k++) {
+      for (let f = 0; f < 8; f++) {
+        const { frame } = tcpFrame({ dst: M[1]!, src: M[0]!, payload: 40, srcPort: 40000 + f, seq: k });
+        const at = 0x10_0000 + (slot++ % 128) * 2048;
+        a.mem.u8.fill(0, at, at + 12);
+        a.mem.u8.set(frame, at + 12);
+        a.txs[f % 2]!.add([{ offset: at, len: 12 + frame.length }]);
+      }
+    }
+    fw.pass();
+    fw.pass();
+    const seen = new Map<number, { queue: number; seqs: number[] }>();
+    b.rxs.forEach((r, queue) => {
+      for (const u of r.takeUsed()) {
+        const off = rxAt(queue, u.id);
+        const dv = new DataView(b.mem.ab, off + 12);
+        const port = dv.getUint16(34);
+        const flow = seen.get(port) ?? { queue, seqs: [] };
+        expect(flow.queue).toBe(queue); // a flow never changes queue
+        flow.seqs.push(dv.getUint32(38));
+        seen.set(port, flow);
+      }
+    });
+    expect(seen.size).toBe(8);
+    for (const { seqs } of seen.values()) expect(seqs).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(new Set([...seen.values()].map((v) => v.queue)).size).toBe(2); // both queues carry flows
+    expect(b.port.rxq.map((q) => q.frames)).toEqual(b.rxs.map((r) => [...seen.values()].filter((v) => v.queue === b.rxs.indexOf(r)).length * 6));
   });
 
   it('holds a unicast frame for a full receiver and delivers it once buffers come back', () => {
