@@ -141,7 +141,7 @@ function fastBurst(d: Delivery, src: Port, q: SplitQueue, n: number): number {
         n = k;
         break;
       }
-      rxQueue[k] = rr.length === 1 ? rr[0]! : rr[flowHash(s8, off + HDR, frameLen[k]!) % rr.length]!;
+      rxQueue[k] = rr.length === 1 ? rr[0]! : rr[p.flows.queueOf(flowHash(s8, off + HDR, frameLen[k]!), rr.length, now)]!;
       rxPort[k] = p;
     }
   }

@@ -87,11 +87,11 @@ export class Delivery {
     return only;
   }
 
-  /** The receive queue of dst for the frame at b[at..at+n): by flow hash when several are enabled. */
+  /** The receive queue of dst for the frame at b[at..at+n): by its flow when several are enabled. */
   pickRx(dst: Port, b: Uint8Array, at: number, n: number): SplitQueue | null {
     const rr = dst.rxReady;
     if (rr.length <= 1) return rr.length === 1 ? rr[0]! : null;
-    return rr[flowHash(b, at, n) % rr.length]!;
+    return rr[dst.flows.queueOf(flowHash(b, at, n), rr.length, this.now)]!;
   }
 
   /**

@@ -1,8 +1,8 @@
-// Which receive queue of a multi-queue port a frame goes to: a hash of its flow, so every frame of
-// one flow lands on the same queue (in order), and different flows spread over the queues. The
-// flow is the IPv4/IPv6 address pair, the protocol, and for unfragmented TCP and UDP the port
-// pair; other frames hash by their MAC addresses and ethertype. The hash is symmetric (both
-// directions of a connection hash alike), like the Toeplitz key most NICs use for RSS.
+// Which receive queue of a multi-queue port a frame goes to: every frame of one flow lands on the
+// same queue (in order), and different flows spread over the queues. The flow is the IPv4/IPv6
+// address pair, the protocol, and for unfragmented TCP and UDP the port pair; other frames hash by
+// their MAC addresses and ethertype. The hash is symmetric (both directions of a connection hash
+// alike), like the Toeplitz key most NICs use for RSS; FlowTable turns hashes into queues.
 
 /** Bytes of a frame the hash may read: Ethernet + VLAN tag + IPv6 header + the L4 port pair. */
 export const FLOW_BYTES = 14 + 4 + 40 + 4;
@@ -46,4 +46,43 @@ function ports(b: Uint8Array, at: number): number {
   const s = (b[at]! << 8) | b[at + 1]!;
   const d = (b[at + 2]! << 8) | b[at + 3]!;
   return (s ^ d) | ((s + d) << 16);
+}
+
+/** Slots of a port's flow table (a power of two); a flow idle this long gives its slot up (ms). */
+const FLOW_SLOTS = 4096;
+const FLOW_IDLE_MS = 2000;
+
+/**
+ * Which receive queue each flow of one port uses. A new flow gets the next queue round-robin (with
+ * two flows on two queues, a bare hash puts both on one queue half the time; round-robin never
+ * does), and keeps it while it is active: a direct-mapped table of flow hashes. A flow whose slot is
+ * held by another live flow uses its hash modulo the queue count instead, which is stable too.
+ */
+export class FlowTable {
+  #key = new Int32Array(FLOW_SLOTS);
+  #queue = new Uint8Array(FLOW_SLOTS);
+  #seen = new Float64Array(FLOW_SLOTS).fill(-Infinity);
+  #next = 0;
+
+  /** The queue (0..n-1) of the flow with this hash, at time `now` (ms). */
+  queueOf(hash: number, n: number, now: number): number {
+    const slot = hash & (FLOW_SLOTS - 1);
+    const key = hash | 0;
+    if (this.#key[slot] === key && this.#queue[slot]! < n && now - this.#seen[slot]! <= FLOW_IDLE_MS) {
+      this.#seen[slot] = now;
+      return this.#queue[slot]!;
+    }
+    if (this.#key[slot] !== key && now - this.#seen[slot]! <= FLOW_IDLE_MS) return (hash >>> 0) % n;
+    const q = this.#next++ % n;
+    this.#key[slot] = key;
+    this.#queue[slot] = q;
+    this.#seen[slot] = now;
+    return q;
+  }
+
+  /** Forget every flow (the port's queues changed or it reconnected). */
+  clear(): void {
+    this.#seen.fill(-Infinity);
+    this.#next = 0;
+  }
 }

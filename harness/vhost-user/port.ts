@@ -8,6 +8,7 @@
 // flow (flow.ts), so one flow always lands on one queue and stays in order.
 
 import type { GuestMemory } from './memory.ts';
+import { FlowTable } from './flow.ts';
 import { NetFeatures } from './net-header.ts';
 import { SplitQueue } from './virtqueue.ts';
 
@@ -63,6 +64,8 @@ export class Port {
   /** Receive queues that can take frames now, and transmit queues to drain (refreshQueues()). */
   rxReady: SplitQueue[] = [];
   txLive: SplitQueue[] = [];
+  /** Which of rxReady each flow to this port uses. */
+  readonly flows = new FlowTable();
   features = new NetFeatures();
   featureBits = 0n;
   mem: GuestMemory | null = null;
@@ -118,7 +121,9 @@ export class Port {
 
   /** Rebuild rxReady and txLive after any ring changed state. */
   refreshQueues(): void {
+    const n = this.rxReady.length;
     this.rxReady = this.rxq.filter((q) => q.ready);
+    if (this.rxReady.length !== n) this.flows.clear();
     this.txLive = this.txq.filter((q) => q.ready || q.draining);
     for (const q of this.txq) if (q.heldOn !== null && !q.heldOn.ready) q.heldOn = null;
   }
