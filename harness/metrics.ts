@@ -50,6 +50,8 @@ export const metrics = {
   /** vhost-user-ts only: guest notifications the switch received (kicks) and sent (calls); dims: port. */
   switchKicks: { unit: 'count', title: 'Switch kicks received', direction: 'neutral', group: 'switch' },
   switchCalls: { unit: 'count', title: 'Switch calls (interrupts) sent', direction: 'neutral', group: 'switch' },
+  /** vhost-user-ts with several queue pairs: packets per queue; dims: port, direction, queue. */
+  switchQueuePackets: { unit: 'count', title: 'Switch packets per queue', direction: 'neutral', group: 'switch' },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof metrics;

@@ -19,6 +19,8 @@ export interface TestpmdOptions {
   hugepages?: string;
   memoryMiB: number;
   mbufs: number;
+  /** Queue pairs per port (the guests' NIC queue pairs); 1 when absent. */
+  queues?: number;
 }
 
 export function testpmdArgv(o: TestpmdOptions): string[] {
@@ -27,8 +29,10 @@ export function testpmdArgv(o: TestpmdOptions): string[] {
   // legacy memory mode that --no-huge implies cannot be combined with it, so --no-shconf keeps the
   // runtime directory free of shared config files instead.
   eal.push(...(o.hugepages ? ['--in-memory', '--huge-dir', o.hugepages] : ['--no-huge', '--no-shconf']));
-  o.sockets.forEach((s, i) => eal.push('--vdev', `net_vhost${i},iface=${s},queues=1`));
+  const queues = o.queues ?? 1;
+  o.sockets.forEach((s, i) => eal.push('--vdev', `net_vhost${i},iface=${s},queues=${queues}`));
   const app = ['-i', '--forward-mode=io', '--auto-start', `--total-num-mbufs=${o.mbufs}`, `--nb-cores=${Math.max(1, o.lcores.length - 1)}`];
+  if (queues > 1) app.push(`--rxq=${queues}`, `--txq=${queues}`);
   return ['dpdk-testpmd', ...eal, '--', ...app];
 }
 

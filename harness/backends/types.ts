@@ -28,6 +28,10 @@ export interface BackendContext {
   accel: 'kvm' | 'tcg';
   qemuVersion: { major: number; minor: number; micro: number };
   guests: readonly GuestIdentity[];
+  /** Queue pairs of each guest's NIC (profile guest.queues); 1 when absent. */
+  queues?: number;
+  /** A software switch that can busy-poll should (profile switchBusyPoll). */
+  busyPoll?: boolean;
   host: HostFacts;
   signal: AbortSignal;
   log: (line: string) => void;
@@ -39,6 +43,13 @@ export interface NicEnv {
   runtimeDir: string;
   accel: 'kvm' | 'tcg';
   qemuVersion: { major: number; minor: number; micro: number };
+  /** Queue pairs of the guest NIC (profile guest.queues); 1 when absent. */
+  queues?: number;
+}
+
+/** MSI-X vectors a virtio-net device with `queues` pairs needs: one per queue, config and control. */
+export function virtioVectors(queues: number): number | undefined {
+  return queues > 1 ? 2 * queues + 2 : undefined;
 }
 
 /** A backend that has been set up on the host for one run. */

@@ -3,6 +3,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { defineTapBackend } from './tap-bridge.ts';
+import { virtioVectors } from './types.ts';
 
 export const vhostNet = defineTapBackend({
   id: 'vhost-net',
@@ -12,7 +13,8 @@ export const vhostNet = defineTapBackend({
     { what: '/dev/vhost-net', ok: host.devVhostNet, reason: 'there is no /dev/vhost-net (the vhost_net module is not loaded, or the kernel lacks CONFIG_VHOST_NET)', fix: 'modprobe vhost_net' },
   ],
   tapProps: { vhost: true },
-  device: (g) => ({ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: g.mac } }),
+  multiQueue: true,
+  device: (g, queues) => ({ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: g.mac, mq: queues > 1 ? true : undefined, vectors: virtioVectors(queues) } }),
   processes: (guests) =>
     guests.flatMap((g) => [
       // The vhost worker is a kernel thread named after the QEMU it works for; kernels from 6.4 make

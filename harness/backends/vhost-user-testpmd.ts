@@ -33,6 +33,7 @@ export const vhostUserTestpmd: NicBackend = {
         ...(ctx.host.hugepagesMount ? { hugepages: ctx.host.hugepagesMount } : {}),
         memoryMiB: 1024,
         mbufs: 16384,
+        queues: ctx.queues ?? 1,
       },
       join(ctx.resultsDir, 'testpmd.log'),
       ctx.signal,

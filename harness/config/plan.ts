@@ -6,8 +6,10 @@ import { UsageError } from '../errors.ts';
 import type { LoadedProfile } from './load.ts';
 import type { ScenarioSpec } from './schema.ts';
 
+/** A TCP row's `parallel` is settled in the plan (it defaults to the guest NIC's queue pairs). */
+type Settled<S> = S extends { parallel?: number } ? Omit<S, 'parallel'> & { parallel: number } : S;
 /** One resolved scenario row: the profile's row with its name settled and flags applied. */
-export type ScenarioPlan = ScenarioSpec & { name: string };
+export type ScenarioPlan = Settled<ScenarioSpec> & { name: string };
 
 export interface RunPlan {
   profile: { name: string; path: string; hash: string; description?: string };
@@ -17,7 +19,10 @@ export interface RunPlan {
   accel: 'auto' | 'kvm' | 'tcg';
   /** Whether the exit/device-access/CPU collectors run around the measured repetitions. */
   collectors: boolean;
-  guest: { memoryMiB: number; vcpus: number };
+  /** iopath's switch busy-polls (profile switchBusyPoll). */
+  switchBusyPoll: boolean;
+  /** vcpus is at least queues: each queue pair of a multi-queue NIC wants a vCPU. */
+  guest: { memoryMiB: number; vcpus: number; queues: number };
   scenarios: ScenarioPlan[];
   timeouts: { bootSec: number; probeSec: number };
 }
@@ -45,7 +50,10 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
   if (flags.duration !== undefined && (!Number.isInteger(flags.duration) || flags.duration < 1 || flags.duration > 3600)) {
     throw new UsageError(`--duration ${flags.duration}: must be a whole number of seconds from 1 to 3600`);
   }
-  const scenarios: ScenarioPlan[] = p.scenarios.map((s) => ({ ...s, name: s.name ?? s.kind, durationSec: flags.duration ?? s.durationSec }));
+  const scenarios = p.scenarios.map((s) => {
+    const row = { ...s, name: s.name ?? s.kind, durationSec: flags.duration ?? s.durationSec };
+    return 'parallel' in row || s.kind === 'tcp-stream' || s.kind === 'tcp-stream-no-offload' ? { ...row, parallel: (row as { parallel?: number }).parallel ?? p.guest.queues } : row;
+  }) as ScenarioPlan[];
   const plan: RunPlan = {
     profile: { name: p.name, path: loaded.path, hash: loaded.hash, ...(p.description ? { description: p.description } : {}) },
     backends,
@@ -53,7 +61,8 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     warmup,
     accel,
     collectors: flags.collectors ?? p.collectors,
-    guest: { ...p.guest },
+    switchBusyPoll: p.switchBusyPoll,
+    guest: { ...p.guest, vcpus: Math.max(p.guest.vcpus, p.guest.queues) },
     scenarios,
     timeouts: { ...p.timeouts },
   };

@@ -14,7 +14,7 @@ import { guestIdentity, GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
 import { Vm } from '../vm/vm.ts';
 import { guestEndpoint, hostEndpoint, type Endpoint } from '../workloads/endpoint.ts';
-import { readNicFeatures } from '../workloads/features.ts';
+import { readNicFeatures, setNicQueues } from '../workloads/features.ts';
 import { scenarioFor } from '../workloads/scenarios.ts';
 import { phaseTimer, type RunEnv } from './env.ts';
 import type { BackendOutcome, CollectorRecord } from './record.ts';
@@ -51,6 +51,8 @@ export async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promi
         accel: env.accel.kind,
         qemuVersion,
         guests,
+        queues: plan.guest.queues,
+        busyPoll: plan.switchBusyPoll,
         host: env.host,
         signal,
         log: (line) => reporter.phase?.(`${id}: ${line}`),
@@ -73,7 +75,7 @@ export async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promi
             memoryMiB: plan.guest.memoryMiB,
             vcpus: plan.guest.vcpus,
             image: env.image,
-            nic: backend.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion }),
+            nic: backend.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion, queues: plan.guest.queues }),
             ...(instance.netns ? { netns: instance.netns } : {}),
             runtimeDir,
             logDir,
@@ -95,6 +97,8 @@ export async function runBackend(env: RunEnv, root: Scope, id: BackendId): Promi
     }
     outcome.features = {};
     for (const g of up) outcome.features[g.name] = await readNicFeatures(g, signal);
+    outcome.queues = { requested: plan.guest.queues, guests: {} };
+    for (const g of up) outcome.queues.guests[g.name] = await setNicQueues(g, plan.guest.queues, signal);
     store.save();
 
     const windows = plan.collectors

@@ -68,6 +68,8 @@ export interface BackendOutcome {
   notes: string[];
   /** Virtio features each guest negotiated, keyed by guest name, when the guest exposes them. */
   features?: Record<string, string[]>;
+  /** NIC queue pairs: asked for (profile guest.queues), and running in each guest (sysfs tx queues). */
+  queues?: { requested: number; guests: Record<string, number> };
   reps: RepOutcome[];
   /** Length of the idle baseline window measured before the repetitions, in seconds. */
   idleWindowSec?: number;
