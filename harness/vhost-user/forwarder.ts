@@ -20,7 +20,7 @@ import { Delivery } from './deliver.ts';
 import type { MacTable } from './mac-table.ts';
 import { native } from './native.ts';
 import type { Port } from './port.ts';
-import { RingBroken, type SplitQueue } from './virtqueue.ts';
+import { fence, RingBroken, type SplitQueue } from './virtqueue.ts';
 
 export interface ForwarderOptions {
   /** Frames taken from one transmit queue per pass (DPDK uses 32). */
@@ -218,14 +218,20 @@ export class Forwarder {
         this.#broken(src, err);
       }
     }
+    // Publish every ring touched (used->idx, a release), then one fence for all of them, then the
+    // notification decisions: one per ring per pass.
+    let due = false;
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i]!;
-      if (p.mem === null) continue;
-      try {
-        publishAll(p.rxq);
-        publishAll(p.txq);
-      } catch (err) {
-        this.#broken(p, err);
+      if (p.mem !== null) due = publishAll(p.rxq) || due;
+      if (p.mem !== null) due = publishAll(p.txq) || due;
+    }
+    if (due) {
+      fence();
+      for (let i = 0; i < ports.length; i++) {
+        const p = ports[i]!;
+        signalAll(p.rxq);
+        signalAll(p.txq);
       }
     }
     return work;
@@ -247,9 +253,21 @@ export class Forwarder {
   }
 }
 
-function publishAll(qs: SplitQueue[]): void {
+/** publishIdx() on every placed ring of qs; true if any owes a notification decision. */
+function publishAll(qs: SplitQueue[]): boolean {
+  let due = false;
   for (let i = 0; i < qs.length; i++) {
     const q = qs[i]!;
-    if (q.unpublished && q.placed) q.publish();
+    if (q.unpublished && q.placed && q.publishIdx()) q.signalDue = due = true;
+  }
+  return due;
+}
+
+function signalAll(qs: SplitQueue[]): void {
+  for (let i = 0; i < qs.length; i++) {
+    const q = qs[i]!;
+    if (!q.signalDue) continue;
+    q.signalDue = false;
+    q.signal();
   }
 }

@@ -1,11 +1,14 @@
 // One split virtqueue as the device sees it (virtio 1.1 §2.6): ring placement checks, descriptor
 // chain walking with every limit from VHOST-USER.md §4, the used ring, and notification suppression.
 //
-// Memory ordering (§3.3): the guest writes the rings concurrently from another CPU. Only the index
-// and flag words are read or written with Atomics (seq-cst: a load is an acquire, a store a release
-// plus full fence on x86); descriptor bodies and packet bytes use plain accesses AFTER the acquire
-// load of avail->idx and BEFORE the release store of used->idx. Every descriptor field is read once
-// into a local (TOCTOU: the guest may rewrite it while we walk, DPDK 134228ca39).
+// Memory ordering (§3.3): the guest writes the rings concurrently from another CPU. avail->idx is
+// read with Atomics.load (an acquire, never merged with an earlier read); descriptor bodies and
+// packet bytes use plain accesses AFTER it and BEFORE used->idx is stored, which is a release (a
+// plain store on x86, see RELEASE_BY_ORDER, Atomics.store elsewhere). Between that store and the
+// reads of used_event or the avail flags for the notification decision sits a full fence(), once
+// per pass for all rings. Enabling kicks uses Atomics.store (seq-cst) before the race-rule re-check.
+// Every descriptor field is read once into a local (TOCTOU: the guest may rewrite it while we walk,
+// DPDK 134228ca39).
 //
 // Structural guest errors (index out of range, loops, nested or malformed indirect tables, an avail
 // index that moved by more than the ring size) throw RingBroken: the port is then marked broken.
@@ -20,6 +23,25 @@ const DESC_F_WRITE = 2;
 const DESC_F_INDIRECT = 4;
 const AVAIL_F_NO_INTERRUPT = 1;
 const USED_F_NO_NOTIFY = 1;
+
+/**
+ * On x86 (TSO) the CPU keeps stores in program order, and V8 emits typed-array stores in program
+ * order, so a plain store of used->idx after the used elements and packet bytes is a release: the
+ * driver never sees the index before what it covers. Elsewhere (arm64) it must be Atomics.store.
+ * Atomics.store on guest memory is a call into V8's runtime (about 12 ns, and a full fence) that
+ * the JIT does not inline; a pass publishes up to four rings, so this matters at small frames.
+ */
+const RELEASE_BY_ORDER = process.arch === 'x64' || process.arch === 'ia32';
+
+const FENCE = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * A full memory fence: an atomic read-modify-write (a locked instruction on x86) and, for the JIT,
+ * a call with unknown effects, so later loads are neither reordered before it nor served from
+ * values read before it.
+ */
+export function fence(): void {
+  Atomics.add(FENCE, 0, 0);
+}
 
 /** Outcome of the last pop() besides its head index. */
 export const Chain = {
@@ -102,6 +124,8 @@ export class SplitQueue {
   availShadow = 0;
   /** Head of the last zero-length used element not yet written (IN_ORDER batching), or -1. */
   batchHead = -1;
+  /** publishIdx() ran in this pass and the notification decision (signal()) is still to come. */
+  signalDue = false;
 
   #mem: GuestMemory | null = null;
   #publishedUsed = 0;
@@ -336,27 +360,47 @@ export class SplitQueue {
 
   /** Publish used->idx (release) and signal the driver if it asked for it. At most once per burst. */
   publish(): void {
-    if (this.lastUsed === this.#publishedUsed) return;
+    if (!this.publishIdx()) return;
+    fence();
+    this.signal();
+  }
+
+  /**
+   * The first half of publish(): write the batch's used element (IN_ORDER) and used->idx, as a
+   * release (see RELEASE_BY_ORDER). Returns true when a notification decision is due; the caller
+   * then issues one fence() for all the rings it published and calls signal() on each.
+   */
+  publishIdx(): boolean {
+    if (this.lastUsed === this.#publishedUsed) return false;
     if (this.batchHead >= 0) {
       const q = this.uBase32 + 1 + 2 * ((this.lastUsed - 1) & this.mask);
       this.u32[q] = this.batchHead;
       this.u32[q + 1] = 0;
       this.batchHead = -1;
     }
-    Atomics.store(this.u16, this.uBase16 + 1, this.lastUsed);
+    if (RELEASE_BY_ORDER) this.u16[this.uBase16 + 1] = this.lastUsed;
+    else Atomics.store(this.u16, this.uBase16 + 1, this.lastUsed);
     this.#publishedUsed = this.lastUsed;
-    if (this.callFd < 0) return;
-    // The seq-cst store above orders before these loads (DPDK vhost_vring_call_split's fence).
+    return this.callFd >= 0;
+  }
+
+  /**
+   * The second half of publish(), after a fence() that follows publishIdx(): read what the driver
+   * asked for (used_event or NO_INTERRUPT) and write the call eventfd if it wants one. The fence
+   * orders the index store before these loads (DPDK vhost_vring_call_split's fence), so a driver
+   * that re-enables interrupts and re-checks the index is never missed.
+   */
+  signal(): void {
     let want: boolean;
     if (this.eventIdx) {
-      const event = Atomics.load(this.a16, this.aBase + 2 + this.num);
+      const event = this.a16[this.aBase + 2 + this.num]!;
       const now = this.lastUsed;
       const old = this.#signalledUsed;
       want = !this.#signalValid || ((now - event - 1) & 0xffff) < ((now - old) & 0xffff);
       this.#signalledUsed = now;
       this.#signalValid = true;
     } else {
-      want = (Atomics.load(this.a16, this.aBase) & AVAIL_F_NO_INTERRUPT) === 0;
+      want = (this.a16[this.aBase]! & AVAIL_F_NO_INTERRUPT) === 0;
     }
     if (!want) return;
     this.calls++;
