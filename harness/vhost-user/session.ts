@@ -108,7 +108,7 @@ export class Session implements ConnectionHandler {
       throw err;
     }
     if (this.#opts.verbose) {
-      this.#opts.log(`port ${this.port.id}: ${requestName(header.request)} flags=0x${header.flags.toString(16)} size=${header.size} fds=${fds.length}`);
+      this.#opts.log(`port ${this.port.id}: ${requestName(header.request)} flags=0x${header.flags.toString(16)} size=${header.size} fds=${fds.length}${detail(msg)}`);
     }
     try {
       const ok = this.#handle(msg);
@@ -416,4 +416,12 @@ export class Session implements ConnectionHandler {
     this.#mem = null;
     this.#onEnd(reason);
   }
+}
+
+/** The fields of a vring message worth a verbose log line (which ring, and the value set). */
+function detail(msg: Message): string {
+  if (!('index' in msg)) return '';
+  if ('enable' in msg) return ` vring=${msg.index} enable=${msg.enable ? 1 : 0}`;
+  if ('num' in msg) return ` vring=${msg.index} num=${msg.num}`;
+  return ` vring=${msg.index}`;
 }
