@@ -77,7 +77,8 @@ export async function measure(o: RigOptions): Promise<Measurement> {
     sw = o.kind === 'ts' ? startOurs(a, b, stats, o) : await startTestpmdSwitch(a, b, `sw-${tag}`, o.queues);
     await waitForFiles([a, b], 15000);
     const loop = o.mode === 'loopback';
-    const qs = o.queues > 1 ? [`--rxq=${o.queues}`, `--txq=${o.queues}`] : [];
+    // Several flows for several queues: the first burst (txonly's) then varies the source address.
+    const qs = o.queues > 1 ? [`--rxq=${o.queues}`, `--txq=${o.queues}`, '--txonly-multi-flow'] : [];
     const vdev = (i: number, path: string, mac: string) => `net_virtio_user${i},path=${path},queue_size=${o.queueSize},queues=${o.queues},mac=${mac}`;
     fe = new Testpmd({
       prefix: `fe-${tag}`,
@@ -91,7 +92,6 @@ export async function measure(o: RigOptions): Promise<Measurement> {
     });
     await fe.waitFor('testpmd>', 30000);
     fe.send(`set txpkts ${o.size}`);
-    if (o.queues > 1) fe.send('set txonly-multi-flow');
     fe.send('start tx_first 32');
     await delay(2000); // warm-up: learning, ring fill, JIT
     const before = await fe.portStats();

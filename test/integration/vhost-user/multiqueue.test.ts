@@ -26,14 +26,14 @@ describe.skipIf(skip !== undefined)('multi-queue through the switch with DPDK vi
       prefix: `vumq-${process.pid}-${Date.now()}`,
       lcores: [0, 1],
       vdevs: sw.sockets.map((s, i) => `net_virtio_user${i},path=${s},queue_size=256,queues=2,mac=${macs[i]}`),
-      args: ['-i', '--total-num-mbufs=8192', '--forward-mode=io', '--rxq=2', '--txq=2', `--eth-peer=0,${macs[1]}`, `--eth-peer=1,${macs[0]}`],
+      args: ['-i', '--total-num-mbufs=8192', '--forward-mode=io', '--rxq=2', '--txq=2', '--txonly-multi-flow', `--eth-peer=0,${macs[1]}`, `--eth-peer=1,${macs[0]}`],
       memoryMb: 512,
     });
     cleanup.push(() => tp.stop());
     await tp.waitFor('testpmd>', 30000);
     await sw.waitPortState(1, 'connected');
-    // Many flows (txonly varies the source address per frame), so the flow hash uses both queues.
-    tp.send('set txonly-multi-flow');
+    // Many flows (the first burst is txonly's, which then varies the source address per frame), so
+    // the flow hash uses both queues.
     tp.send('start tx_first 8');
     await new Promise((r) => setTimeout(r, 1500));
     const st = await tp.portStats();
