@@ -142,7 +142,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
     )
     .command(
       'switch',
-      'Run the vhost-user-ts switch on its own: one listening vhost-user socket per port (QEMU and other front-ends connect as clients)',
+      'Run iopath\'s vhost-user switch on its own: one listening vhost-user socket per port (QEMU and other front-ends connect as clients)',
       (y) =>
         y
           .option('socket', { type: 'string', array: true, demandOption: true, describe: 'A port\'s socket path (repeat for each port)' })

@@ -1,5 +1,7 @@
 // One error hierarchy for the whole harness. Every class carries the process exit code it maps to,
-// so `main` never guesses; README.md documents the codes.
+// so `main` never guesses; README.md documents the codes. What a user reads (and run.json records)
+// is the message and the fix, never a stack trace: `describeError` for the words, `errorDetail` for
+// the log file beside run.json.
 
 /** Exit codes of the `iopath` command (documented in README.md, "Exit status"). */
 export const ExitCode = {
@@ -19,6 +21,12 @@ export const ExitCode = {
   regression: 6,
   /** Another iopath run holds the host lock. */
   busy: 7,
+  /** A guest misbehaved: it did not boot, its agent failed or stopped answering. */
+  guest: 8,
+  /** A host tool failed: it exited badly, died, or printed what could not be parsed. */
+  tool: 9,
+  /** A time budget ran out (a boot, a prompt, a request that never came back). */
+  timeout: 10,
   /** Interrupted by SIGINT (Ctrl-C); teardown ran, measured repetitions are kept. */
   interrupted: 130,
   /** Stopped by SIGTERM; teardown ran, measured repetitions are kept. */
@@ -75,13 +83,20 @@ export class InterruptedError extends IopathError {
 
 /** A time budget ran out. */
 export class TimeoutError extends IopathError {
-  constructor(what: string, ms: number) {
-    super(`${what} did not finish within ${(ms / 1000).toFixed(1)} s`);
+  constructor(what: string, ms: number, cause?: unknown) {
+    super(`${what} did not finish within ${(ms / 1000).toFixed(1)} s`, { exitCode: ExitCode.timeout, cause });
+  }
+}
+
+/** A host tool failed: exited early, died, or misbehaved. */
+export class ToolError extends IopathError {
+  constructor(message: string, options: { fix?: string; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: ExitCode.tool });
   }
 }
 
 /** A command exited badly. Carries what is needed to understand why without re-running it. */
-export class CommandError extends IopathError {
+export class CommandError extends ToolError {
   readonly argv: readonly string[];
   readonly status: number | null;
   readonly signal: string | null;
@@ -99,7 +114,7 @@ export class CommandError extends IopathError {
 }
 
 /** A tool's output could not be parsed. The raw text is kept (and saved by the caller) for diagnosis. */
-export class ParseError extends IopathError {
+export class ParseError extends ToolError {
   readonly raw: string;
   constructor(what: string, detail: string, raw: string) {
     super(`could not parse ${what}: ${detail}`);
@@ -107,8 +122,15 @@ export class ParseError extends IopathError {
   }
 }
 
-/** Something inside a guest went wrong (the agent reported an error or never answered). */
-export class GuestError extends IopathError {}
+/** Something inside a guest went wrong (it did not boot, its agent reported an error or never answered). */
+export class GuestError extends IopathError {
+  constructor(message: string, options: { fix?: string; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: ExitCode.guest });
+  }
+}
+
+/** iopath broke its own contract (a method called out of order): a bug, exit 1. */
+export class InternalError extends IopathError {}
 
 function describeStatus(status: number | null): string {
   if (status === 126) return ' (found but not executable)';
@@ -126,13 +148,28 @@ function indent(text: string): string {
   return text.replace(/^/gm, '  | ');
 }
 
-/** Render any thrown value as the one message a user sees. */
+/**
+ * Render any thrown value as the one message a user sees (and run.json records): the message and
+ * the fix, never a stack trace. An error from outside the hierarchy (a bug, or a library's) is named
+ * by its class so it can be told apart; its stack belongs in the log (`errorDetail`).
+ */
 export function describeError(err: unknown): string {
   if (err instanceof IopathError) {
     return err.fix ? `${err.message}\n  fix: ${err.fix}` : err.message;
   }
-  if (err instanceof Error) return err.stack ?? err.message;
+  if (err instanceof Error) return `${err.name === 'Error' ? 'unexpected error' : err.name}: ${err.message}`;
   return String(err);
+}
+
+/** Everything known about an error, stack and causes included, for a log file (never for run.json). */
+export function errorDetail(err: unknown): string {
+  const lines: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && depth < 5; depth++) {
+    lines.push(depth === 0 ? '' : 'caused by:', e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return lines.filter(Boolean).join('\n');
 }
 
 export function exitCodeOf(err: unknown): ExitCodeValue {

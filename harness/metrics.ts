@@ -1,4 +1,6 @@
-// The catalogue of metric names. Producers (workloads, collectors, the runner's normalisation) and
+// The catalogue of metric names, closed: a sample's metric is one of these names (samples.ts checks
+// it when writing and when reading), so a misspelt metric is an error, never a neutral newcomer.
+// Producers (workloads, collectors, the runner's normalisation, the paths' own collectors) and
 // consumers (statistics, reports, comparison) agree on names, units and which direction is better
 // here, so a report never shows an improvement as a regression.
 
@@ -39,24 +41,32 @@ export const metrics = {
   deviceAccesses: { unit: 'count', title: 'Device accesses (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },
   deviceAccessesPerGB: { unit: 'count/GB', title: 'Device accesses per GB (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },
   deviceAccessesPerPacket: { unit: 'count/pkt', title: 'Device accesses per packet (software emulation)', direction: 'lower-is-better', group: 'device-accesses' },
-  /** Host CPU seconds over the window; dims: role (qemu a, vhost, testpmd, switch). */
+  /** Host CPU seconds over the window; dims: role (`qemu <guest>`, or a helper role a path declares) and kind. */
   hostCpu: { unit: 's', title: 'Host CPU time', direction: 'lower-is-better', group: 'cpu' },
   hostCpuPerGbps: { unit: 'cpu-s/(Gbit/s)', title: 'Host CPU per Gbit/s', direction: 'lower-is-better', group: 'cpu' },
   hostCpuPerMpps: { unit: 'cpu-s/Mpps', title: 'Host CPU per Mpps', direction: 'lower-is-better', group: 'cpu' },
-  /** Switch (testpmd or vhost-user-ts) port counters over the window; dims: port, and direction. */
+  // Metrics of the paths' own collectors (each path lists the ones it produces in its descriptor's
+  // `metrics`): the port counters of a userspace switch over the window; dims: port, and direction.
   switchPackets: { unit: 'count', title: 'Switch port packets', direction: 'neutral', group: 'switch' },
   switchBytes: { unit: 'bytes', title: 'Switch port bytes', direction: 'neutral', group: 'switch' },
   switchDrops: { unit: 'count', title: 'Switch port drops', direction: 'lower-is-better', group: 'switch' },
-  /** vhost-user-ts only: guest notifications the switch received (kicks) and sent (calls); dims: port. */
+  /** Guest notifications a switch received (kicks) and sent (calls); dims: port. */
   switchKicks: { unit: 'count', title: 'Switch kicks received', direction: 'neutral', group: 'switch' },
   switchCalls: { unit: 'count', title: 'Switch calls (interrupts) sent', direction: 'neutral', group: 'switch' },
-  /** vhost-user-ts with several queue pairs: packets per queue; dims: port, direction, queue. */
+  /** A switch with several queue pairs per port: packets per queue; dims: port, direction, queue. */
   switchQueuePackets: { unit: 'count', title: 'Switch packets per queue', direction: 'neutral', group: 'switch' },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof metrics;
 
-/** Information about a metric; unknown names (from newer producers) are shown neutrally. */
-export function metricInfo(name: string): MetricInfo {
-  return (metrics as Record<string, MetricInfo>)[name] ?? { unit: 'count', title: name, direction: 'neutral', group: 'volume' };
+/** Every metric name, in catalogue order. */
+export const metricNames = Object.keys(metrics) as [MetricName, ...MetricName[]];
+
+export function isMetricName(name: string): name is MetricName {
+  return Object.hasOwn(metrics, name);
+}
+
+/** Information about a metric. */
+export function metricInfo(name: MetricName): MetricInfo {
+  return metrics[name];
 }

@@ -7,7 +7,7 @@ import type { Scope } from '../host/scope.ts';
 import type { HostFacts } from '../host/facts.ts';
 import type { GuestIdentity } from '../host/identity.ts';
 import type { DeviceOpt, Props } from '../vm/qemu-args.ts';
-import type { BackendContext, BackendInstance, NicBackend, Requirement } from './types.ts';
+import type { BackendContext, BackendInstance, NicBackend, PathPresentation, Requirement } from './types.ts';
 
 export interface TapTopology {
   netns: string;
@@ -29,32 +29,40 @@ export function tapRequirements(host: HostFacts): Requirement[] {
     {
       what: 'network namespaces and tap devices (root or CAP_NET_ADMIN)',
       ok: host.netAdmin,
+      detail: host.netAdmin ? (host.root ? 'running as root' : 'CAP_NET_ADMIN') : 'not root and no CAP_NET_ADMIN',
       reason: 'iopath is not running as root, so it cannot create a network namespace and tap devices',
       fix: 'sudo npm run bench',
     },
     {
       what: '/dev/net/tun',
       ok: host.devNetTun,
+      detail: host.devNetTun ? 'present' : 'missing',
       reason: '/dev/net/tun is missing',
       fix: 'modprobe tun',
     },
   ];
 }
 
+/**
+ * The tools the guest-to-host topology runs at the host end of a tap path (in the run's namespace):
+ * the same iperf3 and sockperf as in the guests.
+ */
+const HOST_END_PACKAGES = ['iperf3', 'sockperf'];
+
 /** What distinguishes one tap path from another: the guest device and the tap's own options. */
 export interface TapPathSpec {
   id: string;
   title: string;
   summary: string;
-  /** Requirements beyond the tap basics (e.g. /dev/vhost-net). */
+  presentation: PathPresentation;
+  hostProbes?: NicBackend['hostProbes'];
+  /** Requirements beyond the tap basics (e.g. a device node). */
   extraRequirements?: (host: HostFacts) => Requirement[];
   /** Extra properties of `-netdev tap` (e.g. `vhost`). */
   tapProps: Props;
-  /** The device can have several queue pairs (virtio-net); others always get one. */
+  /** The device can have several queue pairs (virtio-net-pci); others always get one. */
   multiQueue?: boolean;
   device: (guest: GuestIdentity, queues: number) => DeviceOpt;
-  /** Host processes besides QEMU (e.g. vhost workers). */
-  processes?: BackendInstance['processes'];
 }
 
 export function defineTapBackend(spec: TapPathSpec): NicBackend {
@@ -62,6 +70,9 @@ export function defineTapBackend(spec: TapPathSpec): NicBackend {
     id: spec.id,
     title: spec.title,
     summary: spec.summary,
+    presentation: spec.presentation,
+    debianPackages: HOST_END_PACKAGES,
+    ...(spec.hostProbes ? { hostProbes: spec.hostProbes } : {}),
     requirements: (host) => [...tapRequirements(host), ...(spec.extraRequirements?.(host) ?? [])],
     guestArgs: (g, env) => {
       const queues = spec.multiQueue ? (env.queues ?? 1) : 1;
@@ -73,16 +84,14 @@ export function defineTapBackend(spec: TapPathSpec): NicBackend {
         sharedMemory: false,
       };
     },
-    async setUp(scope, ctx) {
+    async setUp(scope, ctx): Promise<BackendInstance> {
       // A multi-queue tap must be created so: QEMU opens one file per queue pair.
       const topo = await setUpTapBridge(scope, ctx, spec.multiQueue ? (ctx.queues ?? 1) : 1);
-      const instance: BackendInstance = {
+      return {
         netns: topo.netns,
         hostEnd: { netns: topo.netns, address: topo.hostAddress },
         notes: [],
       };
-      if (spec.processes) instance.processes = spec.processes;
-      return instance;
     },
   };
 }

@@ -1,39 +1,65 @@
-// DPDK testpmd as a vhost-user switch: its command line from typed options, the process driven at
-// its interactive prompt (stdout unbuffered through stdbuf), and the parser of its port counters.
+// The one driver of DPDK testpmd: its command line from typed options, the process (its own process
+// group, owned by a scope) driven one command at a time at its interactive prompt, and the parser of
+// its port counters. The testpmd path runs it as a switch; the benchmark and the tests of iopath's
+// own switch run it as a virtio-user front-end. Flags that work without hugepages:
+// docs/host-notes.md.
 
-import { existsSync, rmSync } from 'node:fs';
-import { ParseError, TimeoutError } from '../errors.ts';
+import { rmSync } from 'node:fs';
+import { IopathError, ParseError, TimeoutError } from '../errors.ts';
+import { onPath } from '../host/facts.ts';
 import { startDaemon, sleep, type Daemon } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
-import type { Availability, Collector } from '../collectors/types.ts';
-import type { Sample } from '../samples.ts';
+
+export const TESTPMD = 'dpdk-testpmd';
+/** The Debian package that ships dpdk-testpmd. */
+export const TESTPMD_PACKAGE = 'dpdk-dev';
 
 export interface TestpmdOptions {
   /** CPU ids: the first is the main lcore (mostly idle at the prompt), the rest forward. */
   lcores: number[];
-  /** A private prefix, so runs never share DPDK runtime state. */
+  /** A private prefix, so instances never share DPDK runtime state. */
   filePrefix: string;
-  /** vhost-user server sockets, one port each; testpmd forwards port 0 <-> port 1. */
-  sockets: string[];
+  /** `--vdev` values, one port each (e.g. `net_vhost0,iface=<socket>` or `net_virtio_user0,path=<socket>`). */
+  vdevs: string[];
   /** hugetlbfs mount to use; without it testpmd runs on ordinary memory (--no-huge). */
   hugepages?: string;
   memoryMiB: number;
-  mbufs: number;
-  /** Queue pairs per port (the guests' NIC queue pairs); 1 when absent. */
-  queues?: number;
+  /** Application arguments after `--` (forwarding mode, mbufs, ...); `-i` is always added. */
+  app: string[];
 }
 
 export function testpmdArgv(o: TestpmdOptions): string[] {
-  const eal = ['-l', o.lcores.join(','), '--file-prefix', o.filePrefix, '--no-pci', '--no-telemetry', '-m', String(o.memoryMiB)];
+  const eal = ['-l', o.lcores.join(',')];
+  // DPDK makes the lowest lcore the main one unless told otherwise.
+  if (o.lcores[0] !== Math.min(...o.lcores)) eal.push('--main-lcore', String(o.lcores[0]));
+  eal.push('--file-prefix', o.filePrefix, '--no-pci', '--no-telemetry', '-m', String(o.memoryMiB));
   // --in-memory keeps hugepage files unlinked (nothing left on hugetlbfs); without hugepages the
   // legacy memory mode that --no-huge implies cannot be combined with it, so --no-shconf keeps the
   // runtime directory free of shared config files instead.
   eal.push(...(o.hugepages ? ['--in-memory', '--huge-dir', o.hugepages] : ['--no-huge', '--no-shconf']));
+  for (const v of o.vdevs) eal.push('--vdev', v);
+  return [TESTPMD, ...eal, '--', '-i', ...o.app];
+}
+
+/**
+ * The app arguments of testpmd as a switch: io forwarding between its ports, started at once, with
+ * `queues` queue pairs per port (the guests' NIC queue pairs; 1 when absent).
+ */
+export function switchApp(o: { mbufs: number; forwardingCores: number; queues?: number }): string[] {
+  const app = ['--forward-mode=io', '--auto-start', `--total-num-mbufs=${o.mbufs}`, `--nb-cores=${Math.max(1, o.forwardingCores)}`];
   const queues = o.queues ?? 1;
-  o.sockets.forEach((s, i) => eal.push('--vdev', `net_vhost${i},iface=${s},queues=${queues}`));
-  const app = ['-i', '--forward-mode=io', '--auto-start', `--total-num-mbufs=${o.mbufs}`, `--nb-cores=${Math.max(1, o.lcores.length - 1)}`];
   if (queues > 1) app.push(`--rxq=${queues}`, `--txq=${queues}`);
-  return ['dpdk-testpmd', ...eal, '--', ...app];
+  return app;
+}
+
+/** Where DPDK keeps an instance's runtime files. */
+export function dpdkRuntimeDir(filePrefix: string): string {
+  return `/var/run/dpdk/${filePrefix}`;
+}
+
+/** Why testpmd cannot be used here, or undefined. */
+export function testpmdUnavailableReason(): string | undefined {
+  return onPath(TESTPMD) ? undefined : `${TESTPMD} is not installed (Debian package ${TESTPMD_PACKAGE})`;
 }
 
 export interface PortStats {
@@ -46,6 +72,8 @@ export interface PortStats {
   txPackets: number;
   txErrors: number;
   txBytes: number;
+  /** Receive rate since the previous `show port stats`, packets per second. */
+  rxPps?: number;
 }
 
 /** Parse the blocks `show port stats all` prints, one per port. */
@@ -56,11 +84,13 @@ export function parsePortStats(text: string): PortStats[] {
   for (let i = 0; i < blocks.length; i += 2) {
     const port = Number(blocks[i]);
     const body = blocks[i + 1] ?? '';
+    const find = (name: string) => new RegExp(`${name}:\\s*(\\d+)`).exec(body)?.[1];
     const field = (name: string) => {
-      const m = new RegExp(`${name}:\\s*(\\d+)`).exec(body);
-      if (!m) throw new ParseError('testpmd port statistics', `port ${port}: no ${name}`, text);
-      return Number(m[1]);
+      const v = find(name);
+      if (v === undefined) throw new ParseError('testpmd port statistics', `port ${port}: no ${name}`, text);
+      return Number(v);
     };
+    const rxPps = find('Rx-pps');
     out.push({
       port,
       rxPackets: field('RX-packets'),
@@ -71,12 +101,21 @@ export function parsePortStats(text: string): PortStats[] {
       txPackets: field('TX-packets'),
       txErrors: field('TX-errors'),
       txBytes: field('TX-bytes'),
+      ...(rxPps === undefined ? {} : { rxPps: Number(rxPps) }),
     });
   }
   return out;
 }
 
 const PROMPT = 'testpmd> ';
+
+export interface StartOptions {
+  /** File that receives everything testpmd prints. */
+  logFile?: string;
+  /** How long the prompt may take to appear. */
+  promptTimeoutMs?: number;
+  signal?: AbortSignal;
+}
 
 /** A running testpmd, driven one command at a time at its prompt. */
 export class Testpmd {
@@ -94,22 +133,15 @@ export class Testpmd {
     });
   }
 
-  /** Start testpmd, wait for its prompt and its sockets; registers a clean `quit` with the scope. */
-  static async start(scope: Scope, o: TestpmdOptions, logFile: string, signal?: AbortSignal): Promise<Testpmd> {
+  /** Start testpmd and wait for its prompt; registers a clean `quit` and the removal of its runtime files with the scope. */
+  static async start(scope: Scope, o: TestpmdOptions, s: StartOptions = {}): Promise<Testpmd> {
     // testpmd writes through stdio; on a pipe that would be block-buffered and the prompt would
     // never arrive, so stdbuf makes it unbuffered.
-    const daemon = startDaemon(scope, { name: 'dpdk-testpmd', argv: ['stdbuf', '-o0', '-e0', ...testpmdArgv(o)], logFile, interactive: true, termTimeoutMs: 5000 });
+    const daemon = startDaemon(scope, { name: TESTPMD, argv: ['stdbuf', '-o0', '-e0', ...testpmdArgv(o)], ...(s.logFile ? { logFile: s.logFile } : {}), interactive: true, termTimeoutMs: 5000 });
     const t = new Testpmd(daemon, o);
-    scope.defer('remove testpmd sockets and runtime files', () => t.#removeFiles());
+    scope.defer('remove testpmd runtime files', () => rmSync(dpdkRuntimeDir(o.filePrefix), { recursive: true, force: true }));
     scope.defer('quit testpmd', () => t.quit());
-    await t.#waitFor(PROMPT, 60_000, signal);
-    for (const s of o.sockets) {
-      const deadline = Date.now() + 10_000;
-      while (!existsSync(s)) {
-        if (Date.now() > deadline) throw new TimeoutError(`testpmd socket ${s}`, 10_000);
-        await sleep(50, signal);
-      }
-    }
+    await t.#waitFor(PROMPT, s.promptTimeoutMs ?? 60_000, s.signal);
     return t;
   }
 
@@ -117,13 +149,16 @@ export class Testpmd {
     return this.daemon.pid;
   }
 
+  get running(): boolean {
+    return this.daemon.running;
+  }
+
   /** Run one prompt command and return what it printed before the next prompt. */
   command(cmd: string, timeoutMs = 10_000): Promise<string> {
     const run = async () => {
       this.#output = '';
       this.daemon.write(cmd + '\n');
-      const text = await this.#waitFor(PROMPT, timeoutMs);
-      return text;
+      return this.#waitFor(PROMPT, timeoutMs);
     };
     const next = this.#queue.then(run, run);
     this.#queue = next.catch(() => undefined);
@@ -145,11 +180,6 @@ export class Testpmd {
     await Promise.race([this.daemon.exited, sleep(10_000)]);
   }
 
-  #removeFiles(): void {
-    for (const s of this.options.sockets) rmSync(s, { force: true });
-    rmSync(`/var/run/dpdk/${this.options.filePrefix}`, { recursive: true, force: true });
-  }
-
   async #waitFor(marker: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -159,65 +189,9 @@ export class Testpmd {
         this.#output = this.#output.slice(at + marker.length);
         return text;
       }
-      if (!this.daemon.running) throw new Error(`dpdk-testpmd exited (${JSON.stringify(this.daemon.exitInfo)}); see its log`);
-      if (Date.now() > deadline) throw new TimeoutError(`dpdk-testpmd prompt`, timeoutMs);
+      if (!this.daemon.running) throw new IopathError(`${TESTPMD} exited (${JSON.stringify(this.daemon.exitInfo)}); see its log`);
+      if (Date.now() > deadline) throw new TimeoutError(`${TESTPMD} prompt`, timeoutMs);
       await sleep(20, signal);
     }
   }
-}
-
-/** testpmd's own port counters over a window, as samples (source `testpmd`). */
-export class TestpmdCounters implements Collector {
-  readonly id = 'testpmd-ports';
-  readonly source = 'testpmd';
-  #testpmd: Testpmd;
-  #before: PortStats[] | undefined;
-
-  constructor(testpmd: Testpmd) {
-    this.#testpmd = testpmd;
-  }
-
-  async availability(): Promise<Availability> {
-    return this.#testpmd.daemon.running ? { available: true } : { available: false, reason: 'dpdk-testpmd is not running' };
-  }
-
-  async start(): Promise<void> {
-    this.#before = await this.#testpmd.portStats();
-  }
-
-  async stop(): Promise<Sample[]> {
-    const after = await this.#testpmd.portStats();
-    const before = this.#before ?? [];
-    this.#before = undefined;
-    return countersToSamples(before, after);
-  }
-}
-
-/**
- * Deltas of every port's counters between two snapshots. testpmd's io mode forwards every packet
- * received on one port to its peer (0 <-> 1), and the vhost PMD does not count a packet it could
- * not place in a full guest ring as a port error, so drops on the way out of port p are
- * rx(peer) - tx(p) over the window (clamped at 0 for packets in flight at the edges); drops on the
- * way in are the port's missed, no-mbuf and error counts.
- */
-export function countersToSamples(before: readonly PortStats[], after: readonly PortStats[]): Sample[] {
-  const delta = (port: number, k: keyof PortStats) => {
-    const a = after.find((x) => x.port === port);
-    const b = before.find((x) => x.port === port);
-    return a ? a[k] - (b?.[k] ?? 0) : 0;
-  };
-  const samples: Sample[] = [];
-  for (const { port: p } of after) {
-    const peer = p ^ 1;
-    const port = String(p);
-    const s = (metric: 'switchPackets' | 'switchBytes' | 'switchDrops', value: number, unit: 'count' | 'bytes', direction: string) =>
-      samples.push({ metric, value, unit, source: 'testpmd', dims: { port, direction } });
-    s('switchPackets', delta(p, 'rxPackets'), 'count', 'rx');
-    s('switchPackets', delta(p, 'txPackets'), 'count', 'tx');
-    s('switchBytes', delta(p, 'rxBytes'), 'bytes', 'rx');
-    s('switchBytes', delta(p, 'txBytes'), 'bytes', 'tx');
-    s('switchDrops', delta(p, 'rxMissed') + delta(p, 'rxNombuf') + delta(p, 'rxErrors'), 'count', 'rx');
-    if (after.some((x) => x.port === peer)) s('switchDrops', Math.max(0, delta(peer, 'rxPackets') - delta(p, 'txPackets')) + delta(p, 'txErrors'), 'count', 'tx');
-  }
-  return samples;
 }

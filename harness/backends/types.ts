@@ -1,20 +1,26 @@
-// The NicBackend contract: one module per network I/O path implements it, and the runner and VM
-// launcher only ever talk to this interface (they never branch on a backend's name).
+// The path descriptor: one module per network I/O path exports one, and it says everything about
+// that path. The runner, doctor, setup, recovery, CPU accounting and the report read its fields and
+// call its hooks; none of them ever names a path (docs/design.md, "One place per path").
 
-import type { Collector, HostProcess } from '../collectors/types.ts';
-import type { HostFacts } from '../host/facts.ts';
+import type { Collector, ThreadKindRule } from '../collectors/types.ts';
+import type { HostFacts, ToolProbe } from '../host/facts.ts';
 import type { GuestIdentity } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
+import type { MetricName } from '../metrics.ts';
 import type { NicConfig } from '../vm/qemu-args.ts';
 
-/** One thing a backend needs from the host, checked before anything is set up. */
+/** One thing a path needs from the host, checked before anything is set up and printed by doctor. */
 export interface Requirement {
   what: string;
   ok: boolean;
+  /** What doctor prints after `what`: the version found, the mount point, what happens without it. */
+  detail?: string;
   /** Why it is missing, in words. */
   reason?: string;
   /** The exact command that would provide it. */
   fix?: string;
+  /** Advisory: the path runs without it (more slowly, say); doctor prints it, preflight does not skip. */
+  optional?: boolean;
 }
 
 export interface BackendContext {
@@ -47,9 +53,27 @@ export interface NicEnv {
   queues?: number;
 }
 
-/** MSI-X vectors a virtio-net device with `queues` pairs needs: one per queue, config and control. */
+/** MSI-X vectors a virtio-net-pci device with `queues` pairs needs: one per queue, config and control. */
 export function virtioVectors(queues: number): number | undefined {
   return queues > 1 ? 2 * queues + 2 : undefined;
+}
+
+/** A host process of a running path, by the role its descriptor declares in `helpers`. */
+export interface HelperProcess {
+  role: string;
+  pid: number;
+  /** When set, only these thread ids count; otherwise every thread of pid. */
+  tids?: number[];
+}
+
+/** A kind of host process that works for a path besides QEMU, as host CPU is attributed to it. */
+export interface HelperSpec {
+  /** The `role` dim of its hostCpu samples, e.g. `switch`; a role per guest is `<role> <guest>`. */
+  role: string;
+  /** What it is, in a few words. */
+  what: string;
+  /** Names its threads by what they do (e.g. busy-polling workers), before the generic rules. */
+  threadKinds?: readonly ThreadKindRule[];
 }
 
 /** A backend that has been set up on the host for one run. */
@@ -61,12 +85,32 @@ export interface BackendInstance {
    * at `address`. Absent when the path has no host end (vhost-user switches).
    */
   hostEnd?: { netns: string; address: string };
-  /** Host processes that work for this path besides QEMU (switch, testpmd, vhost workers). */
-  processes?(guests: readonly { name: string; qemuPid: number }[]): HostProcess[];
+  /** Host processes that work for this path besides QEMU; roles are those of the descriptor's `helpers`. */
+  processes?(guests: readonly { name: string; qemuPid: number }[]): HelperProcess[];
   /** Collectors of this path's own counters (switch ports, for example). */
   collectors?(): Collector[];
   /** Facts a reader of the report must know about how this path was set up. */
   notes: string[];
+}
+
+/** How reports show a path. The runner copies these into run.json, so a stored run renders alone. */
+export interface PathPresentation {
+  /** Reports list paths by ascending order (the most emulated design first). */
+  order: number;
+  /** The path's colour in every figure (#RRGGBB). */
+  color: string;
+  /** The path every other one is compared with, when it was measured. */
+  reference?: boolean;
+  /** Names shown in reports for the sample sources of this path's own collectors. */
+  sources?: Readonly<Record<string, string>>;
+}
+
+/** A run that died without tearing down, as a path's recovery hook sees it. */
+export interface DeadRun {
+  /** The run's tag, carried by every host resource name it created. */
+  tag: string;
+  /** Its runtime directory (about to be removed). */
+  runtimeDir: string;
 }
 
 export interface NicBackend {
@@ -74,9 +118,20 @@ export interface NicBackend {
   readonly title: string;
   /** One sentence on what is on the data path. */
   readonly summary: string;
+  readonly presentation: PathPresentation;
+  /** Debian packages the path needs on the host; `iopath setup` and the installer read this. */
+  readonly debianPackages: readonly string[];
+  /** Host facts the path's requirements read: devices to try opening, tools to find with their versions. */
+  readonly hostProbes?: { devices?: readonly string[]; tools?: readonly ToolProbe[] };
+  /** Host processes besides QEMU that work for the path (their CPU is part of its cost). */
+  readonly helpers?: readonly HelperSpec[];
+  /** Metrics only this path's own collectors produce. */
+  readonly metrics?: readonly MetricName[];
   requirements(host: HostFacts): Requirement[];
   /** QEMU options of one guest's NIC: a pure function, so every backend's argv can be snapshot-tested. */
   guestArgs(guest: GuestIdentity, env: NicEnv): NicConfig;
   /** Set up the host side; registers its own cleanup with `scope`. */
   setUp(scope: Scope, ctx: BackendContext): Promise<BackendInstance>;
+  /** Remove what a dead run of this path left outside its runtime directory; returns what it removed. */
+  recover?(dead: DeadRun): string[];
 }

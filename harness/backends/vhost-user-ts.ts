@@ -1,28 +1,38 @@
-// Path `vhost-user-ts`: each guest's virtio-net queues are served over vhost-user by our own switch
-// in TypeScript (harness/vhost-user), run as its own process (`iopath switch`). Same topology as
-// vhost-user-testpmd, so the two compare directly: event-driven JavaScript against busy-polling DPDK.
+// Path `vhost-user-ts`: the queues of each guest's virtio-net-pci are served over vhost-user by our
+// own switch in TypeScript (harness/vhost-user), run as its own process (`iopath switch`). Same topology as
+// the testpmd path, so the two compare directly: event-driven JavaScript against busy-polling DPDK.
 
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Availability, Collector } from '../collectors/types.ts';
-import { TimeoutError } from '../errors.ts';
-import { sleep, startDaemon, type Daemon } from '../host/proc.ts';
+import { startDaemon, type Daemon } from '../host/proc.ts';
 import { projectRoot } from '../paths.ts';
 import type { Sample } from '../samples.ts';
 import { diffCounters, readSwitchCounters, type SwitchStats } from '../vhost-user/stats.ts';
 import type { NicBackend } from './types.ts';
-import { MSIX_NOTE, needsMsixWorkaround, vhostUserNic } from './vhost-user-common.ts';
+import { MSIX_NOTE, needsMsixWorkaround, SWITCH_PORT_METRICS, vhostUserNic, waitForSockets } from './vhost-user-common.ts';
 
 const socketOf = (runtimeDir: string, index: number) => join(runtimeDir, `switch-${index}.sock`);
 const ADDON = join(projectRoot, 'harness', 'vhost-user', 'native', 'build', 'Release', 'vhost_user_native.node');
+const NAME = 'vhost-user-ts switch';
+/** The sample source of the switch's own counters. */
+const SOURCE = 'vhost-user-ts';
+const ROLE = 'switch';
 
 export const vhostUserTs: NicBackend = {
   id: 'vhost-user-ts',
   title: 'vhost-user (iopath TypeScript switch)',
   summary: 'virtio-net-pci served over vhost-user by iopath\'s own event-driven L2 switch in TypeScript.',
-  requirements: () => [
-    { what: 'the switch\'s native addon', ok: existsSync(ADDON), reason: 'the vhost-user switch\'s native addon is not built', fix: `(cd ${projectRoot} && npm run build:native)` },
-  ],
+  // Okabe–Ito reddish purple.
+  presentation: { order: 40, color: '#CC79A7', sources: { [SOURCE]: SOURCE } },
+  // The switch and its native addon are built by `npm ci`; nothing from Debian beyond the build tools.
+  debianPackages: [],
+  helpers: [{ role: ROLE, what: 'iopath\'s vhost-user switch, one Node.js process' }],
+  metrics: [...SWITCH_PORT_METRICS, 'switchKicks', 'switchCalls', 'switchQueuePackets'],
+  requirements: () => {
+    const built = existsSync(ADDON);
+    return [{ what: 'the switch\'s native addon', ok: built, detail: built ? 'built' : 'not built', reason: 'the vhost-user switch\'s native addon is not built', fix: `(cd ${projectRoot} && npm run build:native)` }];
+  },
   guestArgs: (g, env) => vhostUserNic(g, socketOf(env.runtimeDir, g.index), env),
   async setUp(scope, ctx) {
     const sockets = ctx.guests.map((g) => socketOf(ctx.runtimeDir, g.index));
@@ -34,8 +44,8 @@ export const vhostUserTs: NicBackend = {
       for (const s of [...sockets, statsFile]) rmSync(s, { force: true });
     });
     // SIGTERM first: the switch closes its ports and removes its sockets itself.
-    const daemon = startDaemon(scope, { name: 'vhost-user-ts switch', argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000 });
-    await waitForSockets(daemon, sockets, ctx.signal);
+    const daemon = startDaemon(scope, { name: NAME, argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000 });
+    await waitForSockets(NAME, daemon, sockets, 30_000, ctx.signal);
     const notes = [
       ctx.busyPoll
         ? 'vhost-user-ts: busy polling (switchBusyPoll): one data thread in Node.js that never sleeps, a core of its own; frames are copied once, guest to guest'
@@ -46,25 +56,16 @@ export const vhostUserTs: NicBackend = {
     const counters = new SwitchCounters(daemon, statsFile);
     return {
       notes,
-      processes: () => [{ role: 'switch', pid: daemon.pid }],
+      processes: () => [{ role: ROLE, pid: daemon.pid }],
       collectors: () => [counters],
     };
   },
 };
 
-async function waitForSockets(daemon: Daemon, sockets: readonly string[], signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!sockets.every((s) => existsSync(s))) {
-    if (!daemon.running) throw new Error(`the vhost-user-ts switch exited during start-up (${JSON.stringify(daemon.exitInfo)}); see switch.log`);
-    if (Date.now() > deadline) throw new TimeoutError('vhost-user-ts switch sockets', 30_000);
-    await sleep(50, signal);
-  }
-}
-
-/** The switch's per-port counters over a window, as samples (source `vhost-user-ts`). */
+/** The switch's per-port counters over a window, as samples. */
 class SwitchCounters implements Collector {
   readonly id = 'switch-ports';
-  readonly source = 'vhost-user-ts';
+  readonly source = SOURCE;
   #daemon: Daemon;
   #file: string;
   #before: SwitchStats | undefined;
@@ -75,7 +76,7 @@ class SwitchCounters implements Collector {
   }
 
   async availability(): Promise<Availability> {
-    return this.#daemon.running ? { available: true } : { available: false, reason: 'the vhost-user-ts switch is not running' };
+    return this.#daemon.running ? { available: true } : { available: false, reason: `the ${NAME} is not running` };
   }
 
   async start(): Promise<void> {
@@ -92,7 +93,7 @@ class SwitchCounters implements Collector {
       const port = String(p.id);
       const d = p.delta;
       const s = (metric: Sample['metric'], value: number, unit: 'count' | 'bytes', direction?: string) =>
-        samples.push({ metric, value, unit, source: this.source, dims: direction ? { port, direction } : { port } });
+        samples.push({ metric, value, unit, source: SOURCE, dims: direction ? { port, direction } : { port } });
       s('switchPackets', d.rxPackets, 'count', 'rx');
       s('switchPackets', d.txPackets, 'count', 'tx');
       s('switchBytes', d.rxBytes, 'bytes', 'rx');

@@ -8,6 +8,7 @@ export const virtioNet = defineTapBackend({
   id: 'virtio-net',
   title: 'virtio-net (QEMU userspace)',
   summary: 'virtio-net-pci served by QEMU in userspace (tap, vhost=off): every packet crosses QEMU.',
+  presentation: { order: 20, color: '#0072B2' },
   tapProps: { vhost: false },
   multiQueue: true,
   device: (g, queues) => ({ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: g.mac, mq: queues > 1 ? true : undefined, vectors: virtioVectors(queues) } }),

@@ -6,6 +6,7 @@
 // Unmounted, absent and unreadable (EPERM even for root, as on PVM development hosts) are reported
 // as unavailable with the reason.
 
+import { HostError, InternalError, ParseError } from '../errors.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sample } from '../samples.ts';
@@ -58,7 +59,7 @@ function isMounted(root: string, mountsFile: string): boolean {
 
 function readValue(path: string): number {
   const text = readFileSync(path, 'utf8').trim();
-  if (!/^-?\d+$/.test(text)) throw new Error(`${path} holds ${JSON.stringify(text.slice(0, 40))}, not a number`);
+  if (!/^-?\d+$/.test(text)) throw new ParseError(`debugfs counter ${path}`, 'not a number', text.slice(0, 200));
   return Number(text);
 }
 
@@ -138,7 +139,7 @@ export class DebugfsCollector implements Collector {
 
   async stop(_window: Window): Promise<Sample[]> {
     const before = this.#before;
-    if (!before) throw new Error('debugfs: stop() without start()');
+    if (!before) throw new InternalError('debugfs: stop() without start()');
     this.#before = undefined;
     const after = this.#snapshot();
     const samples: Sample[] = [];
@@ -170,7 +171,7 @@ export class DebugfsCollector implements Collector {
           try {
             sum += readValue(path);
           } catch (err) {
-            throw new Error(describeReadError(err, path), { cause: err });
+            throw new HostError(describeReadError(err, path), undefined, err);
           }
         }
         values.set(stat, sum);

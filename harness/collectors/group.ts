@@ -3,6 +3,7 @@
 // together, and isolates failures: a collector that fails costs its own samples of that window,
 // never the repetition.
 
+import { InternalError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import type { Availability, Collector, Window } from './types.ts';
 
@@ -63,7 +64,7 @@ export class CollectorGroup {
 
   /** Start every available collector; resolves when all have started (or failed to). */
   async start(window: Window): Promise<void> {
-    if (this.#running.length > 0) throw new Error('CollectorGroup.start: the previous window was not stopped');
+    if (this.#running.length > 0) throw new InternalError('CollectorGroup.start: the previous window was not stopped');
     const results = await Promise.allSettled(this.#active.map((c) => c.start(window)));
     this.#running = [];
     this.#startFailures = [];

@@ -2,6 +2,7 @@
 // read inside each guest through its agent. They count packets for every path alike, TCP included,
 // which is what per-packet figures are divided by.
 
+import { GuestError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import type { Availability, Collector } from './types.ts';
 
@@ -58,7 +59,7 @@ export class GuestNicCollector implements Collector {
     const out = {} as Record<Counter, number>;
     for (const c of COUNTERS) {
       const text = (await t.readFile(`/sys/class/net/${t.iface}/statistics/${c}`)).trim();
-      if (!/^\d+$/.test(text)) throw new Error(`${t.name}: ${c} is ${JSON.stringify(text.slice(0, 40))}, not a number`);
+      if (!/^\d+$/.test(text)) throw new GuestError(`${t.name}: ${c} is ${JSON.stringify(text.slice(0, 40))}, not a number`);
       out[c] = Number(text);
     }
     return out;

@@ -1,10 +1,12 @@
 // The `host-cpu` collector: CPU seconds over the window of every thread that works for a path, read
 // from /proc/<pid>/task/<tid>/stat (utime + stime, in USER_HZ ticks from `getconf CLK_TCK`): each
 // QEMU's vCPU threads and main loop / iothreads, the vhost kernel workers of each QEMU
-// (`vhost-<qemu pid>`, threads of QEMU on kernels 6.4+, separate kernel threads before), testpmd's
-// lcores, our switch. Emits `hostCpu` (seconds) with dims {role, kind}; kind from classifyThread.
+// (`vhost-<qemu pid>`, threads of QEMU on kernels 6.4+, separate kernel threads before), and the
+// helper processes a path declares. Emits `hostCpu` (seconds) with dims {role, kind}; kind from
+// classifyThread, which tries the path's own thread names first.
 // A thread that ends inside the window loses its CPU time (its stat file is gone at stop).
 
+import { InternalError } from '../errors.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sample } from '../samples.ts';
@@ -77,7 +79,7 @@ export class HostCpuCollector implements Collector {
 
   async stop(_window: Window): Promise<Sample[]> {
     const before = this.#before;
-    if (!before) throw new Error('host-cpu: stop() without start()');
+    if (!before) throw new InternalError('host-cpu: stop() without start()');
     this.#before = undefined;
     return cpuSamples(before, this.snapshot(), this.#hz);
   }
@@ -112,7 +114,7 @@ export class HostCpuCollector implements Collector {
     const stat = parseProcStat(text);
     snap.set(`${pid}/${tid}`, {
       role: p.role,
-      kind: classifyThread(stat.comm, { isMainThread: tid === p.pid, qemu: p.qemu === true }),
+      kind: classifyThread(stat.comm, { isMainThread: tid === p.pid, qemu: p.qemu === true, ...(p.threadKinds ? { rules: p.threadKinds } : {}) }),
       comm: stat.comm,
       ticks: stat.utimeTicks + stat.stimeTicks,
     });

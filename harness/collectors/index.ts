@@ -24,7 +24,7 @@ export interface CollectorContext {
   /** The guests, each with its own QEMU pid, QMP client and (under TCG) trace log. */
   targets: readonly CollectorTarget[];
   /**
-   * Host processes of the path besides QEMU (testpmd, our switch; `NicBackend.processes()`). Each
+   * Host processes of the path besides QEMU (its helpers, e.g. a userspace switch; `BackendInstance.processes()`). Each
    * target's QEMU is added as role `qemu <guest>` unless listed here already.
    */
   hostProcesses?: readonly HostProcess[];

@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandError, TimeoutError, tailLines } from '../errors.ts';
+import { CommandError, tailLines, TimeoutError, ToolError } from '../errors.ts';
 import { processesInGroup, sleep } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
 import { parsePerfKvmStat, type KvmStatResult } from './parse/perf-kvm-stat.ts';
@@ -146,5 +146,5 @@ async function stopGroup(child: ChildProcess, exited: Promise<void>): Promise<vo
     await sleep(50);
   }
   const left = processesInGroup(pgid);
-  if (left.length > 0) throw new Error(`perf kvm stat live: process(es) ${left.join(', ')} of group ${pgid} survived SIGKILL`);
+  if (left.length > 0) throw new ToolError(`perf kvm stat live: process(es) ${left.join(', ')} of group ${pgid} survived SIGKILL`);
 }

@@ -115,7 +115,7 @@ export function normalise(counts: readonly Sample[], work: Work): Normalised {
  * `packetsReceived` (each summed over dims, e.g. over parallel streams).
  */
 export function workFromSamples(samples: readonly Sample[], durationSec: number): Work {
-  const sum = (metric: string) => samples.filter((s) => s.metric === metric).reduce((a, s) => a + s.value, 0);
+  const sum = (metric: MetricName) => samples.filter((s) => s.metric === metric).reduce((a, s) => a + s.value, 0);
   const work: Work = { bytes: sum('bytesReceived'), durationSec };
   if (samples.some((s) => s.metric === 'packetsReceived')) work.packets = sum('packetsReceived');
   return work;
@@ -126,7 +126,7 @@ export function workFromSamples(samples: readonly Sample[], durationSec: number)
  * all exits of a guest. Only meaningful for series that do not overlap: perf-kvm's events overlap
  * (kvm_pio exits are also kvm_userspace_exit exits) and must not be summed across `event`.
  */
-export function sumBy(samples: readonly Sample[], metric: string, keep: readonly string[]): Sample[] {
+export function sumBy(samples: readonly Sample[], metric: MetricName, keep: readonly string[]): Sample[] {
   const groups = new Map<string, Sample>();
   for (const s of samples) {
     if (s.metric !== metric) continue;

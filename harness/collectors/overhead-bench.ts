@@ -17,6 +17,7 @@
 // noisy host the paired ratio is more telling: the median over rounds of each round's
 // median(on) / median(off), which cancels drift slower than a round.
 
+import { InternalError } from '../errors.ts';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { resampleWithReplacement, seededRandom } from '../stats/resample.ts';
@@ -61,7 +62,7 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     for (const collectorsOn of order) {
       const values = await o.runReps(collectorsOn);
       if (values.length === 0 || values.some((v) => !(v > 0))) {
-        throw new Error(`runReps(${collectorsOn}) returned ${JSON.stringify(values)}: expected positive throughputs`);
+        throw new InternalError(`runReps(${collectorsOn}) returned ${JSON.stringify(values)}: expected positive throughputs`);
       }
       (collectorsOn ? on : off).push(...values);
       medians[String(collectorsOn)] = median(values);
@@ -76,7 +77,7 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
 
 /** The ratio of medians with its bootstrap interval (pure). */
 export function compareThroughput(on: readonly number[], off: readonly number[], goal = 0.97, resamples = 2000): OverheadResult {
-  if (on.length === 0 || off.length === 0) throw new Error('compareThroughput: both sides need at least one repetition');
+  if (on.length === 0 || off.length === 0) throw new InternalError('compareThroughput: both sides need at least one repetition');
   const medianOn = median(on);
   const medianOff = median(off);
   const random = seededRandom(0x10_9a_7);

@@ -25,7 +25,7 @@ export interface PerfStatSessionOptions {
   pid: number;
   /** Folder for the FIFOs, the `-o` output and perf's log. */
   dir: string;
-  /** File-name-safe label, unique per concurrent session, e.g. `perf-kvm-a-e1000-tcp-measure-0`. */
+  /** File-name-safe label, unique per concurrent session, e.g. `perf-kvm-a-<path>-tcp-measure-0`. */
   label: string;
   scope: Scope;
   /** How long to wait for perf to acknowledge a command or to exit. */

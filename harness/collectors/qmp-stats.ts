@@ -5,6 +5,7 @@
 // Emits `exits` (for `exits` and `*_exits`) and `kvmStat` (other cumulative statistics) with dims
 // {guest, vcpu, stat} for vCPU statistics and {guest, stat} for VM-wide ones.
 
+import { InternalError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import { QmpError } from '../vm/qmp.ts';
 import { requireAvailable, unavailable, unavailableFrom } from './availability.ts';
@@ -112,7 +113,7 @@ export class QmpStatsCollector implements Collector {
     const reads = await Promise.all(this.#guests.map(async (g) => ({ g, after: await this.#read(g.target) })));
     const samples: Sample[] = [];
     for (const { g, after } of reads) {
-      if (!g.before) throw new Error('qmp-stats: stop() without start()');
+      if (!g.before) throw new InternalError('qmp-stats: stop() without start()');
       samples.push(...qmpStatSamples(g.target.guest, g.before, after, this.#schemas, g.vcpuIndex));
       delete g.before;
     }

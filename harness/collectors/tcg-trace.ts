@@ -1,6 +1,6 @@
 // The `tcg-trace` collector: under software emulation (TCG) there are no VM exits, so it counts what
 // would have been exits: QEMU's own trace events for emulated device accesses by memory region
-// (`memory_region_ops_read`/`_write`, e.g. region `e1000-mmio`) and virtio notifications
+// (`memory_region_ops_read`/`_write`, e.g. region `<nic>-mmio`) and virtio notifications
 // (`virtio_queue_notify`: the device handled a guest kick, which skips the memory-region path
 // because it goes through an ioeventfd; `virtio_notify`/`virtio_notify_irqfd`: the device
 // interrupted the guest). Emits `deviceAccesses` with dims {guest, region}: "device accesses

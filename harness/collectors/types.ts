@@ -23,13 +23,22 @@ export interface CollectorTarget {
   traceFile?: string;
 }
 
+/** Names a thread by what it does, from its command name (e.g. a path's busy-polling workers). */
+export interface ThreadKindRule {
+  comm: RegExp;
+  /** The `kind` dim of its hostCpu samples. */
+  kind: string;
+}
+
 /** A host process (or kernel thread) that works for a path, for CPU accounting. */
 export interface HostProcess {
-  /** What it is, e.g. `qemu a`, `testpmd`, `switch`. Becomes the `role` dim of hostCpu samples. */
+  /** What it is, e.g. `qemu a`, or a role a path declares for its helper. Becomes the `role` dim of hostCpu samples. */
   role: string;
   pid: number;
-  /** When set, only these thread ids count (e.g. testpmd's lcores); otherwise every thread of pid. */
+  /** When set, only these thread ids count; otherwise every thread of pid. */
   tids?: number[];
+  /** The path's own names for this process's threads, tried before the generic ones. */
+  threadKinds?: readonly ThreadKindRule[];
   /**
    * Set for a QEMU process: its vhost kernel workers (`vhost-<pid>`) are found and counted too,
    * whether the kernel makes them threads of QEMU (6.4 and later) or separate kernel threads.
@@ -75,7 +84,7 @@ export interface Collector {
   notes?(): string[];
 }
 
-/** Short, file-name-safe tag of a window, e.g. `e1000-tcp-measure-3` or `e1000-tcp-idle-0-warmup`. */
+/** Short, file-name-safe tag of a window, e.g. `<path>-tcp-measure-3` or `<path>-tcp-idle-0-warmup`. */
 export function windowTag(window: Window): string {
   const raw = `${window.backend}-${window.scenario}-${window.kind}-${window.rep}${window.warmup ? '-warmup' : ''}`;
   return raw.replace(/[^A-Za-z0-9._-]+/g, '_');

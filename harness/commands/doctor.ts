@@ -1,9 +1,11 @@
 // `iopath doctor`: what this host can run and why not. Every check is discovered at run time; every
-// missing piece comes with the exact command that provides it.
+// missing piece comes with the exact command that provides it. What each path needs is its own
+// descriptor's word (its requirements and their doctor lines); doctor only prints them.
 
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { backendIds, backends } from '../backends/registry.ts';
+import { pathList, pathProbes } from '../backends/registry.ts';
+import type { NicBackend, Requirement } from '../backends/types.ts';
 import { ExitCode, describeError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
 import { ensureImage } from '../image/build.ts';
@@ -19,9 +21,19 @@ export interface Check {
   fix?: string;
 }
 
+/** What doctor says about one path: whether this host can run it, and each requirement's line. */
+export interface PathCheck {
+  id: string;
+  title: string;
+  ok: boolean;
+  reason: string;
+  fix: string;
+  requirements: Requirement[];
+}
+
 /** `iopath doctor --clean`: remove what dead runs left; live runs are not touched. */
 export async function clean(): Promise<ExitCodeValue> {
-  const r = await recoverDeadRuns(runtimeRoot, markRunInterrupted);
+  const r = await recoverDeadRuns(runtimeRoot, { markInterrupted: markRunInterrupted });
   const lines = [
     `dead runs cleaned: ${r.runs.length ? r.runs.join(', ') : 'none'}`,
     `process groups stopped: ${r.processGroups}`,
@@ -33,26 +45,47 @@ export async function clean(): Promise<ExitCodeValue> {
   return r.notes.length ? ExitCode.host : ExitCode.ok;
 }
 
-export async function doctor(o: { probeKvm: boolean; json: boolean; signal: AbortSignal }): Promise<ExitCodeValue> {
-  const host = await probeHost();
+export async function doctor(o: { probeKvm: boolean; json: boolean; signal: AbortSignal; paths?: readonly NicBackend[] }): Promise<ExitCodeValue> {
+  const pathsToCheck = o.paths ?? pathList;
+  const host = await probeHost(pathProbes(pathsToCheck));
   const checks = hostChecks(host);
   if (o.probeKvm) checks.push(await kvmProbeCheck(host, o.signal));
-  const paths = backendIds.map((id) => {
-    const unmet = backends[id].requirements(host).filter((r) => !r.ok);
-    return { id, ok: unmet.length === 0, reason: unmet.map((r) => r.reason).join('; '), fix: unmet.map((r) => r.fix).filter(Boolean).join(' && ') };
-  });
-  if (o.json) {
-    process.stdout.write(JSON.stringify({ host, checks, paths }, null, 2) + '\n');
-  } else {
-    const out: string[] = [`iopath doctor: ${host.hostname}, kernel ${host.kernel}, ${host.cpuCount} CPUs (${host.cpuModel}), ${host.memoryMiB} MiB`];
-    out.push('', 'Host:');
-    for (const c of checks) out.push(`  ${c.ok ? 'ok  ' : 'MISS'} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n         fix: ${c.fix}` : ''}`);
-    out.push('', 'Paths:');
-    for (const p of paths) out.push(`  ${p.ok ? 'ok  ' : 'SKIP'} ${p.id}${p.ok ? '' : `: ${p.reason}${p.fix ? `\n         fix: ${p.fix}` : ''}`}`);
-    process.stdout.write(out.join('\n') + '\n');
-  }
+  const paths = pathChecks(host, pathsToCheck);
+  process.stdout.write(o.json ? JSON.stringify({ host, checks, paths }, null, 2) + '\n' : doctorText(host, checks, paths));
   const essential = checks.filter((c) => ['QEMU', 'network namespaces and taps', 'image tools'].includes(c.name));
   return essential.every((c) => c.ok) ? ExitCode.ok : ExitCode.host;
+}
+
+/** Each path's requirements on this host, as its descriptor states them. */
+export function pathChecks(host: HostFacts, paths: readonly NicBackend[]): PathCheck[] {
+  return paths.map((p) => {
+    const requirements = p.requirements(host);
+    const unmet = requirements.filter((r) => !r.ok && !r.optional);
+    return {
+      id: p.id,
+      title: p.title,
+      ok: unmet.length === 0,
+      reason: unmet.map((r) => r.reason ?? `missing ${r.what}`).join('; '),
+      fix: unmet.map((r) => r.fix).filter(Boolean).join(' && '),
+      requirements,
+    };
+  });
+}
+
+/** The findings as doctor prints them: host checks, then each path with a line per requirement. */
+export function doctorText(host: HostFacts, checks: readonly Check[], paths: readonly PathCheck[]): string {
+  const out: string[] = [`iopath doctor: ${host.hostname}, kernel ${host.kernel}, ${host.cpuCount} CPUs (${host.cpuModel}), ${host.memoryMiB} MiB`];
+  out.push('', 'Host:');
+  for (const c of checks) out.push(`  ${c.ok ? 'ok  ' : 'MISS'} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n         fix: ${c.fix}` : ''}`);
+  out.push('', 'Paths:');
+  for (const p of paths) {
+    out.push(`  ${p.ok ? 'ok  ' : 'SKIP'} ${p.id} (${p.title})${p.ok ? '' : `: ${p.reason}`}`);
+    for (const r of p.requirements) {
+      const mark = r.ok ? 'ok  ' : r.optional ? 'note' : 'MISS';
+      out.push(`         ${mark} ${r.what}${r.detail ? `: ${r.detail}` : ''}${!r.ok && r.fix ? `\n              fix: ${r.fix}` : ''}`);
+    }
+  }
+  return out.join('\n') + '\n';
 }
 
 export function hostChecks(host: HostFacts): Check[] {
@@ -78,22 +111,9 @@ export function hostChecks(host: HostFacts): Check[] {
       detail: host.devKvm ? 'present and accessible (whether Linux guests boot is the KVM probe below)' : 'absent or not accessible: guests run under software emulation (TCG)',
       fix: 'modprobe kvm_intel (or kvm_amd), and run as root',
     },
-    {
-      name: '/dev/vhost-net',
-      ok: host.devVhostNet,
-      detail: host.devVhostNet ? 'present (vhost-net path)' : 'absent: the vhost-net path is skipped',
-      fix: 'modprobe vhost_net',
-    },
     tool('iperf3 on the host', host.iperf3, packageOf.iperf3, 'guest-to-host topology'),
     tool('perf', host.perf, packageOf.perf, 'KVM exit counters'),
     debugfsCheck(),
-    tool('dpdk-testpmd', host.testpmd, packageOf.testpmd, 'vhost-user-testpmd path'),
-    {
-      name: 'hugepages',
-      ok: host.hugepagesMount !== undefined,
-      detail: host.hugepagesMount ? `hugetlbfs at ${host.hugepagesMount}` : 'none reserved: testpmd runs with --no-huge (slower, still correct)',
-      fix: 'echo 1024 > /proc/sys/vm/nr_hugepages && mkdir -p /dev/hugepages && mount -t hugetlbfs none /dev/hugepages',
-    },
     tool('chromium', host.chromium, packageOf.chromium, 'PDF report and report tests'),
   ];
   return checks;

@@ -4,12 +4,19 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathPackages } from '../backends/registry.ts';
 import { ExitCode, type ExitCodeValue } from '../errors.ts';
 import { installFix } from '../host/facts.ts';
 import { runCommand } from '../host/proc.ts';
 import { ensureImage } from '../image/build.ts';
 import { projectRoot } from '../paths.ts';
 
+/**
+ * debian-packages.json: what must be installed before the project's own code can run (`build`,
+ * `bench`), and a copy of what the paths, collectors and report need, for `.ci/run`, which reads it
+ * before `npm ci`. The paths' own descriptors are the word on their packages (a unit test keeps the
+ * copy in step).
+ */
 interface DebianPackages {
   build: string[];
   bench: string[];
@@ -41,7 +48,7 @@ export async function setup(o: { signal: AbortSignal }): Promise<ExitCodeValue> 
   }
   const image = await ensureImage({ signal: o.signal, log: (l) => process.stderr.write(`iopath setup: ${l}\n`) });
   process.stderr.write(`iopath setup: guest image ${image.hash} ${image.cached ? 'found in the cache' : 'built'} (kernel ${image.guestKernel})\n`);
-  const optional = await missingPackages([...pkgs.paths, ...pkgs.collectors, ...pkgs.report]);
+  const optional = await missingPackages([...new Set([...pathPackages(), ...pkgs.collectors, ...pkgs.report])]);
   if (optional.length) {
     process.stderr.write(
       `iopath setup: optional packages missing (the paths, collectors or report parts that need them are skipped with a reason): ${optional.join(', ')}\n  to install them: ${installFix(...optional)}\n`,

@@ -13,7 +13,8 @@ export type ScenarioPlan = Settled<ScenarioSpec> & { name: string };
 
 export interface RunPlan {
   profile: { name: string; path: string; hash: string; description?: string };
-  backends: BackendId[];
+  /** Ids of the paths to measure, in order (checked against the registry when the plan is resolved). */
+  backends: string[];
   repetitions: number;
   warmup: number;
   accel: 'auto' | 'kvm' | 'tcg';

@@ -1,6 +1,7 @@
 // What this host has and may do, discovered (never assumed) once per command: rights, devices,
-// tools and their versions. Backends state their requirements against these facts; `doctor` prints
-// them with the exact command that fixes each missing piece.
+// tools and their versions. The generic facts are probed here; the devices and tools a path needs
+// are probed as its descriptor declares them (`hostProbes`). Paths state their requirements against
+// these facts; `doctor` prints them with the exact command that fixes each missing piece.
 
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
@@ -9,6 +10,20 @@ import { runCommand } from './proc.ts';
 export interface ToolInfo {
   path: string;
   version: string;
+}
+
+/** How to find a tool and its version: `program` on PATH, then `versionArgv` (default `program --version`). */
+export interface ToolProbe {
+  program: string;
+  versionArgv?: readonly string[];
+  /** Its first group is the version. */
+  pattern: RegExp;
+}
+
+/** The devices and tools that the paths declare, to probe beside the generic facts. */
+export interface ExtraProbes {
+  devices?: readonly string[];
+  tools?: readonly ToolProbe[];
 }
 
 export interface HostFacts {
@@ -23,16 +38,18 @@ export interface HostFacts {
   devNetTun: boolean;
   /** /dev/kvm exists and can be opened read-write (whether Linux guests boot is a separate probe). */
   devKvm: boolean;
-  devVhostNet: boolean;
-  /** hugetlbfs mount point, when one is mounted. */
+  /** hugetlbfs mount point, when one is mounted and pages are reserved. */
   hugepagesMount: string | undefined;
   qemu: ToolInfo | undefined;
   iperf3: ToolInfo | undefined;
   perf: ToolInfo | undefined;
-  testpmd: ToolInfo | undefined;
   chromium: ToolInfo | undefined;
   aptGet: boolean;
   dpkgDeb: boolean;
+  /** Devices the paths asked about, by path: whether each can be opened read-write. */
+  devices: Record<string, boolean>;
+  /** Tools the paths asked about, by program name (undefined: not installed). */
+  tools: Record<string, ToolInfo | undefined>;
 }
 
 /** Debian package that provides each tool, for fix commands. */
@@ -40,7 +57,6 @@ export const packageOf = {
   qemu: 'qemu-system-x86',
   iperf3: 'iperf3',
   perf: 'linux-perf',
-  testpmd: 'dpdk-dev',
   chromium: 'chromium',
 } as const;
 
@@ -48,15 +64,17 @@ export function installFix(...packages: string[]): string {
   return `apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')}`;
 }
 
-export async function probeHost(): Promise<HostFacts> {
-  const [qemu, iperf3, perf, testpmd, chromium] = await Promise.all([
-    toolVersion('qemu-system-x86_64', ['--version'], /version (\d+\.\d+\.\d+)/),
-    toolVersion('iperf3', ['--version'], /iperf (\d+\.\d+)/),
-    toolVersion('perf', ['--version'], /perf version (\S+)/),
-    // testpmd has no --version that exits before EAL start-up; ask the package database instead.
-    onPath('dpdk-testpmd') ? toolVersion('dpkg-query', ['-W', '-f=${Version}', 'dpdk-dev'], /(\S+)/).then((v) => ({ path: 'dpdk-testpmd', version: v?.version ?? 'unknown' })) : undefined,
-    toolVersion('chromium', ['--version'], /Chromium (\S+)/),
+/** Probe the host: the generic facts, and the devices and tools in `extra` (what the paths declare). */
+export async function probeHost(extra: ExtraProbes = {}): Promise<HostFacts> {
+  const [qemu, iperf3, perf, chromium] = await Promise.all([
+    probeTool({ program: 'qemu-system-x86_64', pattern: /version (\d+\.\d+\.\d+)/ }),
+    probeTool({ program: 'iperf3', pattern: /iperf (\d+\.\d+)/ }),
+    probeTool({ program: 'perf', pattern: /perf version (\S+)/ }),
+    probeTool({ program: 'chromium', pattern: /Chromium (\S+)/ }),
   ]);
+  const tools: Record<string, ToolInfo | undefined> = {};
+  await Promise.all((extra.tools ?? []).map(async (t) => (tools[t.program] = await probeTool(t))));
+  const devices = Object.fromEntries((extra.devices ?? []).map((d) => [d, canOpen(d)]));
   const root = process.getuid?.() === 0;
   return {
     hostname: hostname(),
@@ -68,15 +86,15 @@ export async function probeHost(): Promise<HostFacts> {
     netAdmin: root || hasCapNetAdmin(),
     devNetTun: canOpen('/dev/net/tun'),
     devKvm: canOpen('/dev/kvm'),
-    devVhostNet: canOpen('/dev/vhost-net'),
     hugepagesMount: hugetlbfsMount(),
     qemu,
     iperf3,
     perf,
-    testpmd,
     chromium,
     aptGet: onPath('apt-get'),
     dpkgDeb: onPath('dpkg-deb'),
+    devices,
+    tools,
   };
 }
 
@@ -86,7 +104,7 @@ export function parseVersion(v: string): { major: number; minor: number; micro: 
   return { major, minor, micro };
 }
 
-function canOpen(path: string): boolean {
+export function canOpen(path: string): boolean {
   try {
     accessSync(path, constants.R_OK | constants.W_OK);
     return true;
@@ -124,13 +142,14 @@ export function onPath(program: string): boolean {
     .some((dir) => dir && existsSync(`${dir}/${program}`));
 }
 
-async function toolVersion(program: string, args: string[], pattern: RegExp): Promise<ToolInfo | undefined> {
-  if (!onPath(program)) return undefined;
+/** A tool on PATH and its version ('unknown' when it would not say), or undefined when it is missing. */
+export async function probeTool(t: ToolProbe): Promise<ToolInfo | undefined> {
+  if (!onPath(t.program)) return undefined;
   try {
-    const r = await runCommand([program, ...args], { timeoutMs: 15_000 });
+    const r = await runCommand(t.versionArgv ? [...t.versionArgv] : [t.program, '--version'], { timeoutMs: 15_000 });
     const text = r.stdout + r.stderr;
-    return { path: program, version: pattern.exec(text)?.[1] ?? 'unknown' };
+    return { path: t.program, version: t.pattern.exec(text)?.[1] ?? 'unknown' };
   } catch {
-    return { path: program, version: 'unknown' };
+    return { path: t.program, version: 'unknown' };
   }
 }

@@ -1,6 +1,8 @@
 // Host network identities derived from an index and the run's tag, so every name, address and MAC
 // of a run is predictable, unique per run, and recognisable as iopath's (the tag is in each name).
 
+import { InternalError } from '../errors.ts';
+
 /** The guests of the default topology: A runs the servers, B the clients. */
 export const GUEST_NAMES = ['a', 'b'] as const;
 
@@ -21,7 +23,7 @@ export const HOST_SIDE_IP = `${SUBNET}.254`;
 export const PREFIX = 24;
 
 export function guestIdentity(index: number, tag: string): GuestIdentity {
-  if (!Number.isInteger(index) || index < 0 || index > 200) throw new RangeError(`guest index ${index} out of range`);
+  if (!Number.isInteger(index) || index < 0 || index > 200) throw new InternalError(`guest index ${index} out of range`);
   const name = index < 26 ? String.fromCharCode(97 + index) : `g${index}`;
   const hex = (n: number) => n.toString(16).padStart(2, '0');
   return {

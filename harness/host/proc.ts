@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { execa } from 'execa';
-import { CommandError, HostError, TimeoutError } from '../errors.ts';
+import { CommandError, HostError, InternalError, TimeoutError, ToolError } from '../errors.ts';
 import { forgetChild, recordChild } from './registry.ts';
 import type { Scope } from './scope.ts';
 
@@ -30,7 +30,7 @@ export interface RunResult {
 /** Run a short command to completion. Throws CommandError on a bad status, TimeoutError on timeout. */
 export async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
-  if (file === undefined) throw new Error('runCommand: empty argv');
+  if (file === undefined) throw new InternalError('runCommand: empty argv');
   const result = await execa(file, args, {
     reject: false,
     timeout: options.timeoutMs,
@@ -42,7 +42,7 @@ export async function runCommand(argv: readonly string[], options: RunOptions = 
     forceKillAfterDelay: 2000,
   });
   if (result.timedOut) throw new TimeoutError(argv.join(' '), options.timeoutMs ?? 0);
-  if (result.isCanceled) throw options.signal?.reason ?? new Error(`${argv.join(' ')} was cancelled`);
+  if (result.isCanceled) throw options.signal?.reason ?? new ToolError(`${argv.join(' ')} was cancelled`);
   if (result.failed && result.code === 'ENOENT') {
     throw new HostError(`${file} is not installed (needed for: ${argv.join(' ')})`, options.fix);
   }
@@ -64,7 +64,7 @@ export interface DaemonSpec {
   /** Grace period between SIGTERM and SIGKILL when stopping. */
   termTimeoutMs?: number;
   /**
-   * Keep stdin and stdout as pipes (for programs driven through a prompt, such as testpmd): output
+   * Keep stdin and stdout as pipes (for programs driven through an interactive prompt): output
    * still goes to `logFile`, and `onOutput` listeners see it as it arrives.
    */
   interactive?: boolean;
@@ -92,7 +92,7 @@ export class Daemon {
     this.argv = spec.argv;
     this.#termTimeoutMs = spec.termTimeoutMs ?? 5000;
     const [file, ...args] = spec.argv;
-    if (file === undefined) throw new Error('Daemon: empty argv');
+    if (file === undefined) throw new InternalError('Daemon: empty argv');
     const fd = spec.logFile ? openSync(spec.logFile, 'a', 0o600) : undefined;
     try {
       this.#child = spawn(file, args, {
@@ -142,7 +142,7 @@ export class Daemon {
 
   /** Write to the child's stdin (interactive daemons only). */
   write(text: string): void {
-    if (!this.#child.stdin) throw new Error(`${this.name}: not started interactive`);
+    if (!this.#child.stdin) throw new InternalError(`${this.name}: not started interactive`);
     this.#child.stdin.write(text);
   }
 
@@ -165,7 +165,7 @@ export class Daemon {
     signalGroup(pgid, 'SIGTERM');
     if (!(await settlesWithin(this.exited, this.#termTimeoutMs))) signalGroup(pgid, 'SIGKILL');
     await this.exited;
-    // Children of the leader (helpers QEMU or testpmd may fork) share the group; give them a moment.
+    // Children of the leader (helpers QEMU or a path's switch may fork) share the group; give them a moment.
     const deadline = Date.now() + 2000;
     let left = processesInGroup(pgid);
     while (left.length > 0 && Date.now() < deadline) {
@@ -174,7 +174,7 @@ export class Daemon {
       left = processesInGroup(pgid);
     }
     if (left.length > 0) {
-      throw new Error(`${this.name}: process(es) ${left.join(', ')} of group ${pgid} survived SIGKILL`);
+      throw new ToolError(`${this.name}: process(es) ${left.join(', ')} of group ${pgid} survived SIGKILL`);
     }
     forgetChild(pgid);
   }

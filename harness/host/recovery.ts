@@ -1,12 +1,14 @@
 // One bench at a time per host, and the clean-up of runs that died without tearing down (SIGKILL,
 // power loss, a crash). A second bench refuses at once with a message naming the run in progress;
 // every start (and `iopath doctor --clean`) removes what dead runs left: their process groups (from
-// their pid files, start times checked), their network namespace, DPDK runtime files, runtime
-// directory, and it marks their run.json as interrupted. Live runs are never touched.
+// their pid files, start times checked), their network namespace, what each path's own recovery
+// hook knows it leaves outside the runtime directory, the runtime directory itself, and it marks
+// their run.json as interrupted. Live runs are never touched.
 
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusyError } from '../errors.ts';
+import type { NicBackend } from '../backends/types.ts';
+import { BusyError, describeError } from '../errors.ts';
 import { runtimeRoot } from '../paths.ts';
 import { deleteNetns, listNetns } from './netns.ts';
 import { processesInGroup, sleep } from './proc.ts';
@@ -76,8 +78,17 @@ export interface RecoveryReport {
   notes: string[];
 }
 
+export interface RecoveryOptions {
+  /** Marks a dead run's run.json as interrupted; returns whether it changed. */
+  markInterrupted?: (resultsDir: string, note: string) => boolean;
+  /** The paths whose recovery hooks run for every dead run. */
+  paths?: readonly Pick<NicBackend, 'id' | 'recover'>[];
+  /** Also delete iopath network namespaces that no live run of this root owns (default true). */
+  sweepNamespaces?: boolean;
+}
+
 /** Remove everything dead runs left behind. Safe to call while other runs are alive. */
-export async function recoverDeadRuns(root = runtimeRoot, markInterrupted?: (resultsDir: string, note: string) => boolean): Promise<RecoveryReport> {
+export async function recoverDeadRuns(root = runtimeRoot, o: RecoveryOptions = {}): Promise<RecoveryReport> {
   const report: RecoveryReport = { runs: [], processGroups: 0, netns: [], resultsMarked: [], notes: [] };
   if (!existsSync(root)) return report;
   const lock = readLock(join(root, 'bench.lock'));
@@ -101,12 +112,19 @@ export async function recoverDeadRuns(root = runtimeRoot, markInterrupted?: (res
     for (const child of readChildren(join(dir, 'pids'))) {
       if (await killGroup(child.pgid, child)) report.processGroups++;
     }
-    if (owner && markInterrupted?.(join(owner.resultsDir), `the harness process (pid ${owner.pid}) died without tearing down (SIGKILL or a crash); its leftovers were removed by pid ${process.pid} at ${new Date().toISOString()}`)) {
+    if (owner && o.markInterrupted?.(join(owner.resultsDir), `the harness process (pid ${owner.pid}) died without tearing down (SIGKILL or a crash); its leftovers were removed by pid ${process.pid} at ${new Date().toISOString()}`)) {
       report.resultsMarked.push(owner.resultsDir);
     }
-    rmSync(`/var/run/dpdk/iopath-${m[1]}`, { recursive: true, force: true });
+    for (const p of o.paths ?? []) {
+      try {
+        p.recover?.({ tag: m[1]!, runtimeDir: dir });
+      } catch (err) {
+        report.notes.push(`${p.id}: could not remove what run ${entry} left: ${describeError(err)}`);
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   }
+  if (o.sweepNamespaces === false) return report;
   for (const ns of await listNetns().catch(() => [])) {
     const tag = /^iopath-([0-9a-f]{6})$/.exec(ns)?.[1];
     if (!tag || liveTags.has(tag)) continue;

@@ -1,6 +1,8 @@
 // Cleanup as a stack. Every resource registers its disposer the moment it exists; `close()` runs the
 // disposers in reverse order, goes on past failures, runs once, and reports every error it met.
 
+import { ExitCode, IopathError } from '../errors.ts';
+
 export type Disposer = () => void | Promise<void>;
 
 interface Entry {
@@ -8,12 +10,14 @@ interface Entry {
   dispose: Disposer;
 }
 
-export class ScopeCloseError extends Error {
+/** Teardown met errors: something may be left on the host (exit 3); each error is named with its resource. */
+export class ScopeCloseError extends IopathError {
   readonly errors: readonly { label: string; error: unknown }[];
   constructor(scope: string, errors: readonly { label: string; error: unknown }[]) {
     super(
       `cleanup of ${scope} met ${errors.length} error(s):\n` +
         errors.map((e) => `  - ${e.label}: ${e.error instanceof Error ? e.error.message : String(e.error)}`).join('\n'),
+      { exitCode: ExitCode.host, fix: 'iopath doctor --clean removes what a run left behind' },
     );
     this.errors = errors;
   }

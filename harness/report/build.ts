@@ -3,19 +3,20 @@
 
 import { UsageError } from '../errors.ts';
 import { metricInfo } from '../metrics.ts';
-import type { BackendOutcome, RepOutcome } from '../run/record.ts';
 import { seriesKey, type SampleRecord } from '../samples.ts';
 import { T_INTERVAL_METHOD } from '../stats/describe.ts';
 import { DRIFT_MIN_N } from '../stats/drift.ts';
 import { OUTLIER_MIN_RELATIVE_DEVIATION, OUTLIER_THRESHOLD } from '../stats/outliers.ts';
-import { medianRatio, RATIO_METHOD } from '../stats/ratio.ts';
+import { RATIO_METHOD } from '../stats/ratio.ts';
 import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repetitionWarnings, repKey, type SeriesInput, type SeriesStats } from '../stats/series.ts';
-import { DEFAULT_THRESHOLDS, sortWarnings, type QualityThresholds, type Warning } from '../stats/warnings.ts';
-import { basisWords, compareVariants, costLabel, costSeries, packetSizes, regionRole, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
-import { compareBackends, formatDims, sourceList } from './format.ts';
+import { DEFAULT_THRESHOLDS, sortWarnings, type QualityThresholds } from '../stats/warnings.ts';
+import { basisWords, compareVariants, costSeries, packetSizes, variantLabel, variantOf, type CostSeries } from './costs.ts';
+import { mergePaths, pathOrder, sourceNames } from './format.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
-import type { CollectorAvailability, LoadedRun } from './load.ts';
-import { REPORT_SCHEMA, type BackendView, type RatioView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
+import type { LoadedRun } from './load.ts';
+import { REPORT_SCHEMA, type BackendView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
+import { computeRatios, referencePaths } from './ratios.ts';
+import { runWarnings } from './run-warnings.ts';
 import { verdictLine } from './verdict.ts';
 
 export { verdictLine };
@@ -28,9 +29,6 @@ export interface BuildOptions {
   thresholds?: QualityThresholds;
   iopathVersion?: string;
 }
-
-/** Workload metrics compared between paths (ratio to the reference path), with the scenarios' cost figures. */
-const RATIO_METRICS = ['throughput', 'packetRate', 'latencyP50', 'latencyP99'] as const;
 
 /**
  * Build the model. The latest run of each host (by start time) is *current*: its series fill the
@@ -47,11 +45,13 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   const current = [...latestByHost.values()];
   const hosts = [...latestByHost.keys()].sort();
 
+  const paths = mergePaths(runs.map((r) => r.paths));
+  const names = sourceNames(paths);
   const series = current.flatMap((r) => analyseRun(r, thresholds));
   const costs = current.flatMap((r) => analyseCosts(r, thresholds));
   const backends = current.flatMap(backendViews);
-  const references = referencePaths(series, hosts);
-  const ratios = computeRatios(series, costs, references);
+  const references = referencePaths(series, hosts, paths);
+  const ratios = computeRatios(series, costs, references, paths, names);
   const warnings = sortWarnings([
     ...runs.flatMap((r) => r.problems.map((w) => ({ ...w, subject: { ...w.subject, host: r.host } }))),
     ...current.flatMap(runWarnings),
@@ -74,6 +74,8 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     packetSizes: current.flatMap((r) => packetSizes(runInputs(r))),
     idle: current.flatMap((r) => idleViews(r.record, r.samples, r.host)),
     references,
+    paths,
+    sourceNames: names,
     ratios,
     backends,
     warnings,
@@ -126,6 +128,7 @@ export function runInputs(r: LoadedRun): SeriesInput[] {
 
 /** Statistics of every series of one run (warm-up and failed repetitions excluded, idle left out), in report order. */
 export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS): SeriesStats[] {
+  const byPath = pathOrder(r.paths);
   return runInputs(r)
     .map((i) => analyseSeries(i, thresholds))
     .filter((s): s is SeriesStats => s !== null)
@@ -133,7 +136,7 @@ export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT
       (a, b) =>
         a.host.localeCompare(b.host) ||
         a.scenario.localeCompare(b.scenario) ||
-        compareBackends(a.backend, b.backend) ||
+        byPath(a.backend, b.backend) ||
         a.metric.localeCompare(b.metric) ||
         a.key.localeCompare(b.key),
     );
@@ -145,13 +148,14 @@ export function analyseRun(r: LoadedRun, thresholds: QualityThresholds = DEFAULT
  */
 export function analyseCosts(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS): CostSeries[] {
   const inputs = runInputs(r);
+  const byPath = pathOrder(r.paths);
   const bulk = new Set(inputs.filter((s) => s.metric === 'throughput').map((s) => s.scenario));
   return costSeries(inputs, thresholds)
     .filter((c) => c.count !== 'host-cpu' || (c.basis === 'per-gbps') === bulk.has(c.scenario))
     .sort(
     (a, b) =>
       a.scenario.localeCompare(b.scenario) ||
-      compareBackends(a.backend, b.backend) ||
+      byPath(a.backend, b.backend) ||
       a.metric.localeCompare(b.metric) ||
       compareVariants(a.variant, b.variant) ||
       (a.guest ?? '~').localeCompare(b.guest ?? '~'),
@@ -171,9 +175,10 @@ export function headlineSeries(r: LoadedRun, thresholds: QualityThresholds = DEF
 
 function backendViews(r: LoadedRun): BackendView[] {
   return [...r.record.backends]
-    .sort((a, b) => compareBackends(a.id, b.id))
+    .sort((a, b) => pathOrder(r.paths)(a.id, b.id))
     .map((b) => {
       const failed = b.reps.filter((x) => x.status === 'failed');
+      const blocked = b.reps.filter((x) => x.status === 'blocked').length;
       const v: BackendView = {
         host: r.host,
         run: r.record.run,
@@ -186,7 +191,8 @@ function backendViews(r: LoadedRun): BackendView[] {
         reps: {
           measuredOk: b.reps.filter((x) => !x.warmup && x.status === 'ok').length,
           failed: failed.length,
-          warmup: b.reps.filter((x) => x.warmup).length,
+          warmup: b.reps.filter((x) => x.warmup && x.status !== 'blocked').length,
+          ...(blocked ? { blocked } : {}),
         },
         failedReps: failed.map((x) => ({ scenario: x.scenario, rep: x.rep, warmup: x.warmup, ...(x.reason ? { reason: x.reason } : {}) })),
       };
@@ -195,126 +201,6 @@ function backendViews(r: LoadedRun): BackendView[] {
       if (b.features && Object.keys(b.features).length) v.features = b.features;
       return v;
     });
-}
-
-function runWarnings(r: LoadedRun): Warning[] {
-  const out: Warning[] = [];
-  const run = r.record.run;
-  if (r.partial) {
-    out.push({
-      code: 'partial-run',
-      severity: 'error',
-      subject: { host: r.host, run },
-      message: `run ${run} is partial: ${r.partialReasons.join('; ')}`,
-      advice: 'the numbers below cover only what was measured before it stopped; re-run the missing paths before drawing conclusions',
-    });
-  }
-  const measured = new Set(r.samples.filter((s) => !s.warmup && s.scenario !== IDLE_SCENARIO).map((s) => s.backend));
-  for (const b of r.record.backends) {
-    const subject = { host: r.host, run, backend: b.id };
-    if (b.status === 'failed') {
-      out.push({ code: 'backend-failed', severity: 'error', subject, message: `path failed: ${b.reason ?? 'no reason recorded'}`, ...(b.fix ? { advice: b.fix } : {}) });
-    }
-    if ((b.status === 'ok' || b.status === 'partial') && !measured.has(b.id)) {
-      out.push({ code: 'no-samples', severity: 'error', subject, message: `path is marked "${b.status}" but has no measured samples`, advice: 'check samples.ndjson and the run log; this run should not be trusted for this path' });
-    }
-    out.push(...failedRepWarnings(r.host, run, b), ...repNoteWarnings(r.host, run, b, r.record.provenance?.cpuCount));
-  }
-  out.push(...collectorWarnings(r));
-  return out;
-}
-
-/** One warning per path, scenario and failure reason, naming every repetition it struck. */
-function failedRepWarnings(host: string, run: string, b: BackendOutcome): Warning[] {
-  const groups = new Map<string, RepOutcome[]>();
-  for (const rep of b.reps) {
-    if (rep.status !== 'failed') continue;
-    const k = [rep.scenario, rep.warmup, rep.reason ?? ''].join('\u0000');
-    groups.set(k, [...(groups.get(k) ?? []), rep]);
-  }
-  return [...groups.values()].map((reps) => {
-    const r0 = reps[0]!;
-    const which = reps.length === 1 ? `repetition ${r0.rep}` : `repetitions ${reps.map((x) => x.rep).join(', ')}`;
-    return {
-      code: 'failed-rep' as const,
-      severity: 'warning' as const,
-      subject: { host, run, backend: b.id, scenario: r0.scenario },
-      message: `${r0.warmup ? 'warm-up ' : ''}${which} failed${r0.reason ? `: ${r0.reason}` : ''}; ${reps.length === 1 ? 'its' : 'their'} samples are excluded`,
-      advice: 'look at its raw output in the run folder',
-    };
-  });
-}
-
-/**
- * The runner's remarks on single repetitions (a collector that failed, a count clamped at its idle
- * level), merged when they say the same thing: numbers and the guest's name are masked to group
- * them, the first one is quoted, and the repetitions are counted.
- */
-function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?: number): Warning[] {
-  const groups = new Map<string, { text: string; reps: Set<string> }>();
-  for (const rep of b.reps) {
-    for (const note of rep.notes ?? []) {
-      const k = note.replace(/guest=\S+/g, 'guest=*').replace(/-?\d+(\.\d+)?/g, '#');
-      const g = groups.get(k) ?? { text: note, reps: new Set<string>() };
-      g.reps.add(`${rep.scenario}${rep.warmup ? ' warm-up' : ''} #${rep.rep}`);
-      groups.set(k, g);
-      (g as { count?: number }).count = ((g as { count?: number }).count ?? 0) + 1;
-    }
-  }
-  return [...groups.values()].map((g) => {
-    const count = (g as { count?: number }).count ?? 1;
-    const region = /region=(.+?):/.exec(g.text)?.[1];
-    const role = region ? regionRole(region) : undefined;
-    const reps = [...g.reps];
-    // A thread that got clearly less CPU under load than at rest was starved: the host's CPUs were oversubscribed.
-    const cpu = /^hostCpu role=(.+?) .*idle baseline \(([\d.]+)\) exceeds the measured ([\d.]+)/.exec(g.text);
-    const starved = cpu && Number(cpu[3]) < 0.75 * Number(cpu[2]);
-    const base = `${g.text}${count > 1 ? ` (and ${count - 1} more like it)` : ''}, in ${reps.length} repetition${reps.length > 1 ? 's' : ''}: ${reps.join(', ')}`;
-    if (starved) {
-      return {
-        code: 'rep-note' as const,
-        severity: 'warning' as const,
-        subject: { host, run, backend: b.id },
-        message: `${base}; ${cpu[1]} got less CPU under load than at rest: the host's ${cpuCount ? `${cpuCount} CPUs were` : 'CPUs were'} oversubscribed, so ${b.id}'s results are limited by CPU contention`,
-        advice: 'run on a host with more CPUs than the guests\' vCPUs plus the switch\'s polling cores, or pin them to separate cores',
-      };
-    }
-    return {
-      code: 'rep-note' as const,
-      severity: 'note' as const,
-      subject: { host, run, backend: b.id },
-      message: `${base}${role && !role.counted ? `; ${region} is not part of the device-access sums (${role.why})` : ''}`,
-    };
-  });
-}
-
-/** Collectors that could not count, merged across paths when the reason is the same. */
-function collectorWarnings(r: LoadedRun): Warning[] {
-  const perPath = r.record.backends.filter((b) => b.collectors?.length);
-  const entries = perPath.length
-    ? perPath.flatMap((b) => (b.collectors ?? []).map((c) => ({ backend: b.id, c })))
-    : r.collectors.map((c) => ({ backend: '', c }));
-  const groups = new Map<string, { ids: Set<string>; backends: Set<string>; c: CollectorAvailability }>();
-  for (const { backend, c } of entries) {
-    if (c.available) continue;
-    const k = `${c.reason ?? ''}\u0000${c.fix ?? ''}`;
-    const g = groups.get(k) ?? { ids: new Set<string>(), backends: new Set<string>(), c };
-    g.ids.add(c.id);
-    if (backend) g.backends.add(backend);
-    groups.set(k, g);
-  }
-  const all = perPath.map((b) => b.id);
-  return [...groups.values()].map((g) => {
-    const ids = [...g.ids];
-    const where = g.backends.size === 0 ? '' : g.backends.size === all.length ? (all.length > 1 ? ' on every measured path' : ` on ${all[0]}`) : ` on ${[...g.backends].join(', ')}`;
-    return {
-      code: 'collector-unavailable' as const,
-      severity: 'note' as const,
-      subject: { host: r.host, run: r.record.run },
-      message: `collector${ids.length > 1 ? 's' : ''} ${ids.join(', ')} could not count${where}: ${g.c.reason ?? 'no reason recorded'}`,
-      ...(g.c.fix ? { advice: g.c.fix } : {}),
-    };
-  });
 }
 
 function runView(r: LoadedRun, current: boolean): RunView {
@@ -339,67 +225,6 @@ function runView(r: LoadedRun, current: boolean): RunView {
   if (rec.provenance) v.provenance = rec.provenance;
   if (rec.error) v.error = rec.error;
   return v;
-}
-
-/**
- * The reference path of each host: e1000 (the emulated NIC, the slowest design) when it has headline
- * series; otherwise the first measured path in the design's order.
- */
-function referencePaths(series: readonly SeriesStats[], hosts: readonly string[]): { host: string; backend: string }[] {
-  return hosts.flatMap((host) => {
-    const measured = [...new Set(series.filter((s) => s.host === host && isHeadline(s)).map((s) => s.backend))].sort(compareBackends);
-    return measured.length ? [{ host, backend: measured[0]! }] : [];
-  });
-}
-
-/** The cost figures compared between paths: per GB and CPU per Gbit/s where a scenario moves bulk data, per packet and CPU per Mpps otherwise. */
-function ratioCosts(costs: readonly CostSeries[], scenarioHasThroughput: boolean): CostSeries[] {
-  const bases: CostBasis[] = scenarioHasThroughput ? ['per-gb', 'per-gbps'] : ['per-packet', 'per-mpps'];
-  return costs.filter((c) => c.guest === undefined && bases.includes(c.basis));
-}
-
-/** Every path against the reference path of its host, per scenario and variant: workload metrics, then the cost figures. */
-function computeRatios(series: readonly SeriesStats[], costs: readonly CostSeries[], references: readonly { host: string; backend: string }[]): RatioView[] {
-  const out: RatioView[] = [];
-  for (const { host, backend: ref } of references) {
-    const scenarios = [...new Set(series.filter((s) => s.host === host).map((s) => s.scenario))];
-    for (const scenario of scenarios) {
-      const here = series.filter((s) => s.host === host && s.scenario === scenario);
-      const bulk = here.some((s) => s.metric === 'throughput' && isHeadline(s));
-      const candidates: { s: SeriesStats; label: string; source: string }[] = [
-        ...here.filter((s) => (RATIO_METRICS as readonly string[]).includes(s.metric) && isHeadline(s)).map((s) => ({ s, label: metricInfo(s.metric).title.toLowerCase(), source: sourceList(s.sources) })),
-        ...ratioCosts(
-          costs.filter((c) => c.host === host && c.scenario === scenario),
-          bulk,
-        ).map((c) => ({ s: c as SeriesStats, label: costLabel(c), source: c.method })),
-      ];
-      const key = (s: SeriesStats) => `${s.metric}|${formatDims(variantOf(s.dims))}`;
-      const refs = new Map(candidates.filter((c) => c.s.backend === ref).map((c) => [key(c.s), c.s]));
-      for (const c of candidates.sort((a, b) => compareBackends(a.s.backend, b.s.backend))) {
-        const den = refs.get(key(c.s));
-        if (!den || c.s.backend === ref) continue;
-        const estimate = medianRatio(
-          c.s.points.map((p) => p.value),
-          den.points.map((p) => p.value),
-        );
-        if (!estimate) continue;
-        out.push({
-          host,
-          scenario,
-          metric: c.s.metric,
-          variant: variantOf(c.s.dims),
-          numerator: c.s.backend,
-          denominator: ref,
-          estimate,
-          n: { numerator: c.s.summary.n, denominator: den.summary.n },
-          label: c.label,
-          direction: metricInfo(c.s.metric).direction,
-          source: c.source,
-        });
-      }
-    }
-  }
-  return out;
 }
 
 /** Each headline metric over the runs of one profile on one host, when there are two or more. */

@@ -145,8 +145,8 @@ function drawValueLabels(chart: Chart, spec: FigureSpec, toY: (v: number) => num
 }
 
 /**
- * A category label as lines: `e1000 · guest a · 64 B` on three lines under its bar instead of
- * slanting, and with many bars a long path name broken after a hyphen (`vhost-user-` / `testpmd`).
+ * A category label as lines: `<path> · guest a · 64 B` on three lines under its bar instead of
+ * slanting, and with many bars a long path name broken after a hyphen (`vhost-user-` / `…`).
  */
 export function categoryLines(category: string, narrow: boolean): string | string[] {
   const parts = category.split(' · ').flatMap((p) => (narrow && p.includes(' @ ') ? p.split(' @ ').map((x, i) => (i ? `@ ${x}` : x)) : [p]));

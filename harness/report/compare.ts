@@ -3,8 +3,8 @@
 // a verdict that flags a change only when it is statistically significant AND larger than a relative
 // noise floor (the rule of Firecracker's tools/ab_test.py), in the metric's better direction.
 
-import { ExitCode, type ExitCodeValue } from '../errors.ts';
-import { metricInfo, type Direction } from '../metrics.ts';
+import { ExitCode, type ExitCodeValue, UsageError } from '../errors.ts';
+import { metricInfo, type Direction, type MetricName } from '../metrics.ts';
 import type { BackendStatus } from '../run/record.ts';
 import { seriesKey, type Dims, type Unit } from '../samples.ts';
 import type { ConfidenceInterval, Summary } from '../stats/describe.ts';
@@ -12,7 +12,7 @@ import { permutationTest, relativeChange, welchTest } from '../stats/hypothesis.
 import { formatP, type SeriesStats } from '../stats/series.ts';
 import type { Warning } from '../stats/warnings.ts';
 import { headlineSeries } from './build.ts';
-import { compareBackends, compareMetrics, formatDims, formatPercent } from './format.ts';
+import { compareMetrics, formatDims, formatPercent, mergePaths, pathOrder } from './format.ts';
 import { loadRun, type LoadedRun } from './load.ts';
 
 export const COMPARE_SCHEMA = 'iopath.compare/1';
@@ -31,7 +31,7 @@ export type Verdict = 'better' | 'worse' | 'no significant change' | 'changed';
 export interface ComparisonRow {
   backend: string;
   scenario: string;
-  metric: string;
+  metric: MetricName;
   dims: Dims;
   unit: Unit;
   direction: Direction;
@@ -66,7 +66,7 @@ export interface CompareSide {
 export interface SeriesRef {
   backend: string;
   scenario: string;
-  metric: string;
+  metric: MetricName;
   dims: Dims;
 }
 
@@ -97,8 +97,8 @@ export function compareRuns(baselineDir: string, runDir: string, options: Compar
 /** Compare two loaded runs (pure). Series are matched ignoring the host, so nightly runs on different machines of one runner pool compare. */
 export function compareLoaded(baseline: LoadedRun, run: LoadedRun, options: CompareOptions = {}): CompareResult {
   const opts: Required<CompareOptions> = { noiseFloorPercent: options.noiseFloorPercent ?? 5, alpha: options.alpha ?? 0.05, test: options.test ?? 'permutation' };
-  if (!(opts.noiseFloorPercent >= 0)) throw new RangeError(`noise floor must be >= 0 percent, got ${opts.noiseFloorPercent}`);
-  if (!(opts.alpha > 0 && opts.alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${opts.alpha}`);
+  if (!(opts.noiseFloorPercent >= 0)) throw new UsageError(`noise floor must be >= 0 percent, got ${opts.noiseFloorPercent}`);
+  if (!(opts.alpha > 0 && opts.alpha < 1)) throw new UsageError(`alpha must be in (0, 1), got ${opts.alpha}`);
   const index = (r: LoadedRun) => new Map(headlineSeries(r).map((s) => [seriesKey({ ...s, host: '' }), s]));
   const a = index(baseline);
   const b = index(run);
@@ -107,7 +107,8 @@ export function compareLoaded(baseline: LoadedRun, run: LoadedRun, options: Comp
     const sb = b.get(key);
     if (sb) rows.push(compareSeries(sa, sb, opts));
   }
-  rows.sort((x, y) => x.scenario.localeCompare(y.scenario) || compareBackends(x.backend, y.backend) || compareMetrics(x.metric, y.metric) || formatDims(x.dims).localeCompare(formatDims(y.dims)));
+  const byPath = pathOrder(mergePaths([run.paths, baseline.paths]));
+  rows.sort((x, y) => x.scenario.localeCompare(y.scenario) || byPath(x.backend, y.backend) || compareMetrics(x.metric, y.metric) || formatDims(x.dims).localeCompare(formatDims(y.dims)));
   const ref = (s: SeriesStats): SeriesRef => ({ backend: s.backend, scenario: s.scenario, metric: s.metric, dims: s.dims });
   const onlyInBaseline = [...a].filter(([k]) => !b.has(k)).map(([, s]) => ref(s));
   const onlyInRun = [...b].filter(([k]) => !a.has(k)).map(([, s]) => ref(s));
@@ -185,7 +186,7 @@ function side(r: LoadedRun): CompareSide {
 }
 
 function pathChanges(baseline: LoadedRun, run: LoadedRun): CompareResult['pathChanges'] {
-  const ids = [...new Set([...baseline.record.backends, ...run.record.backends].map((b) => b.id))].sort(compareBackends);
+  const ids = [...new Set([...baseline.record.backends, ...run.record.backends].map((b) => b.id))].sort(pathOrder(mergePaths([run.paths, baseline.paths])));
   const out: CompareResult['pathChanges'] = [];
   for (const id of ids) {
     const x = baseline.record.backends.find((b) => b.id === id);

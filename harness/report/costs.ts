@@ -102,7 +102,7 @@ interface Choice {
 function chooseCount(count: 'device-accesses' | 'exits', series: readonly SeriesInput[], variant: Dims, guest: string): Choice | null {
   const base = { ...variant, guest };
   const total = series.find((s) => sameDims(s.dims, base));
-  const src = (ss: readonly SeriesInput[]) => [...new Set(ss.flatMap((s) => s.sources).map(sourceName))].join(', ') || 'not recorded';
+  const src = (ss: readonly SeriesInput[]) => [...new Set(ss.flatMap((s) => s.sources).map((s) => sourceName(s)))].join(', ') || 'not recorded';
   if (total) return { parts: [total], over: 'total', names: ['total'], leftOut: [], what: count === 'exits' ? 'VM exits' : 'device accesses (software emulation)', method: src([total]) };
   const withDim = (dim: string, also: readonly string[] = []) =>
     series.filter((s) => s.dims.guest === guest && dim in s.dims && onlyKeys(s.dims, [...Object.keys(base), dim, ...also]) && sameDims(variantOf(s.dims), variant));
@@ -191,7 +191,7 @@ export function costSeries(series: readonly SeriesInput[], thresholds: QualityTh
         const parts = total ? [total] : group.filter((s) => sameDims(variantOf(s.dims), variant) && onlyKeys(s.dims, [...Object.keys(variant), 'role', 'kind']));
         if (parts.length === 0) continue;
         const roles = total ? ['total'] : [...new Set(parts.map((s) => String(s.dims.role ?? 'other')))].sort();
-        analyse(sumSeries(parts, { ...id, dims: variant }), { count, basis, variant, over: total ? 'total' : 'role', parts: roles, leftOut: [], what: 'host CPU', method: [...new Set(parts.flatMap((p) => p.sources).map(sourceName))].join(', ') });
+        analyse(sumSeries(parts, { ...id, dims: variant }), { count, basis, variant, over: total ? 'total' : 'role', parts: roles, leftOut: [], what: 'host CPU', method: [...new Set(parts.flatMap((p) => p.sources).map((s) => sourceName(s)))].join(', ') });
         continue;
       }
       const perGuest: { guest: string; input: SeriesInput; choice: Choice }[] = [];
@@ -233,7 +233,7 @@ export interface PacketSize {
 
 /**
  * What "a packet" was for each path and variant, from the guests' NIC counters: with TSO, GSO and
- * GRO on, a virtio guest counts 64 kB super-packets where an e1000 guest counts wire-sized frames,
+ * GRO on, a virtio guest counts 64 kB super-packets where a guest with an emulated NIC counts wire-sized frames,
  * so per-packet figures of a TCP stream compare different things and per GB is the fair basis.
  */
 export function packetSizes(series: readonly SeriesInput[]): PacketSize[] {

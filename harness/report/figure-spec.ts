@@ -2,6 +2,7 @@
 // scaled to their display unit, whiskers and dots, and every word the figure must carry.
 
 import type { Direction } from '../metrics.ts';
+import type { PathLook } from './format.ts';
 
 export interface FigureDataset {
   label: string;
@@ -41,21 +42,13 @@ export interface FigureSpec {
   scenario?: string;
 }
 
-/** Okabe–Ito colours (distinguishable with colour-vision deficiencies), one per path. */
-export const BACKEND_COLORS: Record<string, string> = {
-  e1000: '#D55E00',
-  'virtio-net': '#0072B2',
-  'vhost-net': '#009E73',
-  'vhost-user-ts': '#CC79A7',
-  'vhost-user-testpmd': '#E69F00',
-};
-
 /** Colours for datasets that are not paths (hosts, guests, percentiles, roles, reasons). */
 export const SERIES_COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#8C6D31', '#999999', '#332288', '#88CCEE', '#117733', '#AA4499'];
 
 /** Colours for the parts of stacked bars (regions, reasons, roles): no grey, which is kept for "other". */
 export const PART_COLORS = ['#009E73', '#D55E00', '#332288', '#E69F00', '#56B4E9', '#CC79A7', '#0072B2', '#8C6D31', '#117733', '#AA4499', '#88CCEE', '#F0E442'];
 
-export function backendColor(id: string, index: number): string {
-  return BACKEND_COLORS[id] ?? SERIES_COLORS[(index + 4) % SERIES_COLORS.length]!;
+/** A path's own colour (its run recorded it), else a spare one by its position among the bars. */
+export function pathColor(paths: readonly PathLook[], id: string, index: number): string {
+  return paths.find((p) => p.id === id)?.color ?? SERIES_COLORS[(index + 4) % SERIES_COLORS.length]!;
 }

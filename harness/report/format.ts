@@ -1,6 +1,8 @@
-// How numbers, units, dimensions, directions and sources read in every report format.
+// How numbers, units, dimensions, directions, sources and paths read in every report format. What a
+// path looks like (its order, colour, reference role, the names of its own sources) is data from the
+// run (`PathLook`), never a list kept here.
 
-import { metricInfo, metrics, type Direction, type MetricInfo } from '../metrics.ts';
+import { metricInfo, metrics, type Direction, type MetricInfo, type MetricName } from '../metrics.ts';
 import type { Dims } from '../samples.ts';
 
 /** A display unit: divide a raw value by `factor` and print `unit`. */
@@ -78,7 +80,8 @@ export function directionWords(d: Direction): string {
   return 'neither direction is better';
 }
 
-const SOURCE_NAMES: Record<string, string> = {
+/** Names of the sources that workloads and the generic collectors write. */
+const SOURCE_NAMES: Readonly<Record<string, string>> = {
   perf: 'perf',
   'perf-kvm': 'perf',
   debugfs: 'debugfs',
@@ -89,28 +92,55 @@ const SOURCE_NAMES: Record<string, string> = {
   proc: '/proc',
   'host-cpu': '/proc',
   sockperf: 'sockperf',
-  testpmd: 'testpmd',
-  switch: 'vhost-user-ts switch',
 };
 
+/** How a path is shown, as its run recorded it (see `PathPresentation` of the descriptors). */
+export interface PathLook {
+  id: string;
+  order?: number;
+  color?: string;
+  reference?: boolean;
+  /** Names of the sample sources of the path's own collectors. */
+  sources?: Readonly<Record<string, string>>;
+}
+
+/** The paths of several runs, one entry per id (the first run that has it says how it looks). */
+export function mergePaths(lists: readonly (readonly PathLook[])[]): PathLook[] {
+  const byId = new Map<string, PathLook>();
+  for (const list of lists) for (const p of list) if (!byId.has(p.id)) byId.set(p.id, p);
+  return [...byId.values()];
+}
+
+/** Source names for these paths: the generic ones and each path's own. */
+export function sourceNames(paths: readonly PathLook[] = []): Readonly<Record<string, string>> {
+  return Object.assign({}, ...paths.map((p) => p.sources ?? {}), SOURCE_NAMES) as Record<string, string>;
+}
+
 /** The human name of a sample source, as named next to every figure. */
-export function sourceName(source: string): string {
-  return SOURCE_NAMES[source] ?? source;
+export function sourceName(source: string, names: Readonly<Record<string, string>> = SOURCE_NAMES): string {
+  return names[source] ?? source;
 }
 
-export function sourceList(sources: readonly string[]): string {
-  const names = [...new Set(sources.map(sourceName))];
-  return names.length ? names.join(', ') : 'not recorded';
+export function sourceList(sources: readonly string[], names: Readonly<Record<string, string>> = SOURCE_NAMES): string {
+  const shown = [...new Set(sources.map((s) => sourceName(s, names)))];
+  return shown.length ? shown.join(', ') : 'not recorded';
 }
 
-/** Paths in the order DESIGN.md lists them (slowest design first); unknown ones after, by name. */
-const BACKEND_ORDER = ['e1000', 'virtio-net', 'vhost-net', 'vhost-user-ts', 'vhost-user-testpmd'];
+const comparators = new WeakMap<readonly PathLook[], (a: string, b: string) => number>();
 
-export function compareBackends(a: string, b: string): number {
-  const ia = BACKEND_ORDER.indexOf(a);
-  const ib = BACKEND_ORDER.indexOf(b);
-  if (ia !== ib) return (ia === -1 ? Infinity : ia) - (ib === -1 ? Infinity : ib) || a.localeCompare(b);
-  return a.localeCompare(b);
+/** Orders path ids as their runs say (ascending `order`); paths without one after, by name. */
+export function pathOrder(paths: readonly PathLook[]): (a: string, b: string) => number {
+  let compare = comparators.get(paths);
+  if (!compare) {
+    const order = new Map(paths.map((p) => [p.id, p.order ?? Infinity]));
+    compare = (a, b) => {
+      const oa = order.get(a) ?? Infinity;
+      const ob = order.get(b) ?? Infinity;
+      return oa !== ob ? oa - ob : a.localeCompare(b);
+    };
+    comparators.set(paths, compare);
+  }
+  return compare;
 }
 
 export function formatDuration(ms: number): string {
@@ -132,7 +162,7 @@ const GROUP_ORDER: MetricInfo['group'][] = ['throughput', 'packet-rate', 'latenc
 const CATALOGUE_ORDER = Object.keys(metrics);
 
 /** Metrics by report section, then in the catalogue's order (unknown metrics last, by name). */
-export function compareMetrics(a: string, b: string): number {
+export function compareMetrics(a: MetricName, b: MetricName): number {
   const ca = CATALOGUE_ORDER.indexOf(a);
   const cb = CATALOGUE_ORDER.indexOf(b);
   return (

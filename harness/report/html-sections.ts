@@ -1,25 +1,25 @@
 // The tables and lists of the HTML report (summary, ratios, paths, warnings, trend, provenance,
 // phases, methods). Each is a pure function returning escaped markup.
 
-import { metricInfo } from '../metrics.ts';
+import { metricInfo, type MetricName } from '../metrics.ts';
 import type { Warning, WarningSubject } from '../stats/warnings.ts';
 import { html, type SafeHtml } from './escape.ts';
-import { compareBackends, compareMetrics, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
+import { compareMetrics, pathOrder, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
 import type { BackendView, ReportModel, RunView, TrendSeries } from './model.ts';
 import { costMethodNotes, idleTable, ratioMatrix, scenarioBlocks, type Cell, type Column, type Table } from './summary.ts';
 
-function byGroupThenName(a: { metric: string }, b: { metric: string }): number {
+function byGroupThenName(a: { metric: MetricName }, b: { metric: MetricName }): number {
   return compareMetrics(a.metric, b.metric);
 }
 
-function arrow(metric: string): SafeHtml {
+function arrow(metric: MetricName): SafeHtml {
   const d = metricInfo(metric).direction;
   if (d === 'higher-is-better') return html`<span class="dir" title="higher is better">↑ better</span>`;
   if (d === 'lower-is-better') return html`<span class="dir" title="lower is better">↓ better</span>`;
   return html``;
 }
 
-export function metricLabel(metric: string, dims: Record<string, string | number>): SafeHtml {
+export function metricLabel(metric: MetricName, dims: Record<string, string | number>): SafeHtml {
   const d = formatDims(dims);
   return html`${metricInfo(metric).title}${d ? html` <span class="muted">(${d})</span>` : ''} ${arrow(metric)}`;
 }
@@ -99,7 +99,7 @@ export function pathsSection(model: ReportModel): SafeHtml {
   if (model.backends.length === 0) return html`<p>run.json lists no paths.</p>`;
   return html`<table><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Path</th><th>Status</th><th class="num">Repetitions</th><th>Reason and fix</th><th>Notes</th></tr></thead><tbody>${model.backends.map(
     (b) =>
-      html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td><strong>${b.id}</strong><br><span class="muted">${b.title}</span></td><td><span class="badge ${b.status}">${b.status}</span></td><td class="num">${b.reps.measuredOk} ok${b.reps.failed ? `, ${b.reps.failed} failed` : ''}${b.reps.warmup ? `, ${b.reps.warmup} warm-up` : ''}</td><td>${b.reason ?? ''}${b.fix ? html`<br>Fix: <code>${b.fix}</code>` : ''}${b.failedReps.map((f) => html`<br>${f.warmup ? 'warm-up ' : ''}repetition ${f.rep} of ${f.scenario} failed${f.reason ? `: ${f.reason}` : ''}`)}</td><td>${b.notes.map((n, i) => html`${i ? html`<br>` : ''}${n}`)}</td></tr>`,
+      html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td><strong>${b.id}</strong><br><span class="muted">${b.title}</span></td><td><span class="badge ${b.status}">${b.status}</span></td><td class="num">${b.reps.measuredOk} ok${b.reps.failed ? `, ${b.reps.failed} failed` : ''}${b.reps.warmup ? `, ${b.reps.warmup} warm-up` : ''}${b.reps.blocked ? `, ${b.reps.blocked} blocked` : ''}</td><td>${b.reason ?? ''}${b.fix ? html`<br>Fix: <code>${b.fix}</code>` : ''}${b.failedReps.map((f) => html`<br>${f.warmup ? 'warm-up ' : ''}repetition ${f.rep} of ${f.scenario} failed${f.reason ? `: ${f.reason}` : ''}`)}</td><td>${b.notes.map((n, i) => html`${i ? html`<br>` : ''}${n}`)}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -201,7 +201,7 @@ export function trendTable(model: ReportModel): SafeHtml {
   for (const t of model.trend) groups.set(`${t.host}\u0000${t.profile}`, [...(groups.get(`${t.host}\u0000${t.profile}`) ?? []), t]);
   return html`${[...groups.values()].map((ts) => {
     const runs = [...new Map(ts.flatMap((t) => t.points).map((p) => [p.run, p])).values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-    const rows = [...ts].sort((a, b) => a.scenario.localeCompare(b.scenario) || byGroupThenName(a, b) || compareBackends(a.backend, b.backend));
+    const rows = [...ts].sort((a, b) => a.scenario.localeCompare(b.scenario) || byGroupThenName(a, b) || pathOrder(model.paths)(a.backend, b.backend));
     return html`<h3>Profile ${ts[0]!.profile} on ${ts[0]!.host}: medians per run</h3>
 <table><thead><tr><th>Scenario</th><th>Path</th><th>Metric</th>${runs.map((r) => html`<th class="num">${formatTime(r.startedAt)}<br><span class="muted">${r.run}</span></th>`)}<th class="num">Last vs first</th></tr></thead><tbody>${rows.map((t) => {
       const scale = displayScale(t.unit, Math.max(...t.points.map((p) => Math.abs(p.summary.median))));

@@ -49,7 +49,7 @@ export interface HtmlOptions {
   pdfNote?: string;
 }
 
-/** `e1000`, or `the reference path of each host` when they differ. */
+/** The reference path (`<path> (reference)`), or `the reference path of each host` when they differ. */
 function referenceWords(model: ReportModel): string {
   const refs = [...new Set(model.references.map((r) => r.backend))];
   return refs.length === 1 ? `${refs[0]} (reference)` : 'the reference path of each host';

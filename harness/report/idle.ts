@@ -11,7 +11,7 @@ import { sourceName } from './format.ts';
 /** The scenario name under which the runner stores the idle window's samples. */
 export const IDLE_SCENARIO = 'idle';
 
-/** The runner's cap on the idle window (harness/run/backend-run.ts, MAX_IDLE_SEC). */
+/** The runner's cap on the idle window (harness/run/path-run.ts, MAX_IDLE_SEC). */
 const MAX_IDLE_SEC = 10;
 
 export interface IdleCount {
@@ -93,7 +93,7 @@ export function idleViews(record: RunRecord, samples: readonly SampleRecord[], h
         counts.push({
           guest,
           what: choice.what,
-          source: [...new Set(all.flatMap((s) => s.sources).map(sourceName))].join(', '),
+          source: [...new Set(all.flatMap((s) => s.sources).map((s) => sourceName(s)))].join(', '),
           total,
           counted,
           totalPerSec: perSec(total),

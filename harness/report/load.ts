@@ -3,18 +3,18 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import { backends, isBackendId } from '../backends/registry.ts';
 import { UsageError } from '../errors.ts';
-import type { CollectorRecord, RunRecord } from '../run/record.ts';
-import { RUN_SCHEMA } from '../run/record.ts';
-import type { SampleRecord } from '../samples.ts';
+import { RUN_SCHEMA, runRecordSchema, type CollectorRecord, type RunRecord } from '../run/record.ts';
+import { describeIssues, sampleRecordSchema, type SampleRecord } from '../samples.ts';
 import type { Warning } from '../stats/warnings.ts';
+import type { PathLook } from './format.ts';
 
 /**
  * A collector's availability as run.json records it (`collectors`, run-wide, and
  * `backends[].collectors`, per path); runs written before notes were recorded may lack them.
  */
-export type CollectorAvailability = Omit<CollectorRecord, 'notes'> & { notes?: string[] };
+export type CollectorAvailability = CollectorRecord;
 
 /** One run folder as read from disk. */
 export interface LoadedRun {
@@ -32,81 +32,10 @@ export interface LoadedRun {
   problems: Warning[];
   /** Collector availability, when run.json records it. */
   collectors: CollectorAvailability[];
+  /** How the report shows each path of the run: as run.json records it, else as its descriptor says today. */
+  paths: PathLook[];
 }
 
-const dims = z.record(z.string(), z.union([z.string(), z.number()]));
-
-const sampleSchema = z.looseObject({
-  run: z.string(),
-  backend: z.string().min(1),
-  scenario: z.string().min(1),
-  rep: z.number().int().nonnegative(),
-  warmup: z.boolean(),
-  metric: z.string().min(1),
-  unit: z.string().min(1),
-  value: z.number().refine(Number.isFinite, 'must be a finite number'),
-  time: z.string(),
-  source: z.string().optional(),
-  dims: dims.optional(),
-  host: z.string().optional(),
-});
-
-const repSchema = z.looseObject({
-  scenario: z.string(),
-  rep: z.number(),
-  warmup: z.boolean(),
-  status: z.enum(['ok', 'failed']),
-  reason: z.string().optional(),
-  startedAt: z.string(),
-  durationMs: z.number(),
-  raw: z.array(z.string()).optional(),
-  notes: z.array(z.string()).optional(),
-});
-
-const collectorSchema = z.looseObject({
-  id: z.string(),
-  source: z.string(),
-  available: z.boolean(),
-  reason: z.string().optional(),
-  fix: z.string().optional(),
-  notes: z.array(z.string()).optional(),
-});
-
-const backendSchema = z.looseObject({
-  id: z.string(),
-  title: z.string(),
-  status: z.enum(['pending', 'running', 'ok', 'partial', 'skipped', 'failed']),
-  reason: z.string().optional(),
-  fix: z.string().optional(),
-  notes: z.array(z.string()).default([]),
-  features: z.record(z.string(), z.array(z.string())).optional(),
-  reps: z.array(repSchema).default([]),
-  collectors: z.array(collectorSchema).optional(),
-  files: z.array(z.string()).default([]),
-});
-
-const runSchema = z.looseObject({
-  schema: z.literal(RUN_SCHEMA),
-  run: z.string().min(1),
-  status: z.enum(['running', 'complete', 'partial', 'failed', 'interrupted']),
-  startedAt: z.string(),
-  endedAt: z.string().optional(),
-  argv: z.array(z.string()).default([]),
-  profile: z.looseObject({ name: z.string(), path: z.string(), hash: z.string(), plan: z.unknown() }),
-  provenance: z.looseObject({ hostname: z.string() }).optional(),
-  backends: z.array(backendSchema).default([]),
-  phases: z.array(z.looseObject({ phase: z.string(), backend: z.string().optional(), ms: z.number() })).default([]),
-  notes: z.array(z.string()).default([]),
-  error: z.string().optional(),
-  collectors: z.array(collectorSchema).optional(),
-});
-
-function describeIssues(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(top)'}: ${i.message}`)
-    .join('; ');
-}
 
 /**
  * Read a run folder. Throws a UsageError (exit 2) when the folder or its run.json is missing or
@@ -126,9 +55,9 @@ export function loadRun(dir: string): LoadedRun {
   } catch (err) {
     throw new UsageError(`${runPath} is not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = runSchema.safeParse(raw);
+  const parsed = runRecordSchema.safeParse(raw);
   if (!parsed.success) throw new UsageError(`${runPath} is not an ${RUN_SCHEMA} record: ${describeIssues(parsed.error)}`);
-  const record = parsed.data as unknown as RunRecord;
+  const record = parsed.data;
 
   const problems: Warning[] = [];
   const partialReasons: string[] = [];
@@ -140,8 +69,17 @@ export function loadRun(dir: string): LoadedRun {
     if (b.status === 'pending' || b.status === 'running') partialReasons.push(`backend ${b.id} is still "${b.status}"`);
   }
   const host = record.provenance?.hostname ?? samples.find((s) => s.host)?.host ?? 'unknown host';
-  const collectors = (parsed.data.collectors ?? []) as CollectorAvailability[];
-  return { dir: abs, record, samples, host, partial: partialReasons.length > 0, partialReasons, problems, collectors };
+  const collectors = record.collectors ?? [];
+  return { dir: abs, record, samples, host, partial: partialReasons.length > 0, partialReasons, problems, collectors, paths: record.backends.map(pathLook) };
+}
+
+/**
+ * The presentation of a path. Runs written before run.json carried it get it from the path's
+ * descriptor, when the path still exists; an unknown path has none (listed last, in a spare colour).
+ */
+function pathLook(b: RunRecord['backends'][number]): PathLook {
+  const presentation = b.presentation ?? (isBackendId(b.id) ? backends[b.id].presentation : undefined);
+  return { id: b.id, ...presentation };
 }
 
 function readSamples(path: string, run: string, problems: Warning[], partialReasons: string[]): SampleRecord[] {
@@ -169,13 +107,13 @@ function readSamples(path: string, run: string, problems: Warning[], partialReas
       }
       return;
     }
-    const s = sampleSchema.safeParse(value);
+    const s = sampleRecordSchema.safeParse(value);
     if (!s.success) {
       bad++;
       if (bad <= 3) problems.push({ code: 'malformed-data', severity: 'error', subject: { run }, message: `samples.ndjson line ${i + 1} is not a sample (${describeIssues(s.error)}); it was ignored` });
       return;
     }
-    out.push(s.data as unknown as SampleRecord);
+    out.push(s.data);
   });
   if (bad > 3) problems.push({ code: 'malformed-data', severity: 'error', subject: { run }, message: `${bad - 3} more malformed lines in samples.ndjson were ignored` });
   return out;

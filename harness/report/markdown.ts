@@ -2,6 +2,7 @@
 // each path achieved and what it cost (the same tables as the HTML summary), the ratios to the
 // reference path, the idle baseline, what was not measured, and the warnings.
 
+import type { MetricName } from '../metrics.ts';
 import { escapeMarkdown as md } from './escape.ts';
 import { formatTime } from './format.ts';
 import { subjectText } from './html-sections.ts';
@@ -9,7 +10,7 @@ import type { ReportModel } from './model.ts';
 import { costMethodNotes, costTableOf, idleTable, performanceTableLong, ratioMatrix, scenarioBlocks, type Table } from './summary.ts';
 
 /** Metrics the Markdown summary is built around (the HTML and CSV have every series). */
-export const SUMMARY_METRICS = [
+export const SUMMARY_METRICS: readonly MetricName[] = [
   'throughput',
   'packetRate',
   'lossPercent',

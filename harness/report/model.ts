@@ -1,10 +1,12 @@
 // The ReportModel: everything a report shows, computed once from one or more run folders. Every
 // renderer (HTML, PDF, Markdown, CSV, JSON, charts) is a pure function of it.
 
+import type { MetricName } from '../metrics.ts';
 import type { Direction } from '../metrics.ts';
 import type { BackendStatus, PhaseTiming, Provenance, RunStatus } from '../run/record.ts';
 import type { CostSeries, PacketSize } from './costs.ts';
 import type { IdleView } from './idle.ts';
+import type { PathLook } from './format.ts';
 import type { CollectorAvailability } from './load.ts';
 import type { Dims, Unit } from '../samples.ts';
 import type { RatioEstimate } from '../stats/ratio.ts';
@@ -50,19 +52,21 @@ export interface BackendView {
   features?: Record<string, string[]>;
   /** Every collector considered for this path, available or with the reason it was not. */
   collectors: CollectorAvailability[];
-  reps: { measuredOk: number; failed: number; warmup: number };
+  /** Repetitions that ran (ok, failed, warm-up), and those blocked by a failure around them (counted only when there are some). */
+  reps: { measuredOk: number; failed: number; warmup: number; blocked?: number };
   failedReps: { scenario: string; rep: number; warmup: boolean; reason?: string }[];
 }
 
 /**
- * A path compared with the reference path of its host (e1000, the emulated NIC, when it was
- * measured; otherwise the first measured path in the design's order), on one scenario and variant.
+ * A path compared with the reference path of its host (the path whose descriptor says it is the
+ * reference, when it was measured; otherwise the first measured path in the report's order), on one
+ * scenario and variant.
  */
 export interface RatioView {
   host: string;
   scenario: string;
   /** The metric compared (for cost figures, the normalised metric, e.g. `deviceAccessesPerGB`). */
-  metric: string;
+  metric: MetricName;
   /** Workload variant, e.g. `{ payloadBytes: 64 }`; `{}` for none. */
   variant: Dims;
   numerator: string;
@@ -90,7 +94,7 @@ export interface TrendSeries {
   profile: string;
   backend: string;
   scenario: string;
-  metric: string;
+  metric: MetricName;
   dims: Dims;
   unit: Unit;
   /** Tools the values came from, as recorded in the samples. */
@@ -128,6 +132,10 @@ export interface ReportModel {
   idle: IdleView[];
   /** The path every other path is compared with, per host. */
   references: { host: string; backend: string }[];
+  /** How each path is shown (order, colour, reference role), as its run recorded it. */
+  paths: PathLook[];
+  /** Names of the sample sources: the generic ones and those of the paths' own collectors. */
+  sourceNames: Readonly<Record<string, string>>;
   ratios: RatioView[];
   backends: BackendView[];
   warnings: Warning[];

@@ -2,7 +2,7 @@
 // what it costs in device accesses or exits, the packet-rate and latency leaders, what was not
 // measured, how sure the numbers are, and how many warnings follow.
 
-import { metricInfo } from '../metrics.ts';
+import { metricInfo, type MetricName } from '../metrics.ts';
 import { isHeadline } from '../stats/series.ts';
 import { variantLabel } from './costs.ts';
 import { formatNumber, formatValue } from './format.ts';
@@ -28,7 +28,7 @@ function costClause(r: RatioView): string {
   return v <= 1 ? `${x(1 / v)} fewer ${what}${ciText(r, true)}` : `${x(v)} more ${what}${ciText(r)}`;
 }
 
-function medianOf(model: VerdictInput, host: string, backend: string, scenario: string, metric: string, variant: string): number | undefined {
+function medianOf(model: VerdictInput, host: string, backend: string, scenario: string, metric: MetricName, variant: string): number | undefined {
   return model.series.find((s) => s.host === host && s.backend === backend && s.scenario === scenario && s.metric === metric && isHeadline(s) && variantLabel(s.dims) === variant)?.summary.median;
 }
 
@@ -90,7 +90,7 @@ export function verdictLine(model: VerdictInput): string {
       else parts.push(`${on(low.scenario)} ${ref} has the lowest median round trip (p50)${b !== undefined ? `, ${formatValue(b, 'us')}` : ''}.`);
     }
 
-    const notRun = model.backends.filter((b) => b.host === host && (b.status === 'skipped' || b.status === 'failed'));
+    const notRun = model.backends.filter((b) => b.host === host && (b.status === 'skipped' || b.status === 'failed' || b.status === 'blocked'));
     if (notRun.length) parts.push(`Not measured${model.multiHost ? ` on ${host}` : ''}: ${notRun.map((b) => `${b.id} (${b.status})`).join(', ')}.`);
   }
   const headline = model.series.filter(isHeadline);

@@ -1,17 +1,29 @@
-// What every phase of a run shares: the plan, the store, the host, the image, the accelerator, the
-// abort signal and the reporter; and the timing of phases into run.json.
+// What every stage of a run shares: the plan, the result tree and the store, the host, the image,
+// the accelerator, the abort signal, the reporter, and the injected seams (paths, guest launcher,
+// collectors) that a unit test replaces with fakes.
 
+import type { NicBackend } from '../backends/types.ts';
 import type { RunPlan } from '../config/plan.ts';
 import type { HostFacts } from '../host/facts.ts';
 import type { GuestImage } from '../image/build.ts';
+import type { CollectorFactory, GuestLauncher } from './launcher.ts';
 import type { Reporter } from './progress.ts';
-import type { AccelChoice, PhaseTiming, RunRecord } from './record.ts';
+import type { AccelChoice } from './record.ts';
 import type { RunStore } from './store.ts';
+import type { RunTree } from './tree.ts';
 
-export interface RunEnv {
+/** The parts of a run that touch the machine, each replaceable (unit tests run the whole logic on fakes). */
+export interface RunSeams {
+  /** The path descriptors by id (the registry, or a test's own). */
+  paths: ReadonlyMap<string, NicBackend>;
+  launcher: GuestLauncher;
+  collectors: CollectorFactory;
+}
+
+export interface RunEnv extends RunSeams {
   plan: Readonly<RunPlan>;
+  tree: RunTree;
   store: RunStore;
-  record: RunRecord;
   tag: string;
   runtimeDir: string;
   host: HostFacts;
@@ -19,17 +31,4 @@ export interface RunEnv {
   accel: AccelChoice;
   signal: AbortSignal;
   reporter: Reporter;
-}
-
-/** Time a phase into run.json, whether it succeeds or not. */
-export function phaseTimer(record: RunRecord, store: RunStore) {
-  return async <T>(phase: PhaseTiming['phase'], backend: string | undefined, fn: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    try {
-      return await fn();
-    } finally {
-      record.phases.push({ phase, ...(backend ? { backend } : {}), ms: Date.now() - started });
-      store.save();
-    }
-  };
 }

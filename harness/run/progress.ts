@@ -6,6 +6,7 @@ import type { RunPlan } from '../config/plan.ts';
 import { metricInfo } from '../metrics.ts';
 import type { SampleRecord } from '../samples.ts';
 import type { BackendOutcome, RepOutcome, RunRecord } from './record.ts';
+import type { Frozen } from './tree.ts';
 
 export interface RepStart {
   backend: string;
@@ -20,13 +21,13 @@ export interface Reporter {
   runStarted?(info: { run: string; dir: string; plan: Readonly<RunPlan> }): void;
   phase?(text: string): void;
   warn?(text: string): void;
-  backendSkipped?(b: BackendOutcome): void;
-  backendStarted?(b: BackendOutcome): void;
+  backendSkipped?(b: Frozen<BackendOutcome>): void;
+  backendStarted?(b: Frozen<BackendOutcome>): void;
   repStarted?(r: RepStart): void;
   samples?(records: readonly SampleRecord[]): void;
-  repFinished?(r: { backend: string; outcome: RepOutcome }): void;
-  backendFinished?(b: BackendOutcome): void;
-  runFinished?(record: RunRecord, dir: string): void;
+  repFinished?(r: { backend: string; outcome: Frozen<RepOutcome> }): void;
+  backendFinished?(b: Frozen<BackendOutcome>): void;
+  runFinished?(record: Frozen<RunRecord>, dir: string): void;
 }
 
 export function formatValue(value: number, unit: string): string {
@@ -77,13 +78,13 @@ export class ConsoleReporter implements Reporter {
     this.#line(`  warning: ${text}`);
   }
 
-  backendSkipped(b: BackendOutcome): void {
+  backendSkipped(b: Frozen<BackendOutcome>): void {
     const p = this.#plan;
     if (p) this.#repsTotal -= p.scenarios.length * (p.warmup + p.repetitions);
     this.#line(`- ${b.id}: skipped: ${b.reason}${b.fix ? `\n    fix: ${b.fix}` : ''}`);
   }
 
-  backendStarted(b: BackendOutcome): void {
+  backendStarted(b: Frozen<BackendOutcome>): void {
     this.#line(`- ${b.id} (${b.title})`);
   }
 
@@ -102,21 +103,21 @@ export class ConsoleReporter implements Reporter {
     if (headline) this.#lastHeadline.set(`${headline.backend}/${headline.scenario}`, `${metricInfo(headline.metric).title}: ${formatValue(headline.value, headline.unit)}`);
   }
 
-  repFinished(r: { backend: string; outcome: RepOutcome }): void {
+  repFinished(r: { backend: string; outcome: Frozen<RepOutcome> }): void {
     this.#repsDone++;
-    this.#repMsTotal += r.outcome.durationMs;
+    this.#repMsTotal += r.outcome.durationMs ?? 0;
     const o = r.outcome;
     const what = `${o.scenario} ${o.warmup ? 'warm-up' : 'rep'} ${o.rep + 1}/${o.warmup ? this.#plan?.warmup : this.#plan?.repetitions}`;
     const result = o.status === 'ok' ? (this.#lastHeadline.get(`${r.backend}/${o.scenario}`) ?? 'ok') : `FAILED: ${o.reason}`;
-    this.#line(`    ${what}: ${result} (${formatDuration(o.durationMs)})${this.#eta()}`);
+    this.#line(`    ${what}: ${result} (${formatDuration(o.durationMs ?? 0)})${this.#eta()}`);
     this.#current = undefined;
   }
 
-  backendFinished(b: BackendOutcome): void {
+  backendFinished(b: Frozen<BackendOutcome>): void {
     this.#line(`  ${b.id}: ${b.status}${b.reason ? ` (${b.reason})` : ''}`);
   }
 
-  runFinished(record: RunRecord, dir: string): void {
+  runFinished(record: Frozen<RunRecord>, dir: string): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#line(`run ${record.run} ${record.status}${record.error ? `: ${record.error}` : ''}`);

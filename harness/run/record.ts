@@ -1,117 +1,158 @@
-// The shape of results/<run-id>/run.json: provenance written once per run, and the outcome of every
-// backend and repetition. This is a public contract (README.md, "Results"); add fields, never rename.
+// The shape of results/<run-id>/run.json, written as one schema: the types the runner writes are
+// inferred from it, and the report validates what it reads with it, so the two cannot drift. It is a
+// public contract (README.md, "Results"): add optional fields, never rename. The run is a tree
+// (run -> path -> scenario -> repetition), each node with a status and, when it did not succeed, the
+// reason in words; repetitions are listed flat per path and name their scenario.
+
+import { z } from 'zod';
 
 export const RUN_SCHEMA = 'iopath.run/1';
 
-export type RunStatus = 'running' | 'complete' | 'partial' | 'failed' | 'interrupted';
-export type BackendStatus = 'pending' | 'running' | 'ok' | 'partial' | 'skipped' | 'failed';
+const runStatuses = ['running', 'complete', 'partial', 'failed', 'interrupted'] as const;
+/** `blocked`: never started because a stage around it failed first (the reason names that stage). */
+const pathStatuses = ['pending', 'running', 'ok', 'partial', 'skipped', 'failed', 'blocked'] as const;
+const scenarioStatuses = ['pending', 'running', 'ok', 'partial', 'skipped', 'failed', 'blocked'] as const;
+const repStatuses = ['ok', 'failed', 'blocked'] as const;
 
-export interface AccelChoice {
+export type RunStatus = (typeof runStatuses)[number];
+export type BackendStatus = (typeof pathStatuses)[number];
+export type ScenarioStatus = (typeof scenarioStatuses)[number];
+export type RepStatus = (typeof repStatuses)[number];
+
+const accelChoiceSchema = z.object({
   /** The accelerator the guests ran under. */
-  kind: 'kvm' | 'tcg';
+  kind: z.enum(['kvm', 'tcg']),
   /** Why: the outcome of the probe boot or the profile/flag that forced it. */
-  reason: string;
-}
+  reason: z.string(),
+});
+export type AccelChoice = z.infer<typeof accelChoiceSchema>;
 
-export interface Provenance {
-  hostname: string;
-  hostKernel: string;
-  cpuModel: string;
-  cpuCount: number;
-  memoryMiB: number;
-  qemuVersion: string;
-  qemuBinary: string;
-  guestKernel: string;
-  image: { hash: string; kernel: string; initrd: string; packages: Record<string, string> };
-  accel: AccelChoice;
-  gitCommit: string;
-  gitDirty: boolean;
-  iopathVersion: string;
-  nodeVersion: string;
-}
+const provenanceSchema = z.object({
+  hostname: z.string(),
+  hostKernel: z.string(),
+  cpuModel: z.string(),
+  cpuCount: z.number(),
+  memoryMiB: z.number(),
+  qemuVersion: z.string(),
+  qemuBinary: z.string(),
+  guestKernel: z.string(),
+  image: z.object({ hash: z.string(), kernel: z.string(), initrd: z.string(), packages: z.record(z.string(), z.string()) }),
+  accel: accelChoiceSchema,
+  gitCommit: z.string(),
+  gitDirty: z.boolean(),
+  iopathVersion: z.string(),
+  nodeVersion: z.string(),
+});
+export type Provenance = z.infer<typeof provenanceSchema>;
 
-export interface RepOutcome {
-  scenario: string;
-  rep: number;
-  warmup: boolean;
-  status: 'ok' | 'failed';
-  reason?: string;
-  startedAt: string;
-  durationMs: number;
+const repSchema = z.object({
+  scenario: z.string(),
+  rep: z.number().int().nonnegative(),
+  warmup: z.boolean(),
+  status: z.enum(repStatuses),
+  reason: z.string().optional(),
+  /** When it started and how long it took; absent for a blocked repetition, which never started. */
+  startedAt: z.string().optional(),
+  durationMs: z.number().optional(),
   /** Raw outputs kept beside run.json, relative to the run folder. */
-  raw?: string[];
+  raw: z.array(z.string()).optional(),
   /** Data-quality remarks about this repetition (a collector that failed, a clamped baseline). */
-  notes?: string[];
-}
+  notes: z.array(z.string()).optional(),
+});
+export type RepOutcome = z.infer<typeof repSchema>;
+
+const scenarioSchema = z.object({
+  name: z.string(),
+  status: z.enum(scenarioStatuses),
+  reason: z.string().optional(),
+});
+export type ScenarioOutcome = z.infer<typeof scenarioSchema>;
 
 /** A collector's availability for one backend, and how it measured (shown beside its figures). */
-export interface CollectorRecord {
-  id: string;
+const collectorSchema = z.object({
+  id: z.string(),
   /** Name of the source shown next to every figure, e.g. `perf`, `QMP query-stats`, `TCG trace`. */
-  source: string;
-  available: boolean;
+  source: z.string(),
+  available: z.boolean(),
   /** When unavailable: why, in words a user can act on. */
-  reason?: string;
-  fix?: string;
-  notes: string[];
-}
+  reason: z.string().optional(),
+  fix: z.string().optional(),
+  /** How it measured on this host (runs written before notes were recorded lack them). */
+  notes: z.array(z.string()).optional(),
+});
+export type CollectorRecord = z.infer<typeof collectorSchema>;
 
-export interface BackendOutcome {
-  id: string;
-  title: string;
-  status: BackendStatus;
-  /** For skipped and failed: why, in words a user can act on. */
-  reason?: string;
+/** How reports show the path, copied from its descriptor when the run started. */
+const presentationSchema = z.object({
+  order: z.number(),
+  color: z.string().regex(/^#[0-9A-Fa-f]{6}$/),
+  reference: z.boolean().optional(),
+  sources: z.record(z.string(), z.string()).optional(),
+});
+
+const backendSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(pathStatuses),
+  /** For skipped, failed, partial and blocked: why, in words a user can act on. */
+  reason: z.string().optional(),
   /** The exact command that would make a skipped backend runnable, when there is one. */
-  fix?: string;
+  fix: z.string().optional(),
+  /** Runs written before presentation was recorded lack it; the reader takes it from the path's descriptor. */
+  presentation: presentationSchema.optional(),
   /** Facts about how this path was set up (workarounds applied, modes chosen). */
-  notes: string[];
+  notes: z.array(z.string()).default([]),
   /** Virtio features each guest negotiated, keyed by guest name, when the guest exposes them. */
-  features?: Record<string, string[]>;
+  features: z.record(z.string(), z.array(z.string())).optional(),
   /** NIC queue pairs: asked for (profile guest.queues), and running in each guest (sysfs tx queues). */
-  queues?: { requested: number; guests: Record<string, number> };
-  reps: RepOutcome[];
+  queues: z.object({ requested: z.number().int().positive(), guests: z.record(z.string(), z.number().int().nonnegative()) }).optional(),
+  /** Every scenario of the plan on this path, with its status (runs before the tree was recorded lack it). */
+  scenarios: z.array(scenarioSchema).optional(),
+  reps: z.array(repSchema).default([]),
   /** Length of the idle baseline window measured before the repetitions, in seconds. */
-  idleWindowSec?: number;
+  idleWindowSec: z.number().optional(),
   /** Every collector considered for this backend, available or with the reason it was not. */
-  collectors?: CollectorRecord[];
+  collectors: z.array(collectorSchema).optional(),
   /** Serial logs and other files of this backend, relative to the run folder. */
-  files: string[];
-}
+  files: z.array(z.string()).default([]),
+});
+export type BackendOutcome = z.infer<typeof backendSchema>;
 
-export interface PhaseTiming {
-  phase: 'preflight' | 'image' | 'accel-probe' | 'setup' | 'boot' | 'idle-baseline' | 'measure' | 'teardown' | 'report';
-  backend?: string;
-  ms: number;
-}
+const phaseSchema = z.object({
+  phase: z.enum(['preflight', 'image', 'accel-probe', 'setup', 'boot', 'idle-baseline', 'measure', 'teardown', 'report']),
+  backend: z.string().optional(),
+  ms: z.number(),
+});
+export type PhaseTiming = z.infer<typeof phaseSchema>;
 
-export interface RunRecord {
-  schema: typeof RUN_SCHEMA;
-  run: string;
-  status: RunStatus;
-  startedAt: string;
-  endedAt?: string;
+export const runRecordSchema = z.object({
+  schema: z.literal(RUN_SCHEMA),
+  run: z.string().min(1),
+  status: z.enum(runStatuses),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
   /** The command line that started the run. */
-  argv: string[];
-  profile: {
-    name: string;
+  argv: z.array(z.string()).default([]),
+  profile: z.object({
+    name: z.string(),
     /** Where it was read from. */
-    path: string;
+    path: z.string(),
     /** sha256 of the profile file's bytes. */
-    hash: string;
+    hash: z.string(),
     /** The resolved, validated plan after CLI overrides. */
-    plan: unknown;
-  };
-  provenance?: Provenance;
-  backends: BackendOutcome[];
-  phases: PhaseTiming[];
+    plan: z.unknown(),
+  }),
+  provenance: provenanceSchema.optional(),
+  backends: z.array(backendSchema).default([]),
+  phases: z.array(phaseSchema).default([]),
   /** Run-wide remarks a reader of the report must see. */
-  notes: string[];
+  notes: z.array(z.string()).default([]),
   /**
    * Collector availability over the whole run (one entry per collector id; available when it was
    * available for any backend). Per-backend detail is in `backends[].collectors`.
    */
-  collectors?: CollectorRecord[];
-  /** When the run did not complete: the error that stopped it. */
-  error?: string;
-}
+  collectors: z.array(collectorSchema).optional(),
+  /** When the run did not complete: the error that stopped it, in words (its stack is in run.log). */
+  error: z.string().optional(),
+});
+export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -1,28 +1,33 @@
-// The run as a sequence of explicit phases: preflight -> image -> accelerator probe -> for each
-// backend: set up, boot, (per scenario: prepare, warm-up, measured repetitions), tear down. Every
-// sample is on disk before the next repetition starts; a failed repetition is recorded with its
-// reason and the run goes on; teardown always runs, in reverse order of set-up.
+// The run as a sequence of explicit phases: host lock and recovery -> preflight -> image ->
+// accelerator probe -> for each path: set up, boot, (per scenario: prepare, warm-up, measured
+// repetitions), tear down. Every sample is on disk before the next repetition starts; a failed
+// repetition is recorded with its reason and the run goes on; teardown always runs, in reverse order
+// of set-up. The result is a tree (run.ts's RunTree) saved whole at every change. Everything that
+// touches the machine is a seam (`BenchSeams`): unit tests run this same code on fakes.
 
 import { mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { backends, type BackendId } from '../backends/registry.ts';
+import { backends, pathProbes } from '../backends/registry.ts';
+import type { NicBackend } from '../backends/types.ts';
 import type { RunPlan } from '../config/plan.ts';
-import { ExitCode, HostError, StorageError, describeError, type ExitCodeValue } from '../errors.ts';
-import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
-import { acquireHostLock, recoverDeadRuns } from '../host/recovery.ts';
+import { ExitCode, HostError, StorageError, UsageError, type ExitCodeValue } from '../errors.ts';
+import { installFix, packageOf, probeHost, type ExtraProbes, type HostFacts } from '../host/facts.ts';
+import { acquireHostLock, recoverDeadRuns, type RecoveryReport } from '../host/recovery.ts';
 import { recordChildrenIn, selfIdentity, writeOwner } from '../host/registry.ts';
 import { Scope } from '../host/scope.ts';
-import { ensureImage } from '../image/build.ts';
+import { ensureImage, type GuestImage } from '../image/build.ts';
 import { runtimeRoot } from '../paths.ts';
-import { chooseAccel } from '../vm/accel.ts';
-import { runBackend } from './backend-run.ts';
-import { phaseTimer, type RunEnv } from './env.ts';
+import { chooseAccel, type ProbeOptions } from '../vm/accel.ts';
+import type { RunEnv, RunSeams } from './env.ts';
+import { qemuLauncher, standardCollectors } from './launcher.ts';
+import { runPath } from './path-run.ts';
 import type { Reporter } from './progress.ts';
 import { collectProvenance, newRunId } from './provenance.ts';
-import { RUN_SCHEMA, type RunRecord } from './record.ts';
+import type { AccelChoice, Provenance, RunRecord } from './record.ts';
 import { markRunInterrupted } from './recover.ts';
 import { RunStore } from './store.ts';
+import { RunTree, type Frozen } from './tree.ts';
 
 export interface BenchOptions {
   plan: Readonly<RunPlan>;
@@ -33,143 +38,151 @@ export interface BenchOptions {
   imagesDir?: string;
   signal: AbortSignal;
   reporter: Reporter;
+  /** Replace what touches the machine (unit tests do); each default is the real thing. */
+  seams?: Partial<BenchSeams>;
 }
+
+/** Every part of a bench that touches the machine. */
+export interface BenchSeams extends RunSeams {
+  /** One bench per host: take the lock (returns its release) and clean up after dead runs. */
+  hostGuard: { lock(run: string): () => void; recover(paths: readonly NicBackend[]): Promise<RecoveryReport> };
+  probeHost(probes: ExtraProbes): Promise<HostFacts>;
+  image(o: { imagesDir?: string; log: (line: string) => void; signal: AbortSignal }): Promise<GuestImage>;
+  accel(o: ProbeOptions): Promise<AccelChoice>;
+  provenance(host: HostFacts, image: GuestImage, accel: AccelChoice): Promise<Provenance>;
+  /** Parent of the run's private runtime directory. */
+  runtimeRoot: string;
+}
+
+export const realSeams: BenchSeams = {
+  paths: new Map(Object.entries(backends)),
+  launcher: qemuLauncher,
+  collectors: standardCollectors,
+  hostGuard: {
+    lock: (run) => acquireHostLock(run),
+    recover: (paths) => recoverDeadRuns(runtimeRoot, { markInterrupted: markRunInterrupted, paths }),
+  },
+  probeHost,
+  image: (o) => ensureImage({ log: o.log, signal: o.signal, ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}) }),
+  accel: chooseAccel,
+  provenance: collectProvenance,
+  runtimeRoot,
+};
 
 export interface BenchOutcome {
   runDir: string;
-  record: RunRecord;
+  record: Frozen<RunRecord>;
   exitCode: ExitCodeValue;
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   const { plan, signal, reporter } = o;
+  const seams: BenchSeams = { ...realSeams, ...o.seams };
   const { run, tag } = newRunId();
   const runDir = join(o.resultsRoot, run);
-  const record: RunRecord = {
-    schema: RUN_SCHEMA,
+  const planned = plan.backends.map((id) => descriptor(seams, id));
+  const tree = new RunTree({
     run,
-    status: 'running',
-    startedAt: new Date().toISOString(),
     argv: o.argv,
     profile: { name: plan.profile.name, path: plan.profile.path, hash: plan.profile.hash, plan },
-    backends: plan.backends.map((id) => ({ id, title: backends[id].title, status: 'pending', notes: [], reps: [], files: [] })),
-    phases: [],
-    notes: [],
-  };
+    paths: planned,
+    scenarios: plan.scenarios.map((s) => s.name),
+    repetitions: plan.repetitions,
+    warmup: plan.warmup,
+  });
   // One bench per host: take the lock before anything is created, then clean up after dead runs.
-  const releaseLock = acquireHostLock(run);
   const root = new Scope(`run ${run}`);
-  root.defer('release the host lock', releaseLock);
+  root.defer('release the host lock', seams.hostGuard.lock(run));
   let store: RunStore;
   let host: HostFacts;
-  let runnable: BackendId[];
+  let runnable: NicBackend[];
   const preflightStarted = Date.now();
   try {
-    const recovered = await recoverDeadRuns(runtimeRoot, markRunInterrupted);
+    const recovered = await seams.hostGuard.recover([...seams.paths.values()]);
     if (recovered.runs.length || recovered.netns.length) {
       reporter.phase?.(`removed what ${recovered.runs.length + recovered.netns.length} dead run(s) left behind: ${[...recovered.runs, ...recovered.netns].join(', ')}`);
     }
     // What the host cannot do stops the run before its results folder exists: nothing half-made.
-    host = await probeHost();
+    host = await seams.probeHost(pathProbes(planned));
     if (!host.qemu) throw new HostError('qemu-system-x86_64 is not installed', installFix(packageOf.qemu));
-    runnable = preflight(record, plan, host);
+    runnable = preflight(tree, planned, host);
     if (runnable.length === 0) {
+      const skipped = tree.record.backends;
       throw new HostError(
-        `none of the requested paths can run on this host:\n${record.backends.map((b) => `  ${b.id}: ${b.reason}`).join('\n')}`,
-        [...new Set(record.backends.map((b) => b.fix).filter(Boolean))].join('; ') || undefined,
+        `none of the requested paths can run on this host:\n${skipped.map((b) => `  ${b.id}: ${b.reason}`).join('\n')}`,
+        [...new Set(skipped.map((b) => b.fix).filter(Boolean))].join('; ') || undefined,
       );
     }
-    store = new RunStore(runDir, record, hostname());
+    store = new RunStore(runDir, run, hostname());
+    tree.attach({ save: (r) => store.save(r), log: (t) => store.log(t) });
   } catch (err) {
     await root.close();
     throw err;
   }
-  record.phases.push({ phase: 'preflight', ms: Date.now() - preflightStarted });
+  tree.phase('preflight', undefined, Date.now() - preflightStarted);
   reporter.runStarted?.({ run, dir: runDir, plan });
-  for (const b of record.backends) if (b.status === 'skipped') reporter.backendSkipped?.(b);
-  const runtimeDir = join(runtimeRoot, run);
+  for (const b of tree.record.backends) if (b.status === 'skipped') reporter.backendSkipped?.(b);
+  const runtimeDir = join(seams.runtimeRoot, run);
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
   root.defer(`remove runtime directory ${runtimeDir}`, () => rmSync(runtimeDir, { recursive: true, force: true }));
-  writeOwner(runtimeDir, { ...selfIdentity(), run, tag, resultsDir: runDir, startedAt: record.startedAt });
+  writeOwner(runtimeDir, { ...selfIdentity(), run, tag, resultsDir: runDir, startedAt: tree.record.startedAt });
   recordChildrenIn(join(runtimeDir, 'pids'));
   root.defer('stop recording child processes', () => recordChildrenIn(undefined));
-  const timed = phaseTimer(record, store);
 
+  let stopped: { interrupted?: unknown; error?: unknown } = {};
   try {
-    store.save();
     reporter.phase?.('guest image');
-    const image = await timed('image', undefined, () => ensureImage({ log: (l) => reporter.phase?.(l), signal, ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}) }));
+    const image = await tree.timed('image', undefined, () => seams.image({ log: (l) => reporter.phase?.(l), signal, ...(o.imagesDir ? { imagesDir: o.imagesDir } : {}) }));
     reporter.phase?.(plan.accel === 'tcg' ? 'accelerator: TCG (requested)' : 'probing KVM with a guest boot');
-    const accel = await timed('accel-probe', undefined, () =>
-      chooseAccel({
-        preference: plan.accel,
-        host,
-        qemuBinary: host.qemu!.path,
-        image,
-        runtimeDir,
-        logDir: runDir,
-        deadlineMs: plan.timeouts.probeSec * 1000,
-        signal,
-      }),
+    const accel = await tree.timed('accel-probe', undefined, () =>
+      seams.accel({ preference: plan.accel, host, qemuBinary: host.qemu!.path, image, runtimeDir, logDir: runDir, deadlineMs: plan.timeouts.probeSec * 1000, signal }),
     );
     reporter.phase?.(`accelerator: ${accel.kind.toUpperCase()} (${accel.reason})`);
-    record.provenance = await collectProvenance(host, image, accel);
-    store.save();
-    const env: RunEnv = { plan, store, record, tag, runtimeDir, host, image, accel, signal, reporter };
-    for (const id of runnable) {
+    tree.provenance(await seams.provenance(host, image, accel));
+    const env: RunEnv = { ...seams, plan, tree, store, tag, runtimeDir, host, image, accel, signal, reporter };
+    for (const path of runnable) {
       signal.throwIfAborted();
-      await runBackend(env, root, id);
+      await runPath(env, root, path);
     }
-    record.status = overallStatus(record);
   } catch (err) {
-    record.status = signal.aborted ? 'interrupted' : 'failed';
-    record.error = describeError(signal.aborted ? signal.reason : err);
-    for (const b of record.backends) if (b.status === 'pending' || b.status === 'running') b.status = b.reps.some((r) => r.status === 'ok') ? 'partial' : 'failed';
-    await closeScope(root, record);
-    finish(record, store);
-    reporter.runFinished?.(record, runDir);
-    throw signal.aborted ? signal.reason : err;
+    stopped = signal.aborted ? { interrupted: signal.reason } : { error: err };
   }
-  await closeScope(root, record);
-  finish(record, store);
-  reporter.runFinished?.(record, runDir);
-  return { runDir, record, exitCode: exitCodeFor(record) };
-}
-
-/** Mark backends the host cannot run as skipped (with reason and fix); return the runnable ones. */
-function preflight(record: RunRecord, plan: Readonly<RunPlan>, host: HostFacts): BackendId[] {
-  const runnable: BackendId[] = [];
-  for (const id of plan.backends) {
-    const outcome = record.backends.find((b) => b.id === id)!;
-    const unmet = backends[id].requirements(host).filter((r) => !r.ok);
-    if (unmet.length === 0) {
-      runnable.push(id);
-      continue;
-    }
-    outcome.status = 'skipped';
-    outcome.reason = unmet.map((r) => r.reason ?? `missing ${r.what}`).join('; ');
-    const fixes = unmet.map((r) => r.fix).filter((f): f is string => Boolean(f));
-    if (fixes.length) outcome.fix = fixes.join(' && ');
-  }
-  return runnable;
-}
-
-async function closeScope(root: Scope, record: RunRecord): Promise<void> {
   try {
     await root.close();
   } catch (err) {
-    record.notes.push(`cleanup: ${describeError(err)}`);
+    tree.note(`cleanup: ${tree.describe(err, 'run cleanup')}`);
   }
+  finish(tree, store, stopped);
+  reporter.runFinished?.(tree.record, runDir);
+  if (stopped.interrupted !== undefined) throw stopped.interrupted;
+  if (stopped.error !== undefined) throw stopped.error;
+  return { runDir, record: tree.record, exitCode: exitCodeFor(tree.record) };
+}
+
+function descriptor(seams: BenchSeams, id: string): NicBackend {
+  const path = seams.paths.get(id);
+  if (!path) throw new UsageError(`no path named ${id} (known: ${[...seams.paths.keys()].join(', ')})`);
+  return path;
+}
+
+/** Mark paths the host cannot run as skipped (with reason and fix); return the runnable ones. */
+function preflight(tree: RunTree, paths: readonly NicBackend[], host: HostFacts): NicBackend[] {
+  return paths.filter((p) => {
+    const unmet = p.requirements(host).filter((r) => !r.ok && !r.optional);
+    if (unmet.length === 0) return true;
+    const fixes = unmet.map((r) => r.fix).filter((f): f is string => Boolean(f));
+    tree.skip(p.id, unmet.map((r) => r.reason ?? `missing ${r.what}`).join('; '), fixes.length ? fixes.join(' && ') : undefined);
+    return false;
+  });
 }
 
 /**
- * Write the final record. When the disk is full this cannot succeed; the last run.json written
- * (atomically) stays valid and the error that stopped the run is what the user sees.
+ * Settle and write the final tree. When the disk is full this cannot succeed; the last run.json
+ * written (atomically) stays valid and the error that stopped the run is what the user sees.
  */
-function finish(record: RunRecord, store: RunStore): void {
-  record.endedAt = new Date().toISOString();
+function finish(tree: RunTree, store: RunStore, stopped: { interrupted?: unknown; error?: unknown }): void {
   try {
-    store.save();
+    tree.finish(stopped);
   } catch (err) {
     if (!(err instanceof StorageError)) throw err;
   } finally {
@@ -177,14 +190,7 @@ function finish(record: RunRecord, store: RunStore): void {
   }
 }
 
-function overallStatus(record: RunRecord): RunRecord['status'] {
-  const ran = record.backends.filter((b) => b.status !== 'skipped');
-  if (ran.length === 0 || ran.every((b) => b.status === 'failed')) return 'failed';
-  if (ran.every((b) => b.status === 'ok') && record.notes.length === 0) return 'complete';
-  return 'partial';
-}
-
-export function exitCodeFor(record: RunRecord): ExitCodeValue {
+export function exitCodeFor(record: Pick<RunRecord, 'status'>): ExitCodeValue {
   switch (record.status) {
     case 'complete':
       return ExitCode.ok;

@@ -1,43 +1,45 @@
 // One scenario on a booted pair of guests: prepare it, run the warm-up and the measured
 // repetitions (each variant inside a measurement window), put every sample on disk before the next
-// repetition, record each repetition's outcome, and undo the scenario's settings.
+// repetition, record each repetition's outcome in the tree, and undo the scenario's settings.
 
 import { join } from 'node:path';
 import type { ScenarioPlan } from '../config/plan.ts';
-import { describeError, GuestError, StorageError } from '../errors.ts';
+import { GuestError, StorageError, TimeoutError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import { scenarioFor, type RawOutput, type RepResult, type ScenarioContext } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
-import type { BackendOutcome, RepOutcome } from './record.ts';
+import type { RepOutcome } from './record.ts';
+import type { ScenarioNode } from './tree.ts';
 import { withDims, type Windows } from './windows.ts';
 
 /**
- * A scenario whose preparation fails is recorded as failed repetitions with that reason and the
- * next scenario runs; only a guest that stopped answering ends the backend.
+ * A scenario whose preparation fails is recorded as failed (its repetitions blocked, with that
+ * reason) and the next scenario runs; only a guest that stopped answering ends the path.
  */
-export async function runScenario(env: RunEnv, outcome: BackendOutcome, s: ScenarioPlan, ctx: ScenarioContext, windows: Windows): Promise<void> {
+export async function runScenario(env: RunEnv, node: ScenarioNode, s: ScenarioPlan, ctx: ScenarioContext, windows: Windows): Promise<void> {
   const impl = scenarioFor(s);
+  const id = node.path.id;
+  node.start();
   try {
-    const notes = await impl.prepare(ctx, s);
-    outcome.notes.push(...notes.map((n) => `${s.name}: ${n}`));
+    node.notes(await impl.prepare(ctx, s));
   } catch (err) {
     if (env.signal.aborted || guestLost(ctx)) throw err;
-    const reason = `scenario could not be prepared: ${describeError(err)}`;
-    const startedAt = new Date().toISOString();
-    for (let rep = 0; rep < env.plan.repetitions; rep++) outcome.reps.push({ scenario: s.name, rep, warmup: false, status: 'failed', reason, startedAt, durationMs: 0 });
-    env.reporter.warn?.(`${outcome.id} ${s.name}: ${reason}`);
-    env.store.save();
+    const reason = `scenario could not be prepared: ${env.tree.describe(err, `${id} ${s.name} preparation`)}`;
+    node.fail(reason);
+    env.reporter.warn?.(`${id} ${s.name}: ${reason}`);
     return;
   }
   try {
-    await runReps(env, outcome, s, ctx, windows);
+    await runReps(env, node, s, ctx, windows);
+    node.finish();
   } finally {
     if (!env.signal.aborted && !guestLost(ctx)) await impl.finish?.(ctx, s);
   }
 }
 
-async function runReps(env: RunEnv, outcome: BackendOutcome, s: ScenarioPlan, ctx: ScenarioContext, windows: Windows): Promise<void> {
+async function runReps(env: RunEnv, node: ScenarioNode, s: ScenarioPlan, ctx: ScenarioContext, windows: Windows): Promise<void> {
   const impl = scenarioFor(s);
+  const backend = node.path.id;
   const reps = [
     ...Array.from({ length: env.plan.warmup }, (_, i) => ({ warmup: true, rep: i })),
     ...Array.from({ length: env.plan.repetitions }, (_, i) => ({ warmup: false, rep: i })),
@@ -48,7 +50,7 @@ async function runReps(env: RunEnv, outcome: BackendOutcome, s: ScenarioPlan, ct
     const label = `${s.name}-${warmup ? 'warmup' : 'rep'}${rep}`;
     const budgetMs = impl.budgetSec(s) * 1000;
     const startedAt = new Date();
-    env.reporter.repStarted?.({ backend: outcome.id, scenario: s.name, rep, warmup, budgetMs: budgetMs * impl.variants(s).length });
+    env.reporter.repStarted?.({ backend, scenario: s.name, rep, warmup, budgetMs: budgetMs * impl.variants(s).length });
     const result: RepOutcome = { scenario: s.name, rep, warmup, status: 'ok', startedAt: startedAt.toISOString(), durationMs: 0 };
     const raw: RawOutput[] = [];
     const warnings = new Set<string>();
@@ -61,30 +63,30 @@ async function runReps(env: RunEnv, outcome: BackendOutcome, s: ScenarioPlan, ct
             return await impl.run({ ...ctx, signal: repSignal, ...(trafficDone ? { trafficDone } : {}) }, s, variantLabel, variant);
           } catch (err) {
             raw.push(...((err as { raw?: RawOutput[] }).raw ?? []));
-            if (repSignal.aborted && !env.signal.aborted) throw new Error(`no result within the budget of ${(budgetMs / 1000).toFixed(0)} s`, { cause: err });
+            if (repSignal.aborted && !env.signal.aborted) throw new TimeoutError(`${variantLabel} (the repetition's time budget)`, budgetMs, err);
             throw err;
           }
         };
         // Warm-up repetitions only warm up: no collectors, nothing to normalise.
         const measured = warmup
           ? { value: await run(), samples: [] as Sample[], warnings: [] as string[] }
-          : await windows.measure({ kind: 'measure', backend: outcome.id, scenario: s.name, rep, warmup }, run, (r) => r.samples, guestsOnPath);
+          : await windows.measure({ kind: 'measure', backend, scenario: s.name, rep, warmup }, run, (r) => r.samples, guestsOnPath);
         raw.push(...measured.value.raw);
         measured.warnings.forEach((w) => warnings.add(w));
-        const records = env.store.append({ backend: outcome.id, scenario: s.name, rep, warmup }, withDims([...measured.value.samples, ...measured.samples], variant.dims));
+        const { records, rejected } = env.store.append({ backend, scenario: s.name, rep, warmup }, withDims([...measured.value.samples, ...measured.samples], variant.dims));
+        rejected.forEach((w) => warnings.add(w));
         env.reporter.samples?.(records);
       }
     } catch (err) {
       if (env.signal.aborted || err instanceof StorageError) throw err;
       result.status = 'failed';
-      result.reason = describeError(err);
+      result.reason = env.tree.describe(err, `${backend} ${label}`);
     }
     result.durationMs = Date.now() - startedAt.getTime();
-    if (raw.length) result.raw = raw.map((f) => env.store.saveRaw(join(outcome.id, 'raw', f.name), f.text));
+    if (raw.length) result.raw = raw.map((f) => env.store.saveRaw(join(backend, 'raw', f.name), f.text));
     if (warnings.size) result.notes = [...warnings];
-    outcome.reps.push(result);
-    env.store.save();
-    env.reporter.repFinished?.({ backend: outcome.id, outcome: result });
+    node.rep(result);
+    env.reporter.repFinished?.({ backend, outcome: result });
     if (result.status === 'failed' && guestLost(ctx)) {
       throw new GuestError(`a guest stopped answering during ${label}: ${result.reason}`);
     }

@@ -1,12 +1,14 @@
 // The incremental results store of one run: samples.ndjson appended and flushed to disk as each
-// sample arrives, run.json replaced atomically (write, fsync, rename) whenever the record changes,
-// and raw tool output saved beside them. What is on disk is always a valid, readable partial run.
+// sample arrives, run.json replaced atomically (write, fsync, rename) whenever the run's tree saves
+// it, raw tool output saved beside them, and run.log, where errors are kept in full (stacks
+// included) while run.json says them in words. What is on disk is always a valid, readable partial run.
 
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { StorageError } from '../errors.ts';
-import type { Sample, SampleRecord } from '../samples.ts';
+import { describeIssues, sampleRecordSchema, type Sample, type SampleRecord } from '../samples.ts';
 import type { RunRecord } from './record.ts';
+import type { Frozen } from './tree.ts';
 
 export interface SampleCoordinates {
   backend: string;
@@ -17,13 +19,13 @@ export interface SampleCoordinates {
 
 export class RunStore {
   readonly dir: string;
-  readonly record: RunRecord;
+  readonly run: string;
   readonly host: string;
   #samplesFd: number;
 
-  constructor(dir: string, record: RunRecord, host: string) {
+  constructor(dir: string, run: string, host: string) {
     this.dir = dir;
-    this.record = record;
+    this.run = run;
     this.host = host;
     try {
       makeDirs(dir);
@@ -31,23 +33,42 @@ export class RunStore {
     } catch (err) {
       throw new StorageError(`cannot write results to ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, `choose a writable folder with --results-dir, or fix the permissions of ${dirname(dir)}`, err);
     }
-    this.save();
   }
 
-  /** Append samples of one repetition and flush them to disk before returning. */
-  append(at: SampleCoordinates, samples: readonly Sample[]): SampleRecord[] {
+  /**
+   * Append samples of one repetition and flush them to disk before returning. Each is checked with
+   * the schema the report reads with; one that fails it (a value that is not finite, a unit that
+   * is not its metric's) is not written, and is named in `rejected` for the repetition's notes.
+   */
+  append(at: SampleCoordinates, samples: readonly Sample[]): { records: SampleRecord[]; rejected: string[] } {
     const time = new Date().toISOString();
-    const records = samples.map((s) => ({ run: this.record.run, host: this.host, ...at, time, ...s }) satisfies SampleRecord);
-    if (records.length === 0) return records;
+    const records: SampleRecord[] = [];
+    const rejected: string[] = [];
+    for (const s of samples) {
+      const r = { run: this.run, host: this.host, ...at, time, ...s } satisfies SampleRecord;
+      const check = sampleRecordSchema.safeParse(r);
+      if (check.success) records.push(r);
+      else rejected.push(`sample ${s.metric} from ${s.source ?? 'an unnamed source'} not recorded: ${describeIssues(check.error)}`);
+    }
+    if (records.length === 0) return { records, rejected };
     const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
     writeAll(this.#samplesFd, text, join(this.dir, 'samples.ndjson'));
     fdatasyncSync(this.#samplesFd);
-    return records;
+    return { records, rejected };
   }
 
-  /** Replace run.json atomically with the current record. */
-  save(): void {
-    writeFileAtomic(join(this.dir, 'run.json'), JSON.stringify(this.record, null, 2) + '\n');
+  /** Replace run.json atomically with the record. */
+  save(record: Frozen<RunRecord>): void {
+    writeFileAtomic(join(this.dir, 'run.json'), JSON.stringify(record, null, 2) + '\n');
+  }
+
+  /** Append to run.log (best effort: a log that cannot be written must not stop the run). */
+  log(text: string): void {
+    try {
+      appendFileSync(join(this.dir, 'run.log'), text.endsWith('\n') ? text : `${text}\n`, { mode: 0o644 });
+    } catch {
+      // the disk is full or gone; run.json says what matters
+    }
   }
 
   /** Save a raw tool output beside the results; returns its path relative to the run folder. */

@@ -1,6 +1,7 @@
 // Descriptive statistics of one series of repetitions: centre, spread and a confidence interval
 // for the mean.
 
+import { InternalError } from '../errors.ts';
 import { max, mean, median, min, sampleStandardDeviation } from 'simple-statistics';
 import { tQuantile } from './tdist.ts';
 
@@ -38,8 +39,8 @@ export const T_INTERVAL_METHOD = 'Student t interval for the mean (mean Â± t(nâˆ
  * identical values the interval collapses to the mean.
  */
 export function describe(values: readonly number[], level = 0.95): Summary {
-  if (values.length === 0) throw new RangeError('describe() needs at least one value');
-  for (const v of values) if (!Number.isFinite(v)) throw new RangeError(`non-finite value ${v} in a series`);
+  if (values.length === 0) throw new InternalError('describe() needs at least one value');
+  for (const v of values) if (!Number.isFinite(v)) throw new InternalError(`non-finite value ${v} in a series`);
   const xs = [...values];
   const n = xs.length;
   const m = mean(xs);

@@ -1,4 +1,4 @@
-// Ratios between two paths (e.g. virtio-net / e1000 median throughput) with an interval that carries
+// Ratios between two paths (e.g. the median throughput of one path over the reference path's) with an interval that carries
 // the uncertainty of both.
 
 import { median } from 'simple-statistics';

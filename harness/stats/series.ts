@@ -1,7 +1,7 @@
 // From sample records to analysed series: grouping by series key, dropping warm-up and failed
 // repetitions, and the per-series statistics and quality findings.
 
-import { metricInfo } from '../metrics.ts';
+import { metricInfo, type MetricName } from '../metrics.ts';
 import type { Dims, SampleRecord, Unit } from '../samples.ts';
 import { seriesKey } from '../samples.ts';
 import { describe, type Summary } from './describe.ts';
@@ -16,7 +16,7 @@ export interface SeriesId {
   host: string;
   backend: string;
   scenario: string;
-  metric: string;
+  metric: MetricName;
   dims: Dims;
 }
 
@@ -213,7 +213,7 @@ export function repetitionWarnings(series: readonly SeriesStats[], thresholds: Q
   return out;
 }
 
-/** `every scenario of e1000, virtio-net` or `e1000 tcp-stream, virtio-net latency`. */
+/** `every scenario of <path>, <path>` or `<path> tcp-stream, <path> latency`. */
 function describeGroup(group: readonly SeriesStats[]): string {
   const backends = [...new Set(group.map((s) => s.backend))];
   const scenarios = [...new Set(group.map((s) => s.scenario))];

@@ -2,6 +2,7 @@
 // Welch's test. simple-statistics has no t quantile, so it is computed here from the regularised
 // incomplete beta function.
 
+import { InternalError } from '../errors.ts';
 import { gammaln } from 'simple-statistics';
 
 /**
@@ -48,7 +49,7 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
 
 /** P(T <= t) for Student's t with `df` degrees of freedom (df may be fractional, as in Welch's test). */
 export function tCdf(t: number, df: number): number {
-  if (!(df > 0)) throw new RangeError(`degrees of freedom must be positive, got ${df}`);
+  if (!(df > 0)) throw new InternalError(`degrees of freedom must be positive, got ${df}`);
   if (t === Infinity) return 1;
   if (t === -Infinity) return 0;
   const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
@@ -66,7 +67,7 @@ export function tTwoSidedP(t: number, df: number): number {
  * found by bisection on {@link tCdf}; accurate to about 1e-10.
  */
 export function tQuantile(p: number, df: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`probability must be in (0, 1), got ${p}`);
+  if (!(p > 0 && p < 1)) throw new InternalError(`probability must be in (0, 1), got ${p}`);
   if (p === 0.5) return 0;
   if (p < 0.5) return -tQuantile(1 - p, df);
   let lo = 0;

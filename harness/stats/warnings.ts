@@ -1,5 +1,6 @@
 // Data-quality findings in words: what is wrong with a series or a run, and what to do about it.
 
+import type { MetricName } from '../metrics.ts';
 import type { Dims } from '../samples.ts';
 
 export type WarningCode =
@@ -24,7 +25,7 @@ export interface WarningSubject {
   run?: string;
   backend?: string;
   scenario?: string;
-  metric?: string;
+  metric?: MetricName;
   dims?: Dims;
 }
 

@@ -15,14 +15,16 @@
 // 0); the front-end forwards on CPU 1. With queue pairs > 1, each side still forwards on one core,
 // and the front-end spreads flows over its queues (txonly multi-flow, varying source addresses).
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Testpmd } from '../backends/testpmd.ts';
+import { TimeoutError } from '../errors.ts';
+import { startDaemon, type Daemon } from '../host/proc.ts';
+import { Scope } from '../host/scope.ts';
 import { readSwitchCounters } from './stats.ts';
-import { Testpmd } from './testpmd.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -70,33 +72,38 @@ export async function measure(o: RigOptions): Promise<Measurement> {
   const b = join(dir, 'b.sock');
   const stats = join(dir, 'stats.json');
   const tag = `${process.pid}-${o.kind}-${o.mode}-${o.size}-${o.queues}`;
-  let sw: { stop(): Promise<void>; pid: number } | undefined;
-  let fe: Testpmd | undefined;
-  let perf: { stop(): Promise<void> } | undefined;
+  // Everything started here is stopped in reverse order (perf, front-end, switch) when the scope
+  // closes, and DPDK's runtime files are removed.
+  const scope = new Scope(`switch bench ${tag}`);
+  scope.defer('remove the bench sockets', () => rmSync(dir, { recursive: true, force: true }));
   try {
-    sw = o.kind === 'ts' ? startOurs(a, b, stats, o) : await startTestpmdSwitch(a, b, `sw-${tag}`, o.queues);
+    const sw = o.kind === 'ts' ? startOurs(scope, a, b, stats, o) : await startTestpmdSwitch(scope, a, b, `sw-${tag}`, o.queues);
     await waitForFiles([a, b], 15000);
     const loop = o.mode === 'loopback';
     // Several flows for several queues: the first burst (txonly's) then varies the source address.
     const qs = o.queues > 1 ? [`--rxq=${o.queues}`, `--txq=${o.queues}`, '--txonly-multi-flow'] : [];
     const vdev = (i: number, path: string, mac: string) => `net_virtio_user${i},path=${path},queue_size=${o.queueSize},queues=${o.queues},mac=${mac}`;
-    fe = new Testpmd({
-      prefix: `fe-${tag}`,
-      lcores: [0, 1],
-      vdevs: [vdev(0, a, loop ? MAC_LOOP : MAC_A), vdev(1, b, loop ? MAC_LOOP : MAC_B)],
-      args: [
-        '-i', '--total-num-mbufs=32768', '--forward-mode=io', '--nb-cores=1', ...qs,
-        ...(loop ? ['--port-topology=loop', `--eth-peer=0,${MAC_NOBODY}`, `--eth-peer=1,${MAC_NOBODY}`] : [`--eth-peer=0,${MAC_B}`, `--eth-peer=1,${MAC_A}`]),
-        ...(o.size > 2000 ? ['--mbuf-size=10240'] : []),
-      ],
-    });
-    await fe.waitFor('testpmd>', 30000);
-    fe.send(`set txpkts ${o.size}`);
-    fe.send('start tx_first 32');
+    const fe = await Testpmd.start(
+      scope,
+      {
+        filePrefix: `fe-${tag}`,
+        lcores: [0, 1],
+        memoryMiB: 1024,
+        vdevs: [vdev(0, a, loop ? MAC_LOOP : MAC_A), vdev(1, b, loop ? MAC_LOOP : MAC_B)],
+        app: [
+          '--total-num-mbufs=32768', '--forward-mode=io', '--nb-cores=1', ...qs,
+          ...(loop ? ['--port-topology=loop', `--eth-peer=0,${MAC_NOBODY}`, `--eth-peer=1,${MAC_NOBODY}`] : [`--eth-peer=0,${MAC_B}`, `--eth-peer=1,${MAC_A}`]),
+          ...(o.size > 2000 ? ['--mbuf-size=10240'] : []),
+        ],
+      },
+      { promptTimeoutMs: 30000 },
+    );
+    await fe.command(`set txpkts ${o.size}`);
+    await fe.command('start tx_first 32');
     await delay(2000); // warm-up: learning, ring fill, JIT
     const before = await fe.portStats();
     const c0 = o.kind === 'ts' ? await readSwitchCounters(stats, { pid: sw.pid }) : undefined;
-    if (o.perfDir !== undefined) perf = startPerf(sw.pid, join(o.perfDir, `perf-${o.kind}-${o.mode}-${o.size}-q${o.queues}.data`));
+    const perf = o.perfDir === undefined ? undefined : startPerf(scope, sw.pid, join(o.perfDir, `perf-${o.kind}-${o.mode}-${o.size}-q${o.queues}.data`));
     const cpu0 = cpuSeconds(sw.pid);
     const t0 = performance.now();
     await delay(o.seconds * 1000);
@@ -104,7 +111,7 @@ export async function measure(o: RigOptions): Promise<Measurement> {
     const dt = (performance.now() - t0) / 1000;
     const cpu = (cpuSeconds(sw.pid) - cpu0) / dt;
     await perf?.stop();
-    const pps = (sum(after.rxPackets) - sum(before.rxPackets)) / dt;
+    const pps = (sum(after.map((p) => p.rxPackets)) - sum(before.map((p) => p.rxPackets))) / dt;
     let note = '';
     let busyQueues = -1;
     if (c0 !== undefined) {
@@ -117,84 +124,53 @@ export async function measure(o: RigOptions): Promise<Measurement> {
       }
       note = `switch drops ${drops}; receive queues carrying frames ${busyQueues}`;
     }
-    const from = fe.output.length;
-    fe.send('stop');
-    await fe.waitFor(/Accumulated forward statistics[\s\S]*testpmd>/, 5000, from).catch(() => undefined);
-    const feDrops = [...fe.output.slice(from).matchAll(/TX-dropped:\s+(\d+)/g)].map((m) => Number(m[1]));
+    const stopped = await fe.command('stop', 5000).catch(() => '');
+    const feDrops = [...stopped.matchAll(/TX-dropped:\s+(\d+)/g)].map((m) => Number(m[1]));
     note += `${note ? '; ' : ''}front-end TX drops ${feDrops.length > 0 ? Math.max(...feDrops) : '?'}`;
     return { kind: o.kind, mode: o.mode, size: o.size, queues: o.queues, pps, cpu, busyQueues, note };
   } finally {
-    await perf?.stop();
-    await fe?.stop();
-    await sw?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await scope.close();
   }
 }
 
-function startOurs(a: string, b: string, stats: string, o: RigOptions) {
+/** Our switch, pinned to CPU 0, busy polling; SIGTERM makes it close its ports (and write a CPU profile). */
+function startOurs(scope: Scope, a: string, b: string, stats: string, o: RigOptions): Daemon {
   const argv = [
-    '-c', '0', process.execPath,
+    'taskset', '-c', '0', process.execPath,
     ...(o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : []),
     ...(o.perfDir ? ['--perf-basic-prof-only-functions'] : []),
     '--import', 'tsx', join(here, 'switch-main.ts'),
     '--socket', a, '--socket', b, '--stats', stats, '--queues', String(Math.max(1, o.queues)), '--busy-poll', ...o.switchArgs,
   ];
-  return group(spawn('taskset', argv, { stdio: ['ignore', 'ignore', 'inherit'], detached: true }), 'SIGTERM');
+  return startDaemon(scope, { name: 'iopath switch (bench)', argv, termTimeoutMs: 5000 });
 }
 
-async function startTestpmdSwitch(a: string, b: string, prefix: string, queues: number) {
+async function startTestpmdSwitch(scope: Scope, a: string, b: string, filePrefix: string, queues: number): Promise<Testpmd> {
   const qs = queues > 1 ? [`--rxq=${queues}`, `--txq=${queues}`] : [];
-  const t = new Testpmd({
-    prefix,
-    lcores: [1, 0],
-    vdevs: [`net_vhost0,iface=${a},queues=${queues}`, `net_vhost1,iface=${b},queues=${queues}`],
-    args: ['-i', '--total-num-mbufs=32768', '--forward-mode=io', '--nb-cores=1', ...qs],
-  });
-  await t.waitFor('testpmd>', 30000);
-  t.send('start');
-  return { pid: t.pid, stop: () => t.stop() };
+  const t = await Testpmd.start(
+    scope,
+    {
+      filePrefix,
+      lcores: [1, 0],
+      memoryMiB: 1024,
+      vdevs: [`net_vhost0,iface=${a},queues=${queues}`, `net_vhost1,iface=${b},queues=${queues}`],
+      app: ['--total-num-mbufs=32768', '--forward-mode=io', '--nb-cores=1', ...qs],
+    },
+    { promptTimeoutMs: 30000 },
+  );
+  await t.command('start');
+  return t;
 }
 
 /** perf record of one process (software cpu-clock: these machines have no hardware counters). */
-function startPerf(pid: number, out: string) {
-  return group(spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '2999', '-g', '-p', String(pid), '-o', out], { stdio: 'ignore', detached: true }), 'SIGINT');
-}
-
-/** A child in its own process group, stopped with `signal`, then SIGKILL after 5 s. */
-function group(child: ReturnType<typeof spawn>, signal: NodeJS.Signals) {
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  let stopping: Promise<void> | undefined;
-  return {
-    pid: child.pid ?? -1,
-    stop(): Promise<void> {
-      stopping ??= (async () => {
-        try {
-          process.kill(child.pid ?? -1, signal);
-        } catch {
-          // gone already
-        }
-        const ok = await Promise.race([exited.then(() => true), delay(5000).then(() => false)]);
-        if (!ok) {
-          try {
-            process.kill(-(child.pid ?? 0), 'SIGKILL');
-          } catch {
-            // gone meanwhile
-          }
-        }
-        await exited;
-      })();
-      return stopping;
-    },
-  };
+function startPerf(scope: Scope, pid: number, out: string): Daemon {
+  return startDaemon(scope, { name: 'perf record', argv: ['perf', 'record', '-q', '-e', 'cpu-clock', '-F', '2999', '-g', '-p', String(pid), '-o', out], termTimeoutMs: 5000 });
 }
 
 async function waitForFiles(paths: string[], ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!paths.every((p) => existsSync(p))) {
-    if (Date.now() > deadline) throw new Error(`sockets ${paths.join(', ')} did not appear`);
+    if (Date.now() > deadline) throw new TimeoutError(`the wait for sockets ${paths.join(', ')}`, ms);
     await delay(50);
   }
 }

@@ -97,7 +97,7 @@ export function formatTable(rows: readonly Row[], title: string): string {
   const sc = scaling(rows);
   if (sc.length > 0) {
     lines.push('', 'multi-queue scaling, 1 -> 2 queue pairs (Mpps per switch CPU, 2 pairs / 1 pair):');
-    lines.push(...grid([['mode', 'frame', 'vhost-user-ts', 'testpmd vhost PMD'], ...sc.map((s) => [s.mode, `${s.size} B`, fix(s.ts), fix(s.testpmd)])]));
+    lines.push(...grid([['mode', 'frame', 'iopath switch', 'testpmd vhost PMD'], ...sc.map((s) => [s.mode, `${s.size} B`, fix(s.ts), fix(s.testpmd)])]));
   }
   return lines.join('\n');
 }

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, type Kind, type Measurement, type Mode } from './bench-rig.ts';
 import { formatTable, perCpu, summarise } from './bench-table.ts';
-import { testpmdUnavailableReason } from './testpmd.ts';
+import { testpmdUnavailableReason } from '../backends/testpmd.ts';
+import { ExitCode, IopathError, UsageError } from '../errors.ts';
 import { nativeUnavailableReason } from './native.ts';
 
 async function main(): Promise<void> {
@@ -45,13 +46,13 @@ async function main(): Promise<void> {
   const list = (name: string, v: string, ok: (x: string) => boolean) => {
     const xs = v.split(',').map((x) => x.trim()).filter(Boolean);
     const bad = xs.find((x) => !ok(x));
-    if (bad !== undefined || xs.length === 0) throw new Error(`--${name} ${v}: ${bad ?? 'empty'} is not allowed`);
+    if (bad !== undefined || xs.length === 0) throw new UsageError(`--${name} ${v}: ${bad ?? 'empty'} is not allowed`);
     return xs;
   };
   const positive = (x: string) => Number.isInteger(Number(x)) && Number(x) > 0;
   const seconds = Number(values.seconds);
   const reps = Number(values.reps);
-  if (!(seconds > 0) || !positive(values.reps!)) throw new Error('--seconds and --reps must be positive numbers');
+  if (!(seconds > 0) || !positive(values.reps!)) throw new UsageError('--seconds and --reps must be positive numbers');
   const sizes = list('sizes', values.sizes!, (x) => positive(x) && Number(x) >= 60 && Number(x) <= 9000).map(Number);
   const modes = list('modes', values.modes!, (x) => x === 'paired' || x === 'loopback') as Mode[];
   const queues = list('queues', values.queues!, (x) => positive(x) && Number(x) <= 8).map(Number);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   console.log(formatTable(summarise(results), `median of ${reps} run(s) of ${seconds} s each`));
   console.log('');
   console.log(formatTable(summarise(results, (xs) => Math.max(...xs.filter(Number.isFinite))), `best of ${reps} run(s) (other work on the host only ever lowers a figure)`));
-  console.log('\nGoal: ratio/CPU >= 1.0 (vhost-user-ts at least as many frames per switch CPU-second as testpmd\'s vhost PMD), both modes, both sizes.');
+  console.log('\nGoal: ratio/CPU >= 1.0 (iopath\'s switch at least as many frames per switch CPU-second as testpmd\'s vhost PMD), both modes, both sizes.');
   console.log('The switch under test forwards on CPU 0, the front-end on CPU 1; queue pairs > 1 still use one switch core.');
   if (values.profile) console.log(`\nhot functions of the switch (self time):\n${summariseProfile(values.profile)}`);
   if (values.perf) console.log(`\nperf profiles (cpu-clock, with V8's JIT map) in ${values.perf}: ${perfTop(values.perf)}`);
@@ -141,7 +142,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     await main();
   } catch (err) {
     console.error(`bench:switch: ${(err as Error).message}`);
-    process.exitCode = 2;
+    process.exitCode = err instanceof IopathError ? err.exitCode : ExitCode.internal;
   }
 }
 

@@ -5,7 +5,7 @@
 //   A. transmit descriptors: head, flags, address, length, translation;
 //   B. frame headers: offload bits, MAC addresses, destination port and receive queue;
 //   C. receive chains: one descriptor per frame from its receive queue, taken (committed) in order;
-//   D. copies: virtio-net header and frame, receive used elements, transmit used elements.
+//   D. copies: virtio net header and frame, receive used elements, transmit used elements.
 // Each guest-written field is read once into a local or a burst slot (TOCTOU). Used indices are
 // published once per pass by the forwarder (release), which also makes the one notification
 // decision per ring. Nothing here allocates or calls a method per frame on the fast shape.
@@ -206,7 +206,7 @@ function fastBurst(d: Delivery, src: Port, q: SplitQueue, n: number): number {
       const off = txOff[k]!;
       const doff = rxOff[k]!;
       const dw = doff >>> 2;
-      D32[dw] = 0; // virtio-net header: no offload, num_buffers 1
+      D32[dw] = 0; // virtio net header: no offload, num_buffers 1
       D32[dw + 1] = 0;
       D32[dw + 2] = 0x10000;
       if (len <= WORD_COPY_MAX) {

@@ -1,4 +1,4 @@
-// What the switch offers and accepts (VHOST-USER.md §0, §1.5, §2.2), and readable names for logs.
+// What the switch offers and accepts (docs/vhost-user.md §0, §1.5, §2.2), and readable names for logs.
 
 import { bit, F, PF } from './protocol/messages.ts';
 
@@ -20,7 +20,7 @@ export const DEFAULT_FEATURES = RING_FEATURES | OFFLOAD_FEATURES | IN_ORDER_FEAT
 export const PROTOCOL_FEATURES = bit(PF.MQ) | bit(PF.REPLY_ACK);
 /** Queue pairs each port serves unless told otherwise (the answer to GET_QUEUE_NUM). */
 export const DEFAULT_QUEUE_PAIRS = 4;
-/** Most queue pairs a port may serve (virtio-net allows 0x8000; the switch has one data thread). */
+/** Most queue pairs a port may serve (the virtio net device allows 0x8000; the switch has one data thread). */
 export const MAX_QUEUE_PAIRS = 16;
 
 /**

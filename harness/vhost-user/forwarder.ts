@@ -3,7 +3,7 @@
 //
 // Each pass takes up to a burst from every live transmit queue (burst.ts, falling back to
 // deliver.ts frame by frame), then publishes every ring it touched. Two modes:
-// - hybrid (default, VHOST-USER.md §3.4 and §5 item 4): a kick wakes the forwarder, which polls with
+// - hybrid (default, docs/vhost-user.md §3.4 and §5 item 4): a kick wakes the forwarder, which polls with
 //   kicks suppressed until `spinUs` pass without a frame, yielding to the event loop every `sliceMs`;
 //   idle, it re-enables kicks, re-checks every ring (the race rule) and sleeps on uv_poll;
 // - busy polling (`busyPoll`, for a core of its own, as testpmd does): it never sleeps and never asks

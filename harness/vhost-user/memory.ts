@@ -1,6 +1,6 @@
 // Guest memory of one front-end: the SET_MEM_TABLE regions, validated, mapped and translated.
 //
-// Validation happens before any mmap (VHOST-USER.md §1.6, rust-vmm is_valid_common, DPDK
+// Validation happens before any mmap (docs/vhost-user.md §1.6, rust-vmm is_valid_common, DPDK
 // vhost_user_mmap_region): region sizes non-zero, no u64 overflow, no overlap in guest-physical or
 // front-end-virtual space, fd is a regular file at least mmap_offset+size long. Each backing file
 // (deduplicated by st_dev/st_ino) is mapped once, in windows of at most 1 GiB, because Node 20 caps
@@ -11,6 +11,7 @@
 // `tWin`/`tOff` fields, so no object is allocated per call. A range that crosses a region or window
 // boundary is returned piecewise; a caller walks it (see segments.ts).
 
+import { GuestError } from '../errors.ts';
 import { closeQuietly, native } from './native.ts';
 import type { MemoryRegion } from './protocol/messages.ts';
 
@@ -19,12 +20,7 @@ const WINDOW = 2 ** 30;
 /** Addresses must stay exact in a double on the data path. */
 const MAX_ADDR = 2n ** 53n;
 
-export class MemoryTableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MemoryTableError';
-  }
-}
+export class MemoryTableError extends GuestError {}
 
 export interface MemoryOptions {
   /** Refuse tables that would map more than this (a hostile front-end can pass a huge sparse file). */

@@ -1,4 +1,5 @@
-// The virtio-net header (virtio 1.1 §5.1.6) and the Internet checksum over scatter-gather memory.
+// The virtio network header, `virtio_net_hdr` (virtio 1.1 §5.1.6), and the Internet checksum over
+// scatter-gather memory.
 // Layout, little-endian: flags u8 | gso_type u8 | hdr_len u16 | gso_size u16 | csum_start u16 |
 // csum_offset u16 | num_buffers u16 (the last field only with VERSION_1 or MRG_RXBUF: 12 vs 10 bytes).
 

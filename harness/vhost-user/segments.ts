@@ -1,7 +1,7 @@
 // Scatter-gather lists over mapped windows and the byte copies between them: the only code that
 // moves packet bytes. A SegList names (window, offset, length) pieces; a Windows is anything with
 // per-window byte and u32 views (guest memory, or a local scratch buffer). Copies use u32 words when
-// both ends are 4-aligned and short, and TypedArray.set otherwise (see VHOST-USER.md §3.3 for costs).
+// both ends are 4-aligned and short, and TypedArray.set otherwise (see docs/vhost-user.md §3.3 for costs).
 // Translation guaranteed every piece lies inside its window, so no access here can go out of range.
 
 /** Per-window views of some memory; GuestMemory implements it, so does Scratch. */

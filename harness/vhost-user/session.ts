@@ -1,7 +1,7 @@
 // The protocol state machine of one front-end connection (rust-vmm's handler, in small): features,
 // protocol features, memory table, vring set-up for every queue pair (multi-queue), GET_VRING_BASE
 // stop, disconnect. It tolerates the message orders QEMU 7.2 and DPDK virtio-user really use
-// (VHOST-USER.md §1.3, §1.4): ENABLE before FEATURES, CALL twice, GET_VRING_BASE on a ring that
+// (docs/vhost-user.md §1.3, §1.4): ENABLE before FEATURES, CALL twice, GET_VRING_BASE on a ring that
 // never started, a new SET_MEM_TABLE while the rings run or while they are stopped. A ring carries
 // traffic only once every gate holds (§1.7, DPDK vq_is_ready), evaluated after every message; a
 // started but disabled transmit ring is drained and its frames discarded. A ring is placed in

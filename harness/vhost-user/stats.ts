@@ -8,6 +8,7 @@
 // SIGUSR2 and waits for a newer snapshot, so "before" and "after" a window are fresh to within a
 // few milliseconds. SIGUSR1 is not used: Node reserves it for starting the inspector.
 
+import { ParseError, TimeoutError, ToolError } from '../errors.ts';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -77,7 +78,7 @@ export function writeStats(file: string, stats: SwitchStats): void {
 export function parseStats(text: string): SwitchStats {
   const v = JSON.parse(text) as SwitchStats;
   if (v === null || typeof v !== 'object' || v.format !== 'iopath-switch-stats/1' || !Array.isArray(v.ports)) {
-    throw new Error('not an iopath switch stats file');
+    throw new ParseError('the switch counters file', 'not an iopath switch stats file', text.slice(0, 2000));
   }
   return v;
 }
@@ -104,7 +105,7 @@ export async function readSwitchCounters(statsFile: string, options: { pid?: num
     } catch {
       // the file may not exist yet
     }
-    if (Date.now() > deadline) throw new Error(`switch ${options.pid} did not refresh ${statsFile} within ${options.timeoutMs ?? 2000} ms`);
+    if (Date.now() > deadline) throw new TimeoutError(`the refresh of ${statsFile} by switch ${options.pid}`, options.timeoutMs ?? 2000);
     await delay(5);
   }
 }
@@ -121,7 +122,7 @@ export interface CounterWindow {
  * processes (a restarted switch starts its counters again from zero).
  */
 export function diffCounters(before: SwitchStats, after: SwitchStats): CounterWindow {
-  if (before.pid !== after.pid) throw new Error(`the switch restarted between the snapshots (pid ${before.pid} -> ${after.pid})`);
+  if (before.pid !== after.pid) throw new ToolError(`the switch restarted between the snapshots (pid ${before.pid} -> ${after.pid})`);
   return {
     seconds: (after.monotonicMs - before.monotonicMs) / 1000,
     ports: after.ports.map((p) => {

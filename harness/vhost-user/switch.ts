@@ -2,6 +2,7 @@
 // time per socket), one Session per connection, one Forwarder for the data path, and the stats
 // file. It owns every resource it creates and releases all of them in close().
 
+import { UsageError } from '../errors.ts';
 import { DEFAULT_FEATURES, DEFAULT_QUEUE_PAIRS, featureNames, offeredFeatures } from './features.ts';
 import { Forwarder, type ForwarderOptions } from './forwarder.ts';
 import { closeQuietly, native } from './native.ts';
@@ -49,8 +50,8 @@ export class VhostSwitch {
   /** Create the sockets and start serving. Throws (after releasing what it made) if a socket cannot be created. */
   static async start(opts: SwitchOptions): Promise<VhostSwitch> {
     native(); // fail early, with the build command, if the addon is missing
-    if (opts.sockets.length < 1) throw new Error('the switch needs at least one --socket');
-    if (new Set(opts.sockets).size !== opts.sockets.length) throw new Error('the same socket path is given twice');
+    if (opts.sockets.length < 1) throw new UsageError('the switch needs at least one --socket');
+    if (new Set(opts.sockets).size !== opts.sockets.length) throw new UsageError('the same socket path is given twice');
     const sw = new VhostSwitch(opts);
     try {
       for (const port of sw.ports) {

@@ -3,6 +3,7 @@
 // they belong to the message they came with. It validates only what framing needs (header flags,
 // size cap, fd count, MSG_CTRUNC); the codec validates the payload. Readiness comes from a uv_poll.
 
+import { HostError } from '../errors.ts';
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { closeQuietly, native, type Poller } from './native.ts';
@@ -142,8 +143,8 @@ export class Listener {
   /** Listen on `path`. A stale socket file (nobody answering) is replaced; a live one is an error. */
   static async open(path: string, onConnection: (fd: number) => void): Promise<Listener> {
     if (existsSync(path)) {
-      if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
-      if (await socketAnswers(path)) throw new Error(`${path} is in use by another process`);
+      if (!lstatSync(path).isSocket()) throw new HostError(`${path} exists and is not a socket`, 'choose another socket path, or remove that file');
+      if (await socketAnswers(path)) throw new HostError(`${path} is in use by another process`, 'stop the process that listens there, or choose another socket path');
       unlinkSync(path);
     }
     return new Listener(path, native().listenUnix(path, 4), onConnection);

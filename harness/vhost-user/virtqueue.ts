@@ -1,5 +1,5 @@
 // One split virtqueue as the device sees it (virtio 1.1 §2.6): ring placement checks, descriptor
-// chain walking with every limit from VHOST-USER.md §4, the used ring, and notification suppression.
+// chain walking with every limit from docs/vhost-user.md §4, the used ring, and notification suppression.
 //
 // Memory ordering (§3.3): the guest writes the rings concurrently from another CPU. avail->idx is
 // read with Atomics.load (an acquire, never merged with an earlier read); descriptor bodies and
@@ -14,6 +14,7 @@
 // index that moved by more than the ring size) throw RingBroken: the port is then marked broken.
 // Bad addresses, wrong buffer direction and oversize chains only drop that packet (chainStatus).
 
+import { GuestError } from '../errors.ts';
 import type { GuestMemory } from './memory.ts';
 import { native } from './native.ts';
 import type { SegList } from './segments.ts';
@@ -62,12 +63,7 @@ export const Chain = {
 /** Addresses are exact in a double below 2^53: a descriptor's high word must be below 2^21. */
 export const ADDR_HI_LIMIT = 0x200000;
 
-export class RingBroken extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RingBroken';
-  }
-}
+export class RingBroken extends GuestError {}
 
 export class SplitQueue {
   /** Vring index on the wire: 2 * pair for a receive queue, 2 * pair + 1 for a transmit queue. */

@@ -70,6 +70,9 @@ export class AgentListener {
   }
 }
 
+/** What the runner and the workloads use of a guest's agent (a fake one stands in for it in unit tests). */
+export type GuestControl = Pick<GuestAgent, 'guest' | 'broken' | 'exec' | 'spawn' | 'netup'>;
+
 export class GuestAgent {
   readonly guest: string;
   #socket: Socket;

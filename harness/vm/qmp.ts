@@ -3,7 +3,7 @@
 // is not an object with `return`, `error` or `event` is a protocol error.
 
 import { connect, type Socket } from 'node:net';
-import { IopathError, TimeoutError } from '../errors.ts';
+import { IopathError, ParseError, TimeoutError, ToolError } from '../errors.ts';
 import { sleep } from '../host/proc.ts';
 
 export interface QmpEvent {
@@ -55,11 +55,11 @@ export class QmpClient {
         this.#buffer = this.#buffer.slice(nl + 1);
         if (line) this.#onLine(line, greeted, failed);
       }
-      if (this.#buffer.length > 16 * 1024 * 1024) socket.destroy(new Error('QMP: oversized reply'));
+      if (this.#buffer.length > 16 * 1024 * 1024) socket.destroy(new ToolError('QMP: a reply of more than 16 MiB'));
     });
     const onGone = (err?: Error) => {
       this.#closed = true;
-      const error = err ?? new Error('QMP connection closed');
+      const error = err ?? new ToolError('QMP connection closed');
       failed(error);
       for (const p of this.#pending.values()) p.reject(error);
       this.#pending.clear();
@@ -95,7 +95,7 @@ export class QmpClient {
 
   /** Execute one command and return its `return` value. */
   execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 10_000): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error(`QMP ${command}: connection closed`));
+    if (this.#closed) return Promise.reject(new ToolError(`QMP ${command}: connection closed`));
     const id = `iopath-${this.#nextId++}`;
     const message = JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
     return new Promise<T>((resolve, reject) => {
@@ -144,7 +144,7 @@ export class QmpClient {
     try {
       msg = JSON.parse(line);
     } catch {
-      failed(new Error(`QMP: not JSON: ${line.slice(0, 200)}`));
+      failed(new ParseError('a QMP message', 'not JSON', line.slice(0, 2000)));
       return;
     }
     if (typeof msg !== 'object' || msg === null) return;

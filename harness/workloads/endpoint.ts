@@ -6,7 +6,7 @@ import { GuestError, HostError } from '../errors.ts';
 import { installFix, onPath } from '../host/facts.ts';
 import { runCommand, sleep, startDaemon } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
-import type { ExecResult, GuestAgent } from '../vm/agent.ts';
+import type { ExecResult, GuestControl } from '../vm/agent.ts';
 
 export interface Endpoint {
   /** `a`, `b`, or `host`. */
@@ -16,7 +16,7 @@ export interface Endpoint {
   /** Interface on the path under test, inside the endpoint (guests only). */
   iface?: string;
   /** The guest's agent, when the endpoint is a guest. */
-  agent?: GuestAgent;
+  agent?: GuestControl;
   /**
    * Run a program to completion; it is killed after timeoutSec. `onExit` is called as soon as the
    * program ended, before its output is transferred (the end of a measurement window).
@@ -26,7 +26,7 @@ export interface Endpoint {
   ensureServer(key: string, argv: readonly string[], listening: { port: number; proto: 'tcp' | 'udp' }, signal?: AbortSignal): Promise<void>;
 }
 
-export function guestEndpoint(name: string, ip: string, iface: string, agent: GuestAgent): Endpoint {
+export function guestEndpoint(name: string, ip: string, iface: string, agent: GuestControl): Endpoint {
   const started = new Set<string>();
   const exec = (argv: readonly string[], timeoutSec: number, signal?: AbortSignal, onExit?: () => void) => agent.exec(argv, timeoutSec, signal, onExit);
   return {

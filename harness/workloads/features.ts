@@ -5,7 +5,7 @@
 import type { Endpoint } from './endpoint.ts';
 import { parseEthtoolFeatures } from './offloads.ts';
 
-/** Feature bit names of virtio (device-independent) and virtio-net (virtio 1.2, section 5.1.3). */
+/** Feature bit names of virtio (device-independent) and of the virtio network device (virtio 1.2, section 5.1.3). */
 const VIRTIO_NET_BITS: Record<number, string> = {
   0: 'CSUM', 1: 'GUEST_CSUM', 2: 'CTRL_GUEST_OFFLOADS', 3: 'MTU', 5: 'MAC', 6: 'GSO', 7: 'GUEST_TSO4', 8: 'GUEST_TSO6',
   9: 'GUEST_ECN', 10: 'GUEST_UFO', 11: 'HOST_TSO4', 12: 'HOST_TSO6', 13: 'HOST_ECN', 14: 'HOST_UFO', 15: 'MRG_RXBUF',
@@ -27,7 +27,7 @@ export function decodeVirtioFeatures(bits: string): string[] {
 /**
  * Ask the guest's NIC for `queues` combined channels (queue pairs) and return how many it runs: the
  * tx queues the kernel shows in sysfs, which is what was negotiated and enabled (1 for a NIC
- * without multi-queue, e.g. e1000, whatever was asked).
+ * without multi-queue, e.g. an emulated Intel card, whatever was asked).
  */
 export async function setNicQueues(g: Endpoint, queues: number, signal?: AbortSignal): Promise<number> {
   if (!g.iface) return 1;

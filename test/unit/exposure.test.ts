@@ -43,9 +43,7 @@ describe('no shell anywhere', () => {
       'bin/iopath.js',
       'harness/collectors/kvm-stat-live.ts',
       'harness/host/proc.ts',
-      'harness/vhost-user/bench-rig.ts',
       'harness/vhost-user/bench.ts',
-      'harness/vhost-user/testpmd.ts',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../harness/errors.ts';
 import { bridgeName, guestIdentity, netnsName } from '../../harness/host/identity.ts';
 
 describe('identities derived from an index', () => {
@@ -24,7 +25,7 @@ describe('identities derived from an index', () => {
   });
 
   it('rejects indexes it cannot map', () => {
-    expect(() => guestIdentity(-1, 'x')).toThrow(RangeError);
-    expect(() => guestIdentity(1.5, 'x')).toThrow(RangeError);
+    expect(() => guestIdentity(-1, 'x')).toThrow(InternalError);
+    expect(() => guestIdentity(1.5, 'x')).toThrow(InternalError);
   });
 });

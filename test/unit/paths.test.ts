@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backends } from '../../harness/backends/registry.ts';
-import { countersToSamples, parsePortStats, testpmdArgv } from '../../harness/backends/testpmd.ts';
+import { backends, pathPackages } from '../../harness/backends/registry.ts';
+import { parsePortStats, switchApp, testpmdArgv } from '../../harness/backends/testpmd.ts';
+import { countersToSamples } from '../../harness/backends/vhost-user-testpmd.ts';
 import { needsMsixWorkaround, vhostUserNic } from '../../harness/backends/vhost-user-common.ts';
 import { ParseError } from '../../harness/errors.ts';
 import type { HostFacts } from '../../harness/host/facts.ts';
@@ -13,7 +14,8 @@ import { guestIdentity } from '../../harness/host/identity.ts';
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'testpmd', name), 'utf8');
 
 describe('testpmd', () => {
-  const base = { lcores: [0, 1], filePrefix: 'iopath-abc123', sockets: ['/run/iopath/r/s0.sock', '/run/iopath/r/s1.sock'], memoryMiB: 1024, mbufs: 16384 };
+  const sockets = ['/run/iopath/r/s0.sock', '/run/iopath/r/s1.sock'];
+  const base = { lcores: [0, 1], filePrefix: 'iopath-abc123', vdevs: sockets.map((s, i) => `net_vhost${i},iface=${s},queues=1`), memoryMiB: 1024, app: switchApp({ mbufs: 16384, forwardingCores: 1 }) };
 
   it('runs without hugepages on ordinary memory, keeping shared config files out of /var/run', () => {
     expect(testpmdArgv(base)).toEqual([
@@ -27,6 +29,15 @@ describe('testpmd', () => {
     const argv = testpmdArgv({ ...base, hugepages: '/dev/hugepages' });
     expect(argv).toEqual(expect.arrayContaining(['--in-memory', '--huge-dir', '/dev/hugepages']));
     expect(argv).not.toContain('--no-huge');
+  });
+
+  it('names the main lcore only when it is not the lowest', () => {
+    expect(testpmdArgv({ ...base, lcores: [1, 0] }).slice(1, 5)).toEqual(['-l', '1,0', '--main-lcore', '1']);
+    expect(testpmdArgv(base)).not.toContain('--main-lcore');
+  });
+
+  it('reads the receive rate too, where testpmd prints it', () => {
+    expect(parsePortStats(fixture('show-port-stats-all_after-traffic.txt')).map((s) => s.rxPps)).toEqual([362, 362]);
   });
 
   it('parses the port counters testpmd printed after real traffic', () => {
@@ -74,17 +85,20 @@ describe('vhost-user guests', () => {
 });
 
 describe('requirements', () => {
-  const host = { netAdmin: true, devNetTun: true, devVhostNet: false, testpmd: undefined, cpuCount: 2 } as unknown as HostFacts;
+  const host = { netAdmin: true, devNetTun: true, devices: { '/dev/vhost-net': false }, tools: {}, cpuCount: 2, hugepagesMount: undefined } as unknown as HostFacts;
   it('skip vhost-net without /dev/vhost-net, naming the module to load', () => {
     const unmet = backends['vhost-net'].requirements(host).filter((r) => !r.ok);
     expect(unmet).toHaveLength(1);
     expect(unmet[0]).toMatchObject({ what: '/dev/vhost-net', fix: 'modprobe vhost_net' });
-    expect(backends['vhost-net'].requirements({ ...host, devVhostNet: true }).every((r) => r.ok)).toBe(true);
+    expect(backends['vhost-net'].requirements({ ...host, devices: { '/dev/vhost-net': true } }).every((r) => r.ok)).toBe(true);
   });
 
-  it('skip vhost-user-testpmd without dpdk-testpmd, naming the package', () => {
-    const unmet = backends['vhost-user-testpmd'].requirements(host).filter((r) => !r.ok);
-    expect(unmet.map((r) => r.fix)).toEqual([expect.stringContaining('dpdk-dev')]);
+  it('skip vhost-user-testpmd without dpdk-testpmd, naming the package; hugepages are advice only', () => {
+    const reqs = backends['vhost-user-testpmd'].requirements(host);
+    expect(reqs.filter((r) => !r.ok && !r.optional).map((r) => r.fix)).toEqual([expect.stringContaining('dpdk-dev')]);
+    expect(reqs.find((r) => r.what === 'hugepages')).toMatchObject({ ok: false, optional: true, detail: expect.stringContaining('--no-huge') });
+    const installed = { ...host, tools: { 'dpdk-testpmd': { path: 'dpdk-testpmd', version: '22.11.4' } } };
+    expect(backends['vhost-user-testpmd'].requirements(installed).filter((r) => !r.ok && !r.optional)).toEqual([]);
   });
 
   it('use vhost=on for vhost-net and vhost=off for virtio-net', () => {
@@ -92,5 +106,12 @@ describe('requirements', () => {
     const g = guestIdentity(0, 'abc123');
     expect(backends['vhost-net'].guestArgs(g, env).netdevs[0]!.props.vhost).toBe(true);
     expect(backends['virtio-net'].guestArgs(g, env).netdevs[0]!.props.vhost).toBe(false);
+  });
+});
+
+describe('Debian packages', () => {
+  it('the copy in debian-packages.json (read by .ci/run before npm ci) is what the paths declare', () => {
+    const json = JSON.parse(readFileSync(join(import.meta.dirname, '../../harness/host/debian-packages.json'), 'utf8')) as { paths: string[] };
+    expect([...json.paths].sort()).toEqual(pathPackages().sort());
   });
 });

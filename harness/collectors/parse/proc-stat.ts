@@ -4,6 +4,7 @@
 // `)`.
 
 import { ParseError } from '../../errors.ts';
+import type { ThreadKindRule } from '../types.ts';
 
 export interface TaskStat {
   tid: number;
@@ -31,18 +32,19 @@ export function parseProcStat(text: string): TaskStat {
 }
 
 /**
- * What a thread does, from its name:
- * `vcpu` (QEMU `CPU n/KVM`, `CPU n/TCG`), `vhost` (`vhost-<pid>` kernel workers), `io` (a QEMU
- * main loop, the thread that runs userspace virtio-net, and `IO <name>` iothreads), `lcore` (DPDK
- * worker lcores), `main` (the main thread of any other process), `worker` (thread pools), `other`.
+ * What a thread does, from its name: `vcpu` (QEMU `CPU n/KVM`, `CPU n/TCG`), `vhost` (`vhost-<pid>`
+ * kernel workers), `io` (a QEMU main loop, which also runs QEMU's own device emulation, and
+ * `IO <name>` iothreads), a kind the process's path declares for its threads (`rules`), `main` (the
+ * main thread of any other process), `worker` (thread pools), `other`.
  */
-export type ThreadKind = 'vcpu' | 'vhost' | 'io' | 'lcore' | 'main' | 'worker' | 'other';
+export type ThreadKind = string;
 
-export function classifyThread(comm: string, opts: { isMainThread: boolean; qemu: boolean }): ThreadKind {
+export function classifyThread(comm: string, opts: { isMainThread: boolean; qemu: boolean; rules?: readonly ThreadKindRule[] }): ThreadKind {
   if (/^CPU \d+\/\w+$/.test(comm)) return 'vcpu';
   if (/^vhost-\d+$/.test(comm)) return 'vhost';
   if (opts.qemu && (opts.isMainThread || /^IO /.test(comm))) return 'io';
-  if (/^(lcore-worker|rte-worker|lcore)-?\d+$/.test(comm)) return 'lcore';
+  const declared = opts.rules?.find((r) => r.comm.test(comm));
+  if (declared) return declared.kind;
   if (opts.isMainThread) return 'main';
   if (/^worker$|^worker-\d+$|^pool/.test(comm)) return 'worker';
   return 'other';

@@ -1,6 +1,6 @@
 // Counts QEMU trace-log lines (the `log` trace backend, written with `-D FILE`) by what they stand
 // for: emulated device accesses by memory region (`memory_region_ops_read`/`_write`, which name the
-// region, e.g. `e1000-mmio`) and virtio notifications (`virtio_queue_notify`: the device handled a
+// region, e.g. `<nic>-mmio`) and virtio notifications (`virtio_queue_notify`: the device handled a
 // guest kick; `virtio_notify` / `virtio_notify_irqfd`: the device interrupted the guest). Streams, so
 // a large log never has to fit in memory.
 

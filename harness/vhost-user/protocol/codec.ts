@@ -3,6 +3,7 @@
 // ProtocolViolation, after which the session closes the connection (and every fd it carried).
 // Integers wider than 32 bits stay bigint here: the control plane is not hot.
 
+import { GuestError } from '../../errors.ts';
 import {
   Flags,
   HEADER_SIZE,
@@ -19,12 +20,7 @@ import {
 } from './messages.ts';
 
 /** The front-end broke the protocol; the connection must be closed. */
-export class ProtocolViolation extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProtocolViolation';
-  }
-}
+export class ProtocolViolation extends GuestError {}
 
 export interface Header {
   request: number;

@@ -1,6 +1,6 @@
 // The vhost-user wire vocabulary a net back-end needs: request ids, header flags, feature bits and
 // the decoded shape of every message we accept. Values come from QEMU's docs/interop/vhost-user.rst
-// (7.2-era text) and the virtio 1.1 spec; ../../../../shared/VHOST-USER.md §1 explains each choice.
+// (7.2-era text) and the virtio 1.1 spec; docs/vhost-user.md §1 explains each choice.
 
 /** Request ids (front-end -> back-end). Only the ones a net back-end handles are named. */
 export const Req = {

@@ -1,6 +1,6 @@
 // Real QEMU guests that run only their firmware (SeaBIOS, and iPXE when a NIC is present), for the
 // collector integration tests: they boot in milliseconds, need no image, and under this host's PVM
-// KVM they are the only guests that run at all (HOST-NOTES.md). Started paused (-S) so a window can
+// KVM they are the only guests that run at all (docs/host-notes.md). Started paused (-S) so a window can
 // open before the firmware runs; owned by a Scope so every QEMU is killed.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

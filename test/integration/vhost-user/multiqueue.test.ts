@@ -4,8 +4,9 @@
 // not installed.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { Testpmd, testpmdUnavailableReason } from '../../../harness/backends/testpmd.ts';
+import { Scope } from '../../../harness/host/scope.ts';
 import { nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
-import { Testpmd, testpmdUnavailableReason } from '../../../harness/vhost-user/testpmd.ts';
 import { SwitchProcess } from '../../fixtures/vhost-user/switch-process.ts';
 
 const skip = nativeUnavailableReason() ?? testpmdUnavailableReason();
@@ -22,24 +23,28 @@ describe.skipIf(skip !== undefined)('multi-queue through the switch with DPDK vi
     const sw = await SwitchProcess.start(2, ['--queues', '2']);
     cleanup.push(() => sw.stop());
     const macs = ['02:00:00:00:88:01', '02:00:00:00:88:02'];
-    const tp = new Testpmd({
-      prefix: `vumq-${process.pid}-${Date.now()}`,
-      lcores: [0, 1],
-      vdevs: sw.sockets.map((s, i) => `net_virtio_user${i},path=${s},queue_size=256,queues=2,mac=${macs[i]}`),
-      args: ['-i', '--total-num-mbufs=8192', '--forward-mode=io', '--rxq=2', '--txq=2', '--txonly-multi-flow', `--eth-peer=0,${macs[1]}`, `--eth-peer=1,${macs[0]}`],
-      memoryMb: 512,
-    });
-    cleanup.push(() => tp.stop());
-    await tp.waitFor('testpmd>', 30000);
+    const scope = new Scope('testpmd front-end');
+    cleanup.push(() => scope.close());
+    const tp = await Testpmd.start(
+      scope,
+      {
+        filePrefix: `vumq-${process.pid}-${Date.now()}`,
+        lcores: [0, 1],
+        vdevs: sw.sockets.map((s, i) => `net_virtio_user${i},path=${s},queue_size=256,queues=2,mac=${macs[i]}`),
+        app: ['--total-num-mbufs=8192', '--forward-mode=io', '--rxq=2', '--txq=2', '--txonly-multi-flow', `--eth-peer=0,${macs[1]}`, `--eth-peer=1,${macs[0]}`],
+        memoryMiB: 512,
+      },
+      { promptTimeoutMs: 30000 },
+    );
     await sw.waitPortState(1, 'connected');
     // Many flows (the first burst is txonly's, which then varies the source address per frame), so
     // the flow hash uses both queues.
-    tp.send('start tx_first 8');
+    await tp.command('start tx_first 8');
     await new Promise((r) => setTimeout(r, 1500));
     const st = await tp.portStats();
-    tp.send('stop');
-    expect(st.rxPackets[0]).toBeGreaterThan(1000);
-    expect(st.rxPackets[1]).toBeGreaterThan(1000);
+    await tp.command('stop');
+    expect(st[0]!.rxPackets).toBeGreaterThan(1000);
+    expect(st[1]!.rxPackets).toBeGreaterThan(1000);
     const s = await sw.stats();
     for (const p of s.ports) {
       expect(p.featureNames).toContain('MQ');

@@ -1,4 +1,4 @@
-// VHOST-USER.md §4, control plane (T1-T10), against the real switch process. Port 0 is hostile;
+// docs/vhost-user.md §4, control plane (T1-T10), against the real switch process. Port 0 is hostile;
 // ports 1 and 2 must keep forwarding; the switch must not crash, hang or leak fds.
 
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ const state = (index: number, num: number) => {
   return p;
 };
 
-describe.skipIf(skip !== undefined)('control-plane hostility (VHOST-USER.md §4 T1-T10)', () => {
+describe.skipIf(skip !== undefined)('control-plane hostility (docs/vhost-user.md §4 T1-T10)', () => {
   let rig: AttackRig;
   beforeAll(async () => {
     rig = await AttackRig.start();

@@ -1,4 +1,4 @@
-// VHOST-USER.md §4, data plane (T11-T23), against the real switch process: hostile descriptor
+// docs/vhost-user.md §4, data plane (T11-T23), against the real switch process: hostile descriptor
 // chains, addresses, ring placement, headers and offload fields written by the attacker into its
 // own shared memory. Structural errors break port 0 only; bad buffers drop the frame only; the good
 // ports keep forwarding and no fd leaks.
@@ -43,7 +43,7 @@ function vnet(o: { flags?: number; gsoType?: number; hdrLen?: number; gsoSize?: 
   return h;
 }
 
-describe.skipIf(skip !== undefined)('data-plane hostility (VHOST-USER.md §4 T11-T23)', () => {
+describe.skipIf(skip !== undefined)('data-plane hostility (docs/vhost-user.md §4 T11-T23)', () => {
   let rig: AttackRig;
   beforeAll(async () => {
     rig = await AttackRig.start();

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuSamples, HostCpuCollector, type CpuSnapshot } from '../../../harness/collectors/host-cpu.ts';
 import { classifyThread, parseProcStat } from '../../../harness/collectors/parse/proc-stat.ts';
+import { backends } from '../../../harness/backends/registry.ts';
 import { ParseError } from '../../../harness/errors.ts';
 
 // /proc/19189/task/*/stat of `qemu-system-x86_64 -accel tcg -name debug-threads=on`.
@@ -38,13 +39,22 @@ describe('classifyThread', () => {
     ['qemu-system-x86', 'other', false, true],
     ['worker', 'worker', false, true],
     ['vhost-19189', 'vhost', false, true],
-    ['dpdk-testpmd', 'main', true, false],
-    ['lcore-worker-1', 'lcore', false, false],
-    ['rte-worker-1', 'lcore', false, false],
     ['eal-intr-thread', 'other', false, false],
     ['node', 'main', true, false],
+    ['lcore-worker-1', 'other', false, false],
   ] as const)('%s -> %s', (comm, kind, isMainThread, qemu) => {
     expect(classifyThread(comm, { isMainThread, qemu })).toBe(kind);
+  });
+
+  // The thread names a path declares for its helper come first; testpmd's are its own business.
+  const testpmdRules = backends['vhost-user-testpmd'].helpers![0]!.threadKinds!;
+  it.each([
+    ['dpdk-testpmd', 'main', true],
+    ['lcore-worker-1', 'lcore', false],
+    ['rte-worker-1', 'lcore', false],
+    ['eal-intr-thread', 'other', false],
+  ] as const)('%s of testpmd -> %s', (comm, kind, isMainThread) => {
+    expect(classifyThread(comm, { isMainThread, qemu: false, rules: testpmdRules })).toBe(kind);
   });
 });
 

@@ -60,6 +60,26 @@ describe('loadRun', () => {
     expect(run.host).toBe('unknown host');
   });
 
+  it('ignores, with a problem each, a sample whose metric is not in the catalogue or whose unit is not its metric\'s', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iopath-load-'));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ schema: RUN_SCHEMA, run: 'r', status: 'complete', startedAt: '2025-01-01T00:00:00Z', endedAt: '2025-01-01T00:01:00Z', profile: { name: 'p', path: 'p', hash: 'h', plan: {} } }));
+    const good = { run: 'r', backend: 'e1000', scenario: 'tcp-stream', rep: 0, warmup: false, metric: 'throughput', unit: 'bit/s', value: 1, time: 't' };
+    writeFileSync(join(dir, 'samples.ndjson'), [good, { ...good, metric: 'thruput' }, { ...good, unit: 'pkt/s' }].map((x) => JSON.stringify(x)).join('\n') + '\n');
+    const run = loadRun(dir);
+    expect(run.samples).toHaveLength(1);
+    expect(run.problems.map((p) => p.message)).toEqual([expect.stringMatching(/line 2 is not a sample \(metric: /), expect.stringMatching(/line 3 is not a sample \(unit: unit is not the unit/)]);
+  });
+
+  it('takes how a path looks from run.json, else from its descriptor (older runs)', () => {
+    const old = loadRun(fixture('tcg-dev-a-1'));
+    expect(old.paths.find((p) => p.id === 'e1000')).toMatchObject({ order: 10, reference: true, color: expect.stringMatching(/^#/) });
+    const dir = mkdtempSync(join(tmpdir(), 'iopath-load-'));
+    const presentation = { order: 1, color: '#123456' };
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ schema: RUN_SCHEMA, run: 'r', status: 'complete', startedAt: 't', endedAt: 't', profile: { name: 'p', path: 'p', hash: 'h', plan: {} }, backends: [{ id: 'e1000', title: 'e', status: 'ok', presentation }, { id: 'gone', title: 'g', status: 'ok' }] }));
+    writeFileSync(join(dir, 'samples.ndjson'), '');
+    expect(loadRun(dir).paths).toEqual([{ id: 'e1000', ...presentation }, { id: 'gone' }]);
+  });
+
   it('refuses a folder that is not a run with a usage error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-load-'));
     expect(() => loadRun(dir)).toThrow(/has no run\.json/);

@@ -1,4 +1,5 @@
 import { describe as suite, expect, it } from 'vitest';
+import { InternalError } from '../../../harness/errors.ts';
 import { describe } from '../../../harness/stats/describe.ts';
 import { tCdf, tQuantile, tTwoSidedP } from '../../../harness/stats/tdist.ts';
 
@@ -51,7 +52,7 @@ suite('describe', () => {
     expect(describe([-1, 1]).cvPercent).toBeNull();
   });
   it('refuses empty and non-finite input', () => {
-    expect(() => describe([])).toThrow(RangeError);
+    expect(() => describe([])).toThrow(InternalError);
     expect(() => describe([1, Number.NaN])).toThrow(/non-finite/);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { MetricName } from '../../../harness/metrics.ts';
 import type { SampleRecord } from '../../../harness/samples.ts';
 import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repKey, repetitionWarnings, sumSeries } from '../../../harness/stats/series.ts';
 
@@ -34,7 +35,7 @@ describe('groupSamples', () => {
 });
 
 describe('analyseSeries warnings', () => {
-  const base = { key: 'k', host: 'h', backend: 'e1000', scenario: 'tcp-stream', metric: 'throughput', dims: {}, unit: 'bit/s' as const, sources: [], excluded: { warmup: 0, failedRep: 0 } };
+  const base = { key: 'k', host: 'h', backend: 'e1000', scenario: 'tcp-stream', metric: 'throughput' as MetricName, dims: {}, unit: 'bit/s' as const, sources: [], excluded: { warmup: 0, failedRep: 0 } };
   const pts = (vs: number[]) => vs.map((value, rep) => ({ rep, value, time: '' }));
 
   it('warns about noise, outliers and drift in words', () => {
@@ -76,18 +77,18 @@ describe('headline series and their findings', () => {
   });
 
   it('give no quality warnings for a noisy slice of a breakdown, unless asked', () => {
-    const noisy = { ...base, metric: 'deviceAccessesPerPacket', dims: { guest: 'a', region: 'apic-msi' }, points: pts([1, 2, 1, 2, 1]) };
+    const noisy = { ...base, metric: 'deviceAccessesPerPacket' as MetricName, dims: { guest: 'a', region: 'apic-msi' }, points: pts([1, 2, 1, 2, 1]) };
     expect(analyseSeries(noisy)!.warnings).toEqual([]);
     expect(analyseSeries(noisy, undefined, true)!.warnings.map((w) => w.code)).toEqual(['high-cv']);
   });
 
   it('sums parts per repetition, a missing part counting 0', () => {
-    const a = { ...base, metric: 'deviceAccessesPerPacket', dims: { region: 'x' }, points: pts([1, 2, 3]) };
-    const b = { ...base, metric: 'deviceAccessesPerPacket', dims: { region: 'y' }, points: [{ rep: 1, value: 10, time: 't' }] };
+    const a = { ...base, metric: 'deviceAccessesPerPacket' as MetricName, dims: { region: 'x' }, points: pts([1, 2, 3]) };
+    const b = { ...base, metric: 'deviceAccessesPerPacket' as MetricName, dims: { region: 'y' }, points: [{ rep: 1, value: 10, time: 't' }] };
     const sum = sumSeries([a, b], { host: 'h', backend: 'e1000', scenario: 'udp-small', metric: 'deviceAccessesPerPacket', dims: { guest: 'a' } })!;
     expect(sum.points.map((p) => p.value)).toEqual([1, 12, 3]);
     expect(sum.key).toBe('h|e1000|udp-small|deviceAccessesPerPacket|guest=a');
-    expect(sumSeries([], { host: 'h', backend: 'e1000', scenario: 's', metric: 'm', dims: {} })).toBeNull();
+    expect(sumSeries([], { host: 'h', backend: 'e1000', scenario: 's', metric: 'exits', dims: {} })).toBeNull();
   });
 
   it('merge the noise findings of one path and scenario into one warning naming each figure', () => {

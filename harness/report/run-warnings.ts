@@ -1,0 +1,130 @@
+// What a reader of the report must know about how a run went, as warnings: a partial run, failed or
+// blocked paths, failed repetitions (one warning per reason), the runner's notes on repetitions
+// (merged when they say the same thing), and collectors that could not count.
+
+import type { BackendOutcome, RepOutcome } from '../run/record.ts';
+import type { Warning } from '../stats/warnings.ts';
+import { regionRole } from './costs.ts';
+import { IDLE_SCENARIO } from './idle.ts';
+import type { CollectorAvailability, LoadedRun } from './load.ts';
+
+/** Every finding about one run that is not about a series' numbers. */
+export function runWarnings(r: LoadedRun): Warning[] {
+  const out: Warning[] = [];
+  const run = r.record.run;
+  if (r.partial) {
+    out.push({
+      code: 'partial-run',
+      severity: 'error',
+      subject: { host: r.host, run },
+      message: `run ${run} is partial: ${r.partialReasons.join('; ')}`,
+      advice: 'the numbers below cover only what was measured before it stopped; re-run the missing paths before drawing conclusions',
+    });
+  }
+  const measured = new Set(r.samples.filter((s) => !s.warmup && s.scenario !== IDLE_SCENARIO).map((s) => s.backend));
+  for (const b of r.record.backends) {
+    const subject = { host: r.host, run, backend: b.id };
+    if (b.status === 'failed' || b.status === 'blocked') {
+      out.push({ code: 'backend-failed', severity: 'error', subject, message: `path ${b.status === 'failed' ? 'failed' : 'was not run'}: ${b.reason ?? 'no reason recorded'}`, ...(b.fix ? { advice: b.fix } : {}) });
+    }
+    if ((b.status === 'ok' || b.status === 'partial') && !measured.has(b.id)) {
+      out.push({ code: 'no-samples', severity: 'error', subject, message: `path is marked "${b.status}" but has no measured samples`, advice: 'check samples.ndjson and the run log; this run should not be trusted for this path' });
+    }
+    out.push(...failedRepWarnings(r.host, run, b), ...repNoteWarnings(r.host, run, b, r.record.provenance?.cpuCount));
+  }
+  out.push(...collectorWarnings(r));
+  return out;
+}
+
+/** One warning per path, scenario and failure reason, naming every repetition it struck. */
+function failedRepWarnings(host: string, run: string, b: BackendOutcome): Warning[] {
+  const groups = new Map<string, RepOutcome[]>();
+  for (const rep of b.reps) {
+    if (rep.status !== 'failed') continue;
+    const k = [rep.scenario, rep.warmup, rep.reason ?? ''].join('\u0000');
+    groups.set(k, [...(groups.get(k) ?? []), rep]);
+  }
+  return [...groups.values()].map((reps) => {
+    const r0 = reps[0]!;
+    const which = reps.length === 1 ? `repetition ${r0.rep}` : `repetitions ${reps.map((x) => x.rep).join(', ')}`;
+    return {
+      code: 'failed-rep' as const,
+      severity: 'warning' as const,
+      subject: { host, run, backend: b.id, scenario: r0.scenario },
+      message: `${r0.warmup ? 'warm-up ' : ''}${which} failed${r0.reason ? `: ${r0.reason}` : ''}; ${reps.length === 1 ? 'its' : 'their'} samples are excluded`,
+      advice: 'look at its raw output in the run folder',
+    };
+  });
+}
+
+/**
+ * The runner's remarks on single repetitions (a collector that failed, a count clamped at its idle
+ * level), merged when they say the same thing: numbers and the guest's name are masked to group
+ * them, the first one is quoted, and the repetitions are counted.
+ */
+function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?: number): Warning[] {
+  const groups = new Map<string, { text: string; reps: Set<string> }>();
+  for (const rep of b.reps) {
+    for (const note of rep.notes ?? []) {
+      const k = note.replace(/guest=\S+/g, 'guest=*').replace(/-?\d+(\.\d+)?/g, '#');
+      const g = groups.get(k) ?? { text: note, reps: new Set<string>() };
+      g.reps.add(`${rep.scenario}${rep.warmup ? ' warm-up' : ''} #${rep.rep}`);
+      groups.set(k, g);
+      (g as { count?: number }).count = ((g as { count?: number }).count ?? 0) + 1;
+    }
+  }
+  return [...groups.values()].map((g) => {
+    const count = (g as { count?: number }).count ?? 1;
+    const region = /region=(.+?):/.exec(g.text)?.[1];
+    const role = region ? regionRole(region) : undefined;
+    const reps = [...g.reps];
+    // A thread that got clearly less CPU under load than at rest was starved: the host's CPUs were oversubscribed.
+    const cpu = /^hostCpu role=(.+?) .*idle baseline \(([\d.]+)\) exceeds the measured ([\d.]+)/.exec(g.text);
+    const starved = cpu && Number(cpu[3]) < 0.75 * Number(cpu[2]);
+    const base = `${g.text}${count > 1 ? ` (and ${count - 1} more like it)` : ''}, in ${reps.length} repetition${reps.length > 1 ? 's' : ''}: ${reps.join(', ')}`;
+    if (starved) {
+      return {
+        code: 'rep-note' as const,
+        severity: 'warning' as const,
+        subject: { host, run, backend: b.id },
+        message: `${base}; ${cpu[1]} got less CPU under load than at rest: the host's ${cpuCount ? `${cpuCount} CPUs were` : 'CPUs were'} oversubscribed, so ${b.id}'s results are limited by CPU contention`,
+        advice: 'run on a host with more CPUs than the guests\' vCPUs plus the switch\'s polling cores, or pin them to separate cores',
+      };
+    }
+    return {
+      code: 'rep-note' as const,
+      severity: 'note' as const,
+      subject: { host, run, backend: b.id },
+      message: `${base}${role && !role.counted ? `; ${region} is not part of the device-access sums (${role.why})` : ''}`,
+    };
+  });
+}
+
+/** Collectors that could not count, merged across paths when the reason is the same. */
+function collectorWarnings(r: LoadedRun): Warning[] {
+  const perPath = r.record.backends.filter((b) => b.collectors?.length);
+  const entries = perPath.length
+    ? perPath.flatMap((b) => (b.collectors ?? []).map((c) => ({ backend: b.id, c })))
+    : r.collectors.map((c) => ({ backend: '', c }));
+  const groups = new Map<string, { ids: Set<string>; backends: Set<string>; c: CollectorAvailability }>();
+  for (const { backend, c } of entries) {
+    if (c.available) continue;
+    const k = `${c.reason ?? ''}\u0000${c.fix ?? ''}`;
+    const g = groups.get(k) ?? { ids: new Set<string>(), backends: new Set<string>(), c };
+    g.ids.add(c.id);
+    if (backend) g.backends.add(backend);
+    groups.set(k, g);
+  }
+  const all = perPath.map((b) => b.id);
+  return [...groups.values()].map((g) => {
+    const ids = [...g.ids];
+    const where = g.backends.size === 0 ? '' : g.backends.size === all.length ? (all.length > 1 ? ' on every measured path' : ` on ${all[0]}`) : ` on ${[...g.backends].join(', ')}`;
+    return {
+      code: 'collector-unavailable' as const,
+      severity: 'note' as const,
+      subject: { host: r.host, run: r.record.run },
+      message: `collector${ids.length > 1 ? 's' : ''} ${ids.join(', ')} could not count${where}: ${g.c.reason ?? 'no reason recorded'}`,
+      ...(g.c.fix ? { advice: g.c.fix } : {}),
+    };
+  });
+}

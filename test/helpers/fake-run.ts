@@ -1,0 +1,242 @@
+// A whole bench without the machine: fake paths (no host set-up), a fake guest launcher whose guests
+// answer like the real agent with real captured tool output (test/fixtures/iperf3, sockperf), fake
+// collectors, and no-op host seams. The runner, the tree, the scenarios, the windows and the store
+// are the real ones. Each test says how a guest or a path misbehaves.
+
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { NicBackend, Requirement } from '../../harness/backends/types.ts';
+import type { Collector } from '../../harness/collectors/types.ts';
+import type { RunPlan, ScenarioPlan } from '../../harness/config/plan.ts';
+import { GuestError, TimeoutError } from '../../harness/errors.ts';
+import type { HostFacts } from '../../harness/host/facts.ts';
+import type { Scope } from '../../harness/host/scope.ts';
+import type { GuestImage } from '../../harness/image/build.ts';
+import type { CollectorFactory, GuestLauncher, LaunchedGuest } from '../../harness/run/launcher.ts';
+import type { Reporter } from '../../harness/run/progress.ts';
+import { runBench, type BenchOutcome, type BenchSeams } from '../../harness/run/runner.ts';
+import type { ExecResult, GuestControl } from '../../harness/vm/agent.ts';
+import type { QmpClient } from '../../harness/vm/qmp.ts';
+import type { VmOptions } from '../../harness/vm/vm.ts';
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures');
+const read = (...p: string[]) => readFileSync(join(fixtures, ...p), 'utf8');
+const IPERF3_TCP = read('iperf3', 'iperf3-J_tcp_loopback_iperf3.12.json');
+const IPERF3_UDP = read('iperf3', 'iperf3-J_udp_-l64_-b0_loopback_iperf3.12.json');
+const SOCKPERF = read('sockperf', 'sockperf-3.7_ping-pong_udp_loopback.txt');
+
+/** One program run in a fake guest, as the test sees it. */
+export interface ExecCall {
+  path: string;
+  guest: string;
+  argv: readonly string[];
+  /** How many times this guest ran this program before (0 for the first). */
+  nth: number;
+}
+
+/** What a test can make a guest do instead of answering normally: a result, an error, or losing the guest. */
+export type Misbehaviour = ExecResult | Error | 'lose-guest' | undefined;
+
+export interface FakeGuests {
+  /** Launching this path's guest throws. */
+  launchFails?: (path: string, guest: string) => Error | undefined;
+  /** This path's guest never reports ready. */
+  neverReady?: (path: string, guest: string) => boolean;
+  /** Called before each program a guest runs; a return value replaces the normal answer. */
+  exec?: (call: ExecCall, signal: AbortSignal | undefined) => Misbehaviour;
+}
+
+/** Guests that answer like the image's agent: iperf3 and sockperf print captured output, servers listen. */
+export class FakeLauncher implements GuestLauncher {
+  readonly launched: string[] = [];
+  readonly shutDown: string[] = [];
+  readonly calls: ExecCall[] = [];
+  readonly #o: FakeGuests;
+
+  constructor(o: FakeGuests = {}) {
+    this.#o = o;
+  }
+
+  async launch(scope: Scope, vm: VmOptions): Promise<LaunchedGuest> {
+    const path = basename(vm.runtimeDir);
+    const failure = this.#o.launchFails?.(path, vm.name);
+    if (failure) throw failure;
+    const id = `${path}/${vm.name}`;
+    this.launched.push(id);
+    scope.defer(`fake guest ${id}`, () => void this.shutDown.push(id));
+    const counts = new Map<string, number>();
+    let broken: Error | undefined;
+    const calls = this.calls;
+    const hook = this.#o.exec;
+    const exec = async (argv: readonly string[], _timeoutSec: number, signal?: AbortSignal, onExit?: () => void): Promise<ExecResult> => {
+      if (broken) throw broken;
+      signal?.throwIfAborted();
+      const call = { path, guest: vm.name, argv, nth: counts.get(argv[0]!) ?? 0 };
+      counts.set(argv[0]!, call.nth + 1);
+      calls.push(call);
+      const odd = hook?.(call, signal);
+      signal?.throwIfAborted();
+      if (odd === 'lose-guest') {
+        broken = new GuestError(`guest ${vm.name}: control channel closed`);
+        throw broken;
+      }
+      if (odd instanceof Error) throw odd;
+      const result = odd ?? answer(argv);
+      onExit?.();
+      return result;
+    };
+    const agent: GuestControl = {
+      guest: vm.name,
+      get broken() {
+        return broken;
+      },
+      exec,
+      spawn: async () => 100,
+      netup: async () => 'eth0',
+    };
+    const neverReady = this.#o.neverReady?.(path, vm.name) ?? false;
+    return {
+      name: vm.name,
+      pid: process.pid,
+      qmp: {} as QmpClient,
+      agent,
+      serialLog: join(vm.logDir, `serial-${vm.name}.log`),
+      qemuLog: join(vm.logDir, `qemu-${vm.name}.log`),
+      waitReady: async (timeoutMs) => {
+        if (neverReady) throw new GuestError(`guest ${vm.name} did not become ready within ${(timeoutMs / 1000).toFixed(0)} s`, { cause: new TimeoutError('boot', timeoutMs) });
+        return '6.1.0-fake';
+      },
+    };
+  }
+}
+
+/** The normal answer of a guest to a program. */
+function answer(argv: readonly string[]): ExecResult {
+  const ok = (stdout: string): ExecResult => ({ stdout, stderr: '', status: 0 });
+  if (argv[0] === 'netstat') return ok('tcp 0 0 0.0.0.0:5201 0.0.0.0:* LISTEN\nudp 0 0 10.99.0.1:11111 0.0.0.0:*\n');
+  if (argv[0] === 'cat' && argv[1]!.endsWith('/device/features')) return ok('1100011111111111111111111111111100000000000000000000000000000000\n');
+  if (argv[0] === 'iperf3') return ok(argv.includes('--udp') ? IPERF3_UDP : IPERF3_TCP);
+  if (argv[0] === 'sockperf') return ok(SOCKPERF);
+  return { stdout: '', stderr: `${argv[0]}: not in the fake guest`, status: 127 };
+}
+
+/** A counter that counts what the test says, or fails where the test says. */
+export class FakeCollector implements Collector {
+  readonly id: string;
+  readonly source = 'fake';
+  readonly #o: { unavailable?: string; failStop?: boolean };
+  constructor(id: string, o: { unavailable?: string; failStop?: boolean } = {}) {
+    this.id = id;
+    this.#o = o;
+  }
+  async availability() {
+    return this.#o.unavailable ? { available: false as const, reason: this.#o.unavailable } : { available: true as const };
+  }
+  async start(): Promise<void> {}
+  async stop() {
+    if (this.#o.failStop) throw new Error(`${this.id} lost its counters`);
+    return [{ metric: 'hostCpu' as const, value: 0.5, unit: 's' as const, source: 'proc', dims: { role: 'qemu a', kind: 'vcpu' } }];
+  }
+}
+
+export function fakeCollectors(inner: () => Collector[] = () => [new FakeCollector('fake-cpu')]): CollectorFactory & { created: number } {
+  const factory = {
+    created: 0,
+    qemuArgs: () => [],
+    create: (scene: { pathCollectors: readonly Collector[] }) => {
+      factory.created++;
+      return { inner: [...inner(), ...scene.pathCollectors], outer: [] };
+    },
+  };
+  return factory;
+}
+
+export interface FakePathOptions {
+  unmet?: Requirement;
+  setUpFails?: Error;
+  teardownFails?: Error;
+  /** Collectors of the path's own counters. */
+  collectors?: () => Collector[];
+}
+
+/** A path with no host side at all: what it does is what the test says. */
+export function fakePath(id: string, o: FakePathOptions = {}): NicBackend {
+  return {
+    id,
+    title: `${id} (fake)`,
+    summary: 'a path that exists only in a test',
+    presentation: { order: 100, color: '#123456' },
+    debianPackages: [],
+    requirements: () => (o.unmet ? [o.unmet] : [{ what: 'nothing', ok: true }]),
+    guestArgs: () => ({ chardevs: [], netdevs: [], devices: [], sharedMemory: false }),
+    async setUp(scope) {
+      if (o.teardownFails) {
+        const err = o.teardownFails;
+        scope.defer(`${id} host side`, () => {
+          throw err;
+        });
+      }
+      if (o.setUpFails) throw o.setUpFails;
+      return { notes: [`${id} set up`], ...(o.collectors ? { collectors: o.collectors } : {}) };
+    },
+  };
+}
+
+const tcp: ScenarioPlan = { kind: 'tcp-stream', topology: 'guest-to-guest', durationSec: 1, omitSec: 0, parallel: 1, name: 'tcp-stream' };
+const latency: ScenarioPlan = { kind: 'latency', topology: 'guest-to-guest', durationSec: 1, name: 'latency' };
+
+export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'repetitions' | 'warmup' | 'collectors'>> & { scenarios?: ScenarioPlan[] } = {}): RunPlan {
+  return {
+    profile: { name: 'fake', path: '/fake.yaml', hash: 'f00' },
+    backends: [...paths],
+    repetitions: o.repetitions ?? 2,
+    warmup: o.warmup ?? 1,
+    accel: 'tcg',
+    collectors: o.collectors ?? true,
+    switchBusyPoll: false,
+    guest: { memoryMiB: 64, vcpus: 1, queues: 1 },
+    scenarios: o.scenarios ?? [tcp, latency],
+    timeouts: { bootSec: 5, probeSec: 5 },
+  };
+}
+
+const host = { hostname: 'fake-host', kernel: '6.1.0', cpuModel: 'fake', cpuCount: 2, memoryMiB: 1024, qemu: { path: 'qemu-system-x86_64', version: '7.2.0' }, devices: {}, tools: {} } as unknown as HostFacts;
+const image: GuestImage = { hash: 'img', dir: '/img', kernel: '/img/vmlinuz', initrd: '/img/initrd', guestKernel: '6.1.0-fake', cmdline: '', packages: {}, cached: true };
+
+export interface FakeBench {
+  paths: NicBackend[];
+  plan?: RunPlan;
+  launcher?: FakeLauncher;
+  collectors?: CollectorFactory;
+  signal?: AbortSignal;
+  reporter?: Reporter;
+  seams?: Partial<BenchSeams>;
+}
+
+/** Run the real runner on fakes; resolves with its outcome, or with the error it threw and the run folder. */
+export async function fakeBench(o: FakeBench): Promise<{ outcome?: BenchOutcome; error?: unknown; resultsRoot: string }> {
+  const resultsRoot = mkdtempSync(join(tmpdir(), 'iopath-fake-results-'));
+  const seams: Partial<BenchSeams> = {
+    paths: new Map(o.paths.map((p) => [p.id, p])),
+    launcher: o.launcher ?? new FakeLauncher(),
+    collectors: o.collectors ?? fakeCollectors(),
+    hostGuard: { lock: () => () => undefined, recover: async () => ({ runs: [], processGroups: 0, netns: [], resultsMarked: [], notes: [] }) },
+    probeHost: async () => host,
+    image: async () => image,
+    accel: async () => ({ kind: 'tcg', reason: 'a fake run' }),
+    provenance: async () => ({
+      hostname: host.hostname, hostKernel: host.kernel, cpuModel: host.cpuModel, cpuCount: 2, memoryMiB: 1024, qemuVersion: '7.2.0', qemuBinary: 'qemu-system-x86_64',
+      guestKernel: image.guestKernel, image: { hash: image.hash, kernel: image.kernel, initrd: image.initrd, packages: {} }, accel: { kind: 'tcg', reason: 'a fake run' },
+      gitCommit: 'fake', gitDirty: false, iopathVersion: '0', nodeVersion: process.version,
+    }),
+    runtimeRoot: mkdtempSync(join(tmpdir(), 'iopath-fake-runtime-')),
+    ...o.seams,
+  };
+  try {
+    const outcome = await runBench({ plan: o.plan ?? fakePlan(o.paths.map((p) => p.id)), argv: ['test'], resultsRoot, signal: o.signal ?? new AbortController().signal, reporter: o.reporter ?? {}, seams });
+    return { outcome, resultsRoot };
+  } catch (error) {
+    return { error, resultsRoot };
+  }
+}
