@@ -85,6 +85,7 @@ describe.skipIf(skip !== undefined)('ring states and scheduling', () => {
     a.sendFrame(frame);
     await new Promise((r) => setTimeout(r, 200));
     const share = await sw.cpuShare(() => new Promise((r) => setTimeout(r, 1000)));
+    console.log(`switch CPU while a frame waits for receive buffers: ${(100 * share).toFixed(1)}% of a core`);
     expect(share).toBeLessThan(0.15);
     b.postRx(1); // the receiver's kick wakes the held frame
     const [got] = await b.receiveFrames(1);
