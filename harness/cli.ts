@@ -204,9 +204,12 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('socket', { type: 'string', array: true, demandOption: true, describe: 'A port\'s socket path (repeat for each port)' })
           .option('stats', { type: 'string', describe: 'Rewrite per-port counters to this JSON file (every second, and on SIGUSR2)' })
           .option('stats-interval-ms', { type: 'number', describe: 'How often the counters file is rewritten' })
+          .option('queues', { type: 'number', describe: 'Queue pairs each port serves (GET_QUEUE_NUM), 1 to 16; default 4' })
+          .option('busy-poll', { type: 'boolean', default: false, describe: 'Poll the rings without ever sleeping (a core of its own, as testpmd)' })
           .option('verbose', { type: 'boolean', default: false, describe: 'Log every protocol message' })
           .check((a) => {
             checkSwitchArgs(a.socket, a.stats, a['stats-interval-ms']);
+            if (a.queues !== undefined && !(Number.isInteger(a.queues) && a.queues >= 1 && a.queues <= 16)) throw new UsageError(`--queues ${a.queues}: must be a whole number from 1 to 16`);
             return true;
           }),
       (a) =>
@@ -216,6 +219,8 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
             sockets: a.socket,
             ...(a.stats ? { statsFile: a.stats } : {}),
             ...(a['stats-interval-ms'] !== undefined ? { statsIntervalMs: a['stats-interval-ms'] } : {}),
+            ...(a.queues !== undefined ? { queuePairs: a.queues } : {}),
+            ...(a['busy-poll'] ? { busyPoll: true } : {}),
             verbose: a.verbose,
             signal,
           });

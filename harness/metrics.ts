@@ -53,6 +53,8 @@ export const metrics = {
   /** Guest notifications a switch received (kicks) and sent (calls); dims: port. */
   switchKicks: { unit: 'count', title: 'Switch kicks received', direction: 'neutral', group: 'switch' },
   switchCalls: { unit: 'count', title: 'Switch calls (interrupts) sent', direction: 'neutral', group: 'switch' },
+  /** A switch with several queue pairs per port: packets per queue; dims: port, direction, queue. */
+  switchQueuePackets: { unit: 'count', title: 'Switch packets per queue', direction: 'neutral', group: 'switch' },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof metrics;

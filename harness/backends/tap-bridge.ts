@@ -15,11 +15,11 @@ export interface TapTopology {
   hostAddress: string;
 }
 
-export async function setUpTapBridge(scope: Scope, ctx: BackendContext): Promise<TapTopology> {
+export async function setUpTapBridge(scope: Scope, ctx: BackendContext, queues = 1): Promise<TapTopology> {
   const ns = await Netns.create(scope, netnsName(ctx.tag), ctx.signal);
   const bridge = bridgeName(ctx.tag);
   await ns.addBridge(scope, bridge, `${HOST_SIDE_IP}/${PREFIX}`, ctx.signal);
-  for (const g of ctx.guests) await ns.addTap(scope, g.tap, bridge, ctx.signal);
+  for (const g of ctx.guests) await ns.addTap(scope, g.tap, bridge, ctx.signal, queues > 1);
   return { netns: ns.name, bridge, hostAddress: HOST_SIDE_IP };
 }
 
@@ -54,7 +54,9 @@ export interface TapPathSpec {
   extraRequirements?: (host: HostFacts) => Requirement[];
   /** Extra properties of `-netdev tap` (e.g. `vhost`). */
   tapProps: Props;
-  device: (guest: GuestIdentity) => DeviceOpt;
+  /** The device can have several queue pairs (virtio-net-pci); others always get one. */
+  multiQueue?: boolean;
+  device: (guest: GuestIdentity, queues: number) => DeviceOpt;
 }
 
 export function defineTapBackend(spec: TapPathSpec): NicBackend {
@@ -69,15 +71,19 @@ export function defineTapBackend(spec: TapPathSpec): NicBackend {
     debianPackages: [],
     ...(spec.hostProbes ? { hostProbes: spec.hostProbes } : {}),
     requirements: (host) => [...tapRequirements(host), ...(spec.extraRequirements?.(host) ?? [])],
-    guestArgs: (g) => ({
-      chardevs: [],
-      // QEMU opens the tap that set-up created in the run's namespace (it runs in that namespace).
-      netdevs: [{ type: 'tap', id: 'net0', props: { ifname: g.tap, script: 'no', downscript: 'no', ...spec.tapProps } }],
-      devices: [spec.device(g)],
-      sharedMemory: false,
-    }),
+    guestArgs: (g, env) => {
+      const queues = spec.multiQueue ? (env.queues ?? 1) : 1;
+      return {
+        chardevs: [],
+        // QEMU opens the tap that set-up created in the run's namespace (it runs in that namespace).
+        netdevs: [{ type: 'tap', id: 'net0', props: { ifname: g.tap, script: 'no', downscript: 'no', ...spec.tapProps, queues: queues > 1 ? queues : undefined } }],
+        devices: [spec.device(g, queues)],
+        sharedMemory: false,
+      };
+    },
     async setUp(scope, ctx): Promise<BackendInstance> {
-      const topo = await setUpTapBridge(scope, ctx);
+      // A multi-queue tap must be created so: QEMU opens one file per queue pair.
+      const topo = await setUpTapBridge(scope, ctx, spec.multiQueue ? (ctx.queues ?? 1) : 1);
       return {
         netns: topo.netns,
         hostEnd: { netns: topo.netns, address: topo.hostAddress },

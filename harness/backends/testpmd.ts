@@ -41,9 +41,15 @@ export function testpmdArgv(o: TestpmdOptions): string[] {
   return [TESTPMD, ...eal, '--', '-i', ...o.app];
 }
 
-/** The app arguments of testpmd as a switch: io forwarding between its ports, started at once. */
-export function switchApp(o: { mbufs: number; forwardingCores: number }): string[] {
-  return ['--forward-mode=io', '--auto-start', `--total-num-mbufs=${o.mbufs}`, `--nb-cores=${Math.max(1, o.forwardingCores)}`];
+/**
+ * The app arguments of testpmd as a switch: io forwarding between its ports, started at once, with
+ * `queues` queue pairs per port (the guests' NIC queue pairs; 1 when absent).
+ */
+export function switchApp(o: { mbufs: number; forwardingCores: number; queues?: number }): string[] {
+  const app = ['--forward-mode=io', '--auto-start', `--total-num-mbufs=${o.mbufs}`, `--nb-cores=${Math.max(1, o.forwardingCores)}`];
+  const queues = o.queues ?? 1;
+  if (queues > 1) app.push(`--rxq=${queues}`, `--txq=${queues}`);
+  return app;
 }
 
 /** Where DPDK keeps an instance's runtime files. */

@@ -34,6 +34,10 @@ export interface BackendContext {
   accel: 'kvm' | 'tcg';
   qemuVersion: { major: number; minor: number; micro: number };
   guests: readonly GuestIdentity[];
+  /** Queue pairs of each guest's NIC (profile guest.queues); 1 when absent. */
+  queues?: number;
+  /** A software switch that can busy-poll should (profile switchBusyPoll). */
+  busyPoll?: boolean;
   host: HostFacts;
   signal: AbortSignal;
   log: (line: string) => void;
@@ -45,6 +49,13 @@ export interface NicEnv {
   runtimeDir: string;
   accel: 'kvm' | 'tcg';
   qemuVersion: { major: number; minor: number; micro: number };
+  /** Queue pairs of the guest NIC (profile guest.queues); 1 when absent. */
+  queues?: number;
+}
+
+/** MSI-X vectors a virtio-net-pci device with `queues` pairs needs: one per queue, config and control. */
+export function virtioVectors(queues: number): number | undefined {
+  return queues > 1 ? 2 * queues + 2 : undefined;
 }
 
 /** A host process of a running path, by the role its descriptor declares in `helpers`. */

@@ -3,6 +3,7 @@
 // worker's CPU is counted with its QEMU (host-cpu finds `vhost-<pid>` threads of every QEMU).
 
 import { defineTapBackend } from './tap-bridge.ts';
+import { virtioVectors } from './types.ts';
 
 const DEVICE = '/dev/vhost-net';
 
@@ -25,5 +26,6 @@ export const vhostNet = defineTapBackend({
     ];
   },
   tapProps: { vhost: true },
-  device: (g) => ({ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: g.mac } }),
+  multiQueue: true,
+  device: (g, queues) => ({ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: g.mac, mq: queues > 1 ? true : undefined, vectors: virtioVectors(queues) } }),
 });

@@ -8,7 +8,7 @@ import { sleep, type Daemon } from '../host/proc.ts';
 import type { GuestIdentity } from '../host/identity.ts';
 import type { MetricName } from '../metrics.ts';
 import type { NicConfig } from '../vm/qemu-args.ts';
-import type { NicEnv } from './types.ts';
+import { virtioVectors, type NicEnv } from './types.ts';
 
 /**
  * QEMU before 8.0 under TCG segfaults in msix_set_vector_notifiers (from vhost_net_start) when the
@@ -23,11 +23,12 @@ export const MSIX_NOTE =
   'virtio-net-pci with vectors=0 (legacy INTx instead of MSI-X): QEMU before 8.0 crashes under TCG when a vhost-user device uses MSI-X; interrupts cost more this way';
 
 /** A vhost-user NIC connecting (as client) to `socket`; guest RAM becomes a shareable memfd. */
-export function vhostUserNic(guest: GuestIdentity, socket: string, env: Pick<NicEnv, 'accel' | 'qemuVersion'>): NicConfig {
+export function vhostUserNic(guest: GuestIdentity, socket: string, env: Pick<NicEnv, 'accel' | 'qemuVersion' | 'queues'>): NicConfig {
+  const queues = env.queues ?? 1;
   return {
     chardevs: [{ backend: 'socket', id: 'vhostuser0', props: { path: socket } }],
-    netdevs: [{ type: 'vhost-user', id: 'net0', props: { chardev: 'vhostuser0', queues: 1 } }],
-    devices: [{ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: guest.mac, vectors: needsMsixWorkaround(env) ? 0 : undefined } }],
+    netdevs: [{ type: 'vhost-user', id: 'net0', props: { chardev: 'vhostuser0', queues } }],
+    devices: [{ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: guest.mac, mq: queues > 1 ? true : undefined, vectors: needsMsixWorkaround(env) ? 0 : virtioVectors(queues) } }],
     sharedMemory: true,
   };
 }

@@ -47,6 +47,7 @@ export const vhostUserTestpmd: NicBackend = {
     const notes: string[] = [];
     const sockets = ctx.guests.map((g) => socketOf(ctx.runtimeDir, g.index));
     const lcores = cpus().slice(0, 2).map((_, i) => i);
+    const queues = ctx.queues ?? 1;
     scope.defer('remove testpmd sockets', () => {
       for (const s of sockets) rmSync(s, { force: true });
     });
@@ -55,11 +56,11 @@ export const vhostUserTestpmd: NicBackend = {
       {
         lcores,
         filePrefix: filePrefix(ctx.tag),
-        vdevs: sockets.map((s, i) => `net_vhost${i},iface=${s},queues=1`),
+        vdevs: sockets.map((s, i) => `net_vhost${i},iface=${s},queues=${queues}`),
         ...(ctx.host.hugepagesMount ? { hugepages: ctx.host.hugepagesMount } : {}),
         memoryMiB: 1024,
         // Without enough mbufs a second instance cannot allocate its pool on ordinary memory.
-        app: switchApp({ mbufs: 16384, forwardingCores: lcores.length - 1 }),
+        app: switchApp({ mbufs: 16384, forwardingCores: lcores.length - 1, queues }),
       },
       { logFile: join(ctx.resultsDir, 'testpmd.log'), signal: ctx.signal },
     );

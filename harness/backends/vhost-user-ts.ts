@@ -29,7 +29,7 @@ export const vhostUserTs: NicBackend = {
   // The switch and its native addon are built by `npm ci`; nothing from Debian beyond the build tools.
   debianPackages: [],
   helpers: [{ role: ROLE, what: 'iopath\'s vhost-user switch, one Node.js process' }],
-  metrics: [...SWITCH_PORT_METRICS, 'switchKicks', 'switchCalls'],
+  metrics: [...SWITCH_PORT_METRICS, 'switchKicks', 'switchCalls', 'switchQueuePackets'],
   requirements: () => {
     const built = existsSync(ADDON);
     return [{ what: 'the switch\'s native addon', ok: built, detail: built ? 'built' : 'not built', reason: 'the vhost-user switch\'s native addon is not built', fix: `(cd ${projectRoot} && npm run build:native)` }];
@@ -38,14 +38,21 @@ export const vhostUserTs: NicBackend = {
   async setUp(scope, ctx) {
     const sockets = ctx.guests.map((g) => socketOf(ctx.runtimeDir, g.index));
     const statsFile = join(ctx.runtimeDir, 'switch-stats.json');
-    const argv = [process.execPath, join(projectRoot, 'bin', 'iopath.js'), 'switch', ...sockets.flatMap((s) => ['--socket', s]), '--stats', statsFile];
+    const queues = ctx.queues ?? 1;
+    const argv = [process.execPath, join(projectRoot, 'bin', 'iopath.js'), 'switch', ...sockets.flatMap((s) => ['--socket', s]), '--stats', statsFile, '--queues', String(queues)];
+    if (ctx.busyPoll) argv.push('--busy-poll');
     scope.defer('remove switch sockets', () => {
       for (const s of [...sockets, statsFile]) rmSync(s, { force: true });
     });
     // SIGTERM first: the switch closes its ports and removes its sockets itself.
     const daemon = startDaemon(scope, { name: NAME, argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000 });
     await waitForSockets(NAME, daemon, sockets, SWITCH_START_MS, ctx.signal);
-    const notes = ['vhost-user-ts: one event-driven data thread in Node.js; frames are copied once, guest to guest'];
+    const notes = [
+      ctx.busyPoll
+        ? 'vhost-user-ts: busy polling (switchBusyPoll): one data thread in Node.js that never sleeps, a core of its own; frames are copied once, guest to guest'
+        : 'vhost-user-ts: one event-driven data thread in Node.js; frames are copied once, guest to guest',
+    ];
+    if (queues > 1) notes.push(`vhost-user-ts: ${queues} queue pairs per port, flows spread over them by hash, on the one data thread`);
     if (needsMsixWorkaround(ctx)) notes.push(MSIX_NOTE);
     const counters = new SwitchCounters(daemon, statsFile);
     return {
@@ -99,6 +106,16 @@ class SwitchCounters implements Collector {
       s('switchDrops', d.txDrops, 'count', 'tx');
       s('switchKicks', d.kicks, 'count');
       s('switchCalls', d.calls, 'count');
+    }
+    // Multi-queue ports: frames per queue pair, so a reader sees every queue carry its share.
+    for (const p of after.ports) {
+      const b = before.ports.find((x) => x.id === p.id);
+      if (!b || p.queuePairs < 2) continue;
+      const port = String(p.id);
+      const q = (direction: 'rx' | 'tx', now: number[], was: number[]) =>
+        now.forEach((n, i) => samples.push({ metric: 'switchQueuePackets', value: n - (was[i] ?? 0), unit: 'count', source: this.source, dims: { port, direction, queue: String(i) } }));
+      q('rx', p.queueFrames.tx, b.queueFrames.tx); // taken from the guest's transmit queue i
+      q('tx', p.queueFrames.rx, b.queueFrames.rx); // delivered to its receive queue i
     }
     return samples;
   }

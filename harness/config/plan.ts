@@ -8,8 +8,10 @@ import type { LoadedProfile } from './load.ts';
 import type { z } from 'zod';
 import { overridable, type ScenarioSpec } from './schema.ts';
 
+/** A TCP row's `parallel` is settled in the plan (it defaults to the guest NIC's queue pairs). */
+type Settled<S> = S extends { parallel?: number } ? Omit<S, 'parallel'> & { parallel: number } : S;
 /** One resolved scenario row: the profile's row with its name settled and flags applied. */
-export type ScenarioPlan = ScenarioSpec & { name: string };
+export type ScenarioPlan = Settled<ScenarioSpec> & { name: string };
 
 export interface RunPlan {
   profile: { name: string; path: string; hash: string; description?: string };
@@ -20,7 +22,10 @@ export interface RunPlan {
   accel: 'auto' | 'kvm' | 'tcg';
   /** Whether the exit/device-access/CPU collectors run around the measured repetitions. */
   collectors: boolean;
-  guest: { memoryMiB: number; vcpus: number };
+  /** iopath's switch busy-polls (profile switchBusyPoll). */
+  switchBusyPoll: boolean;
+  /** vcpus is at least queues: each queue pair of a multi-queue NIC wants a vCPU. */
+  guest: { memoryMiB: number; vcpus: number; queues: number };
   scenarios: ScenarioPlan[];
   timeouts: { bootSec: number; probeSec: number };
 }
@@ -44,7 +49,10 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
   const accel = flag('accel', flags.accel, overridable.accel, 'accel') ?? p.accel;
   const duration = flag('duration', flags.duration, overridable.durationSec, 'scenarios[].durationSec');
   const collectors = flag('collectors', flags.collectors, overridable.collectors, 'collectors') ?? p.collectors;
-  const scenarios: ScenarioPlan[] = p.scenarios.map((s) => ({ ...s, name: s.name ?? s.kind, durationSec: duration ?? s.durationSec }));
+  const scenarios = p.scenarios.map((s) => {
+    const row = { ...s, name: s.name ?? s.kind, durationSec: duration ?? s.durationSec };
+    return 'parallel' in row || s.kind === 'tcp-stream' || s.kind === 'tcp-stream-no-offload' ? { ...row, parallel: (row as { parallel?: number }).parallel ?? p.guest.queues } : row;
+  }) as ScenarioPlan[];
   const plan: RunPlan = {
     profile: { name: p.name, path: loaded.path, hash: loaded.hash, ...(p.description ? { description: p.description } : {}) },
     backends,
@@ -52,7 +60,8 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     warmup,
     accel,
     collectors,
-    guest: { ...p.guest },
+    switchBusyPoll: p.switchBusyPoll,
+    guest: { ...p.guest, vcpus: Math.max(p.guest.vcpus, p.guest.queues) },
     scenarios,
     timeouts: { ...p.timeouts },
   };

@@ -55,8 +55,9 @@ const omitSec = int(0, 600).default(1);
 export const scenarioSchema = z.discriminatedUnion(
   'kind',
   [
-    strict({ kind: z.literal('tcp-stream'), ...common, omitSec, parallel: int(1, 128).default(1) }),
-    strict({ kind: z.literal('tcp-stream-no-offload'), ...common, omitSec, parallel: int(1, 128).default(1) }),
+    // iperf3 streams; by default as many as the guest NIC has queue pairs (guest.queues).
+    strict({ kind: z.literal('tcp-stream'), ...common, omitSec, parallel: int(1, 128).optional() }),
+    strict({ kind: z.literal('tcp-stream-no-offload'), ...common, omitSec, parallel: int(1, 128).optional() }),
     strict({
       kind: z.literal('udp-small'),
       ...common,
@@ -88,10 +89,21 @@ export const profileSchema = strict({
   accel: overridable.accel.default('auto'),
   /** Count exits, device accesses and host CPU around every measured repetition (off only to measure their overhead). */
   collectors: overridable.collectors.default(true),
+  /**
+   * iopath's own vhost-user switch polls its rings without ever sleeping, on a core of its own, as
+   * testpmd does. Off by default: beside TCG guests on a small host it takes a core from them.
+   */
+  switchBusyPoll: z.boolean().default(false),
   guest: strict({
     memoryMiB: int(128, 65536).default(512),
     vcpus: int(1, 64).default(1),
-  }).default({ memoryMiB: 512, vcpus: 1 }),
+    /**
+     * Queue pairs of each guest's NIC (multi-queue virtio-net-pci, on the paths whose descriptor allows it;
+     * an emulated NIC without it has one). The guests get at least as many vCPUs, enable as many
+     * combined channels, and TCP scenarios run as many iperf3 streams unless `parallel` says otherwise.
+     */
+    queues: int(1, 8).default(1),
+  }).default({ memoryMiB: 512, vcpus: 1, queues: 1 }),
   scenarios: z.array(scenarioSchema).min(1),
   timeouts: strict({
     /** Longest a guest may take to boot to its agent. */

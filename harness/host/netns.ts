@@ -44,10 +44,11 @@ export class Netns {
     await this.ip(['link', 'set', name, 'up']);
   }
 
-  async addTap(scope: Scope, name: string, bridge: string, signal?: AbortSignal): Promise<void> {
+  /** A tap on `bridge`; `multiQueue` for a NIC with several queue pairs (QEMU opens one file per pair). */
+  async addTap(scope: Scope, name: string, bridge: string, signal?: AbortSignal, multiQueue = false): Promise<void> {
     signal?.throwIfAborted();
     scope.defer(`delete tap ${name}`, () => this.deleteLink(name));
-    await this.ip(['tuntap', 'add', 'dev', name, 'mode', 'tap']);
+    await this.ip(['tuntap', 'add', 'dev', name, 'mode', 'tap', ...(multiQueue ? ['multi_queue'] : [])]);
     await this.ip(['link', 'set', name, 'master', bridge]);
     await this.ip(['link', 'set', name, 'up']);
   }

@@ -12,7 +12,7 @@ import { parseVersion } from '../host/facts.ts';
 import { guestIdentity, GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
 import { guestEndpoint, hostEndpoint, type Endpoint } from '../workloads/endpoint.ts';
-import { readNicFeatures } from '../workloads/features.ts';
+import { readNicFeatures, setNicQueues } from '../workloads/features.ts';
 import { scenarioFor } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
 import type { LaunchedGuest } from './launcher.ts';
@@ -49,6 +49,8 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
         accel: env.accel.kind,
         qemuVersion,
         guests,
+        queues: plan.guest.queues,
+        busyPoll: plan.switchBusyPoll,
         host: env.host,
         signal,
         log: (line) => reporter.phase?.(`${path.id}: ${line}`),
@@ -70,7 +72,7 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
             memoryMiB: plan.guest.memoryMiB,
             vcpus: plan.guest.vcpus,
             image: env.image,
-            nic: path.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion }),
+            nic: path.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion, queues: plan.guest.queues }),
             ...(instance.netns ? { netns: instance.netns } : {}),
             runtimeDir,
             logDir,
@@ -96,6 +98,9 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
     const features: Record<string, string[]> = {};
     for (const g of up) features[g.name] = await readNicFeatures(g, signal);
     node.features(features);
+    const running: Record<string, number> = {};
+    for (const g of up) running[g.name] = await setNicQueues(g, plan.guest.queues, signal);
+    node.queues({ requested: plan.guest.queues, guests: running });
 
     stage = 'collector set-up';
     const windows = plan.collectors ? await startCollectors(env, scope, node, path, instance, vms, up, traceFile, logDir) : new Windows(new CollectorGroup([]), new CollectorGroup([]));

@@ -131,6 +131,8 @@ const backendSchema = z.object({
   notes: z.array(z.string()).default([]),
   /** Virtio features each guest negotiated, keyed by guest name, when the guest exposes them. */
   features: z.record(z.string(), z.array(z.string())).optional(),
+  /** NIC queue pairs: asked for (profile guest.queues), and running in each guest (sysfs tx queues). */
+  queues: z.object({ requested: z.number().int().positive(), guests: z.record(z.string(), z.number().int().nonnegative()) }).optional(),
   /** Every scenario of the plan on this path, with its status (runs before the tree was recorded lack it). */
   scenarios: z.array(scenarioSchema).optional(),
   reps: z.array(repSchema).default([]),

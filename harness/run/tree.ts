@@ -195,6 +195,12 @@ export class PathNode {
     this.tree.save();
   }
 
+  /** NIC queue pairs asked for, and running in each guest. */
+  queues(q: { requested: number; guests: Record<string, number> }): void {
+    this.#outcome.queues = q;
+    this.tree.save();
+  }
+
   idleWindow(sec: number): void {
     this.#outcome.idleWindowSec = sec;
     this.tree.save();

@@ -14,12 +14,23 @@ export const OFFLOAD_FEATURES =
  * in-order paths. QEMU 7.2 does not pass it to vhost-user back-ends, so guests never see it.
  */
 export const IN_ORDER_FEATURE = bit(F.IN_ORDER);
-/** Everything offered by default. PROTOCOL_FEATURES (bit 30) lets the front-end negotiate REPLY_ACK and MQ. */
+/** Everything offered by a one-queue-pair port. PROTOCOL_FEATURES (bit 30) lets the front-end negotiate REPLY_ACK and MQ. */
 export const DEFAULT_FEATURES = RING_FEATURES | OFFLOAD_FEATURES | IN_ORDER_FEATURE | bit(F.PROTOCOL_FEATURES);
 /** Protocol features: REPLY_ACK and MQ only (never INBAND_NOTIFICATIONS, see §0). */
 export const PROTOCOL_FEATURES = bit(PF.MQ) | bit(PF.REPLY_ACK);
-/** Queue pairs served per port (answer to GET_QUEUE_NUM). */
-export const QUEUE_PAIRS = 1;
+/** Queue pairs each port serves unless told otherwise (the answer to GET_QUEUE_NUM). */
+export const DEFAULT_QUEUE_PAIRS = 4;
+/** Most queue pairs a port may serve (the virtio net device allows 0x8000; the switch has one data thread). */
+export const MAX_QUEUE_PAIRS = 16;
+
+/**
+ * The virtio features a port serving `queuePairs` offers: the defaults, plus VIRTIO_NET_F_MQ when
+ * there is more than one pair (§0: offer MQ only with GET_QUEUE_NUM > 1). The control queue that
+ * MQ needs is the front-end's own (QEMU and virtio-user emulate it), so CTRL_VQ is not offered.
+ */
+export function offeredFeatures(queuePairs: number, base: bigint = DEFAULT_FEATURES): bigint {
+  return queuePairs > 1 ? base | bit(F.MQ) : base & ~bit(F.MQ);
+}
 
 /** Spec dependencies (virtio 1.1 §5.1.3.1): a feature set violating one is refused. */
 const DEPENDS: [number, number][] = [

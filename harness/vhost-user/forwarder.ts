@@ -1,48 +1,48 @@
-// The data path: take frames from each port's transmit ring, decide where they go (MacTable), copy
-// each straight into the destination's receive buffers (one copy per hop), return the transmit
-// buffers, publish both used rings once per pass, and signal at most once per ring per pass.
+// The data path's scheduling: which transmit queues to drain and when, publishing the used rings
+// once per pass (one index store and at most one call per ring), and when to sleep.
 //
-// Scheduling is hybrid (docs/vhost-user.md §3.4, §5 item 4): a kick wakes the forwarder, which then
-// polls with kicks suppressed for up to `spinUs` after the last frame, yielding to the event loop
-// every `sliceMs` so control messages and other sockets are served; when idle it re-enables kicks,
-// re-checks every ring (the race rule) and sleeps on uv_poll. A unicast frame whose destination
-// ring is full waits in its source ring (not consumed) for at most `holdMs`, then is dropped: TCP
-// prefers back-pressure to loss, and the hold bound keeps a stuck receiver from stalling a sender
-// forever (T20). Every pass is guarded: a guest's structural error breaks that port only.
+// Each pass takes up to a burst from every live transmit queue (burst.ts, falling back to
+// deliver.ts frame by frame), then publishes every ring it touched. Two modes:
+// - hybrid (default, docs/vhost-user.md §3.4 and §5 item 4): a kick wakes the forwarder, which polls with
+//   kicks suppressed until `spinUs` pass without a frame, yielding to the event loop every `sliceMs`;
+//   idle, it re-enables kicks, re-checks every ring (the race rule) and sleeps on uv_poll;
+// - busy polling (`busyPoll`, for a core of its own, as testpmd does): it never sleeps and never asks
+//   for kicks, and still yields every `sliceMs` so control messages are served.
+// A unicast frame whose receive queue has no room waits in its transmit ring (not consumed); that
+// queue is retried only when the receiver posts buffers or the hold (`holdMs`) runs out, and the
+// forwarder sleeps meanwhile, woken by the receiver's kick or a timer: a stuck receiver costs no
+// CPU. After holdMs its frames are dropped at once until it takes one again (T20).
+// Every pass is guarded: a guest's structural error breaks that port only.
 
 import { performance } from 'node:perf_hooks';
-import { finishChecksum, Segmenter } from './gso.ts';
-import { macAt, MacTable, UNKNOWN } from './mac-table.ts';
+import { forwardBurst } from './burst.ts';
+import { Delivery } from './deliver.ts';
+import type { MacTable } from './mac-table.ts';
 import { native } from './native.ts';
-import { GSO_NONE, GSO_TCPV4, NEEDS_CSUM, DATA_VALID, VnetHeader } from './net-header.ts';
 import type { Port } from './port.ts';
-import { copyBytes, copySegs, gather, SegList, scatter, type Windows } from './segments.ts';
-import { Chain, RingBroken } from './virtqueue.ts';
+import { fence, RingBroken, type SplitQueue } from './virtqueue.ts';
 
 export interface ForwarderOptions {
-  /** Frames taken from one transmit ring per pass (DPDK uses 32). */
+  /** Frames taken from one transmit queue per pass (DPDK uses 32). */
   burst?: number;
-  /** Keep polling this long after the last frame before sleeping on kicks. */
+  /** Keep polling this long after the last frame before sleeping on kicks (hybrid mode). */
   spinUs?: number;
   /** Longest run of passes before yielding to the event loop. */
   sliceMs?: number;
   /** Longest a unicast frame waits for receive buffers before it is dropped. */
   holdMs?: number;
+  /** Never sleep: poll every ring continuously on this thread's core (off by default). */
+  busyPoll?: boolean;
   log?: (line: string) => void;
 }
 
-/** Largest frame accepted from a guest: a 64 KiB TSO frame plus headers. */
-const MAX_TX_BYTES = 65536 + 256;
-/** Most receive chains one frame may use with MRG_RXBUF (64 KiB / 1 KiB buffers, with slack). */
-const MAX_RX_CHAINS = 256;
-
-const DELIVERED = 0;
-const DROPPED = 1;
-const HOLD = 2;
+/** Empty passes between two clock reads: a pass over idle rings costs far less than the clock. */
+const IDLE_PASSES_PER_CLOCK = 16;
 
 export class Forwarder {
   readonly ports: Port[];
-  readonly macs = new MacTable();
+  readonly delivery: Delivery;
+  readonly busyPoll: boolean;
   /** Called when a port must be disconnected because its guest broke the rules. */
   onBroken: (port: Port, reason: string) => void = () => undefined;
   #burst: number;
@@ -50,7 +50,6 @@ export class Forwarder {
   #sliceMs: number;
   #holdMs: number;
   #log: (line: string) => void;
-  #now = 0;
   #scheduled = false;
   #running = false;
   #busy = false;
@@ -59,33 +58,50 @@ export class Forwarder {
   #faults = 0;
   #stopped = false;
 
-  // Preallocated per-frame state: nothing on the hot path allocates.
-  #tx = new SegList();
-  #rxSegs = new SegList();
-  #chainHead = new Int32Array(MAX_RX_CHAINS);
-  #chainEnd = new Int32Array(MAX_RX_CHAINS);
-  #hdrIn = new Uint8Array(64);
-  #hdrOut = new Uint8Array(12);
-  #tmp = new Uint8Array(2);
-  #vh = new VnetHeader();
-  #out = new VnetHeader();
-  #seg = new Segmenter();
-
   constructor(ports: Port[], options: ForwarderOptions = {}) {
     this.ports = ports;
     this.#burst = options.burst ?? 32;
     this.#spinMs = (options.spinUs ?? 50) / 1000;
     this.#sliceMs = options.sliceMs ?? 2;
     this.#holdMs = options.holdMs ?? 50;
+    this.busyPoll = options.busyPoll ?? false;
     this.#log = options.log ?? (() => undefined);
+    this.delivery = new Delivery(ports, this.#holdMs);
+    this.delivery.onBroken = (p, err) => this.#broken(p, err);
   }
 
-  /** A kick (or a ring becoming ready) arrived: make sure a pass runs soon. */
+  get macs(): MacTable {
+    return this.delivery.macs;
+  }
+
+  /** A ring became ready (or something else changed): make sure a pass runs soon. */
   wake = (): void => {
     if (this.#scheduled || this.#running || this.#stopped) return;
     this.#scheduled = true;
     setImmediate(this.#run);
   };
+
+  /**
+   * A kick arrived on q. Returns false when it asked for nothing: the forwarder sleeps and q has
+   * no new buffers (a transmit queue with nothing pending, a receive queue nobody waits for). The
+   * session throttles a ring that keeps kicking for nothing (T23).
+   */
+  kicked(port: Port, q: SplitQueue): boolean {
+    if (this.#busy || this.#scheduled || this.#running) return true; // polling anyway
+    let news = false;
+    try {
+      if ((q.index & 1) === 1) {
+        news = (q.ready || q.draining) && (q.heldOn === null ? q.pending() > 0 : this.#heldReady(q));
+      } else {
+        for (const p of this.ports) for (const t of p.txLive) if (t.heldOn === q && this.#heldReady(t)) news = true;
+      }
+    } catch (err) {
+      this.#broken(port, err);
+      return true;
+    }
+    if (news) this.wake();
+    return news;
+  }
 
   stop(): void {
     this.#stopped = true;
@@ -96,23 +112,31 @@ export class Forwarder {
     this.#scheduled = false;
     if (this.#stopped) return;
     this.#running = true;
+    const d = this.delivery;
     try {
       const start = performance.now();
+      d.now = start;
       if (!this.#busy) {
         this.#busy = true;
         this.#lastWork = start;
-        for (const p of this.ports) if (p.tx.ready) p.tx.notify(false);
+        for (const p of this.ports) for (const q of p.txLive) q.notify(false);
       }
       const faults = native().faultCount();
       if (faults !== this.#faults) this.#checkFaults(faults);
-      this.#now = start;
+      let idle = 0;
       for (let passes = 1; ; passes++) {
-        const work = this.pass();
-        // The clock costs as much as a small frame: read it after idle passes and every 8th busy one.
-        if (work === 0 || (passes & 7) === 0) this.#now = performance.now();
-        if (work > 0) this.#lastWork = this.#now;
-        else if (this.#now - this.#lastWork >= this.#spinMs && this.#goIdle()) return;
-        if (this.#now - start >= this.#sliceMs) {
+        if (this.pass() > 0) {
+          idle = 0;
+          // The clock costs as much as a small frame: read it every 8th busy pass.
+          if ((passes & 7) === 0) d.now = performance.now();
+          this.#lastWork = d.now;
+        } else if (this.busyPoll) {
+          if (++idle % IDLE_PASSES_PER_CLOCK === 0) d.now = performance.now();
+        } else {
+          d.now = performance.now();
+          if (d.now - this.#lastWork >= this.#spinMs && this.#goIdle()) return;
+        }
+        if (d.now - start >= this.#sliceMs) {
           this.#scheduled = true;
           setImmediate(this.#run);
           return;
@@ -129,68 +153,85 @@ export class Forwarder {
     }
   };
 
+  /** The queue's held frame may go now: its receiver posted buffers, or the hold ran out. */
+  #heldReady(q: SplitQueue): boolean {
+    const r = q.heldOn!;
+    if (!r.ready) return true;
+    return r.availIdx() !== q.heldAvail || this.delivery.now - r.stalledSince >= this.#holdMs;
+  }
+
   /** Re-enable notifications, then re-check (race rule); true if nothing is pending and we may sleep. */
   #goIdle(): boolean {
     // Never sleep on an undetected SIGBUS: it is checked on wake-up and here, not per pass.
     const faults = native().faultCount();
     if (faults !== this.#faults) this.#checkFaults(faults);
     let polled = false;
-    let held = false;
+    let until = Infinity;
     for (const p of this.ports) {
-      if (!p.tx.ready) continue;
-      if (p.tx.kickless) polled = true;
-      p.tx.notify(true);
-      if (p.heldOn >= 0) {
-        held = true;
-        const d = this.ports[p.heldOn];
-        if (d && d.rx.ready) d.rx.notify(true);
+      for (const q of p.txLive) {
+        if (q.kickless) polled = true;
+        q.notify(true);
+        if (q.heldOn !== null) {
+          q.heldOn.notify(true);
+          until = Math.min(until, q.heldOn.stalledSince + this.#holdMs);
+        }
       }
     }
     // notify() stored with Atomics (seq-cst): the re-reads below cannot move before it.
     for (const p of this.ports) {
-      if (!this.#guard(p, () => p.tx.ready && p.heldOn < 0 && p.tx.pending() > 0)) continue;
-      return false;
-    }
-    for (const p of this.ports) {
-      if (p.heldOn < 0) continue;
-      const d = this.ports[p.heldOn];
-      if (d && this.#guard(d, () => d.rx.ready && d.rx.pending() > 0)) return false;
+      try {
+        for (const q of p.txLive) if (q.heldOn === null ? q.pending() > 0 : this.#heldReady(q)) return false;
+      } catch (err) {
+        this.#broken(p, err);
+        return false;
+      }
     }
     this.#busy = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (polled || held) this.#timer = setTimeout(this.wake, polled ? 1 : this.#holdMs);
+    const wait = polled ? 1 : until === Infinity ? -1 : Math.max(1, Math.ceil(until - this.delivery.now));
+    if (wait >= 0) this.#timer = setTimeout(this.wake, wait);
     return true;
-  }
-
-  #guard(p: Port, f: () => boolean): boolean {
-    try {
-      return f();
-    } catch (err) {
-      this.#broken(p, err);
-      return false;
-    }
   }
 
   /** One pass over every port. Returns frames handled. Public for tests that drive it directly. */
   pass(): number {
-    if (this.#now === 0) this.#now = performance.now();
+    const d = this.delivery;
+    if (d.now === 0) d.now = performance.now();
+    const burst = this.#burst;
     let work = 0;
-    for (const src of this.ports) {
-      if (!src.tx.ready || src.mem === null) continue;
+    const ports = this.ports;
+    for (let i = 0; i < ports.length; i++) {
+      const src = ports[i]!;
+      if (src.mem === null) continue;
+      const live = src.txLive;
       try {
-        work += this.#drain(src);
+        for (let j = 0; j < live.length; j++) {
+          const q = live[j]!;
+          if (q.ready) {
+            if (q.heldOn === null || this.#heldReady(q)) work += forwardBurst(d, src, q, burst);
+          } else if (q.draining) {
+            work += d.discard(src, q, burst);
+          }
+        }
       } catch (err) {
         this.#broken(src, err);
       }
     }
-    for (const p of this.ports) {
-      if (p.mem === null) continue;
-      try {
-        if (p.tx.placed) p.tx.publish();
-        if (p.rx.placed) p.rx.publish();
-      } catch (err) {
-        this.#broken(p, err);
+    // Publish every ring touched (used->idx, a release), then one fence for all of them, then the
+    // notification decisions: one per ring per pass.
+    let due = false;
+    for (let i = 0; i < ports.length; i++) {
+      const p = ports[i]!;
+      if (p.mem !== null) due = publishAll(p.rxq) || due;
+      if (p.mem !== null) due = publishAll(p.txq) || due;
+    }
+    if (due) {
+      fence();
+      for (let i = 0; i < ports.length; i++) {
+        const p = ports[i]!;
+        signalAll(p.rxq);
+        signalAll(p.txq);
       }
     }
     return work;
@@ -203,273 +244,30 @@ export class Forwarder {
 
   #broken(p: Port, err: unknown): void {
     const reason = err instanceof RingBroken ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
-    p.rx.ready = false;
-    p.tx.ready = false;
+    for (const q of p.rxq) q.ready = false;
+    for (const q of p.txq) q.ready = q.draining = false;
+    p.refreshQueues();
+    for (const o of this.ports) for (const q of o.txLive) if (q.heldOn !== null && !q.heldOn.ready) q.heldOn = null;
     this.macs.forgetPort(p.id);
     this.onBroken(p, reason);
   }
+}
 
-  #drain(src: Port): number {
-    const pending = src.tx.pending();
-    if (pending === 0) return 0;
-    const n = pending < this.#burst ? pending : this.#burst;
-    let done = 0;
-    while (done < n && src.tx.ready) {
-      if (!this.#forwardOne(src)) break;
-      done++;
-    }
-    return done;
+/** publishIdx() on every placed ring of qs; true if any owes a notification decision. */
+function publishAll(qs: SplitQueue[]): boolean {
+  let due = false;
+  for (let i = 0; i < qs.length; i++) {
+    const q = qs[i]!;
+    if (q.unpublished && q.placed && q.publishIdx()) q.signalDue = due = true;
   }
+  return due;
+}
 
-  /** Forward the frame at the head of src's transmit ring. False if it must wait (held). */
-  #forwardOne(src: Port): boolean {
-    const q = src.tx;
-    const mem = src.mem!;
-    const segs = this.#tx;
-    segs.reset();
-    const head = q.pop(segs, false, MAX_TX_BYTES);
-    if (head < 0) return false;
-    const hA = src.features.hdrLen;
-    const frameLen = segs.total - hA;
-    if (q.chainStatus !== Chain.OK || frameLen < 14) {
-      // T14/T16/T22: bad address, device-writable TX buffer, or no room for an Ethernet header.
-      q.pushRead(head);
-      src.c.rxDrops++;
-      return true;
-    }
-    // Virtio-net header and both MACs, read once (direct when the first piece holds them).
-    let hb: Uint8Array;
-    let at: number;
-    if (segs.len[0]! >= hA + 12) {
-      hb = mem.u8[segs.win[0]!]!;
-      at = segs.off[0]!;
-    } else {
-      gather(mem, segs, 0, this.#hdrIn, hA + 12);
-      hb = this.#hdrIn;
-      at = 0;
-    }
-    const vh = this.#vh;
-    const plain = (hb[at]! | hb[at + 1]!) === 0;
-    if (plain) {
-      vh.clear(); // no offload requested: the common case, nothing else in the header matters
-    } else {
-      vh.read(hb, at);
-      if (vh.txProblem(src.features, frameLen) !== undefined) {
-        q.pushRead(head);
-        src.c.rxDrops++;
-        return true;
-      }
-    }
-    const dstMac = macAt(hb, at + hA);
-    const srcMac = macAt(hb, at + hA + 6);
-    const now = this.#now;
-    if (srcMac !== src.lastSrcMac || now - src.lastSrcSeen > 1000) {
-      this.macs.learn(srcMac, src.id, now);
-      src.lastSrcMac = srcMac;
-      src.lastSrcSeen = now;
-    }
-    let dest: number;
-    if (dstMac === src.lastDstMac && src.lastDstGen === this.macs.generation) {
-      dest = src.lastDstPort;
-    } else {
-      dest = this.macs.lookup(dstMac, now);
-      src.lastDstMac = dstMac;
-      src.lastDstPort = dest;
-      src.lastDstGen = this.macs.generation;
-    }
-    if (dest !== UNKNOWN) {
-      if (dest !== src.id) {
-        const dst = this.ports[dest]!;
-        // A receiver that has had no room for longer than holdMs gets drops at once (T20).
-        const canHold = dst.stalledSince < 0 || now - dst.stalledSince < this.#holdMs;
-        const r = plain && segs.count === 1 && dst.up ? this.#fastUnicast(dst, mem, segs, hA, frameLen, canHold) : this.#deliver(dst, mem, segs, hA, frameLen, canHold);
-        if (r === HOLD) {
-          q.unpop(1);
-          if (dst.stalledSince < 0) dst.stalledSince = now;
-          src.heldOn = dest;
-          return false;
-        }
-      }
-    } else {
-      for (const dst of this.ports) {
-        if (dst !== src && dst.up) this.#deliver(dst, mem, segs, hA, frameLen, false);
-      }
-    }
-    if (src.heldOn >= 0) {
-      this.ports[src.heldOn]?.rx.notify(false);
-      src.heldOn = -1;
-    }
-    q.pushRead(head);
-    src.c.rxPackets++;
-    src.c.rxBytes += frameLen;
-    return true;
-  }
-
-  /** Deliver one frame (offloads converted for dst). DELIVERED, DROPPED, or HOLD (no room yet). */
-  #deliver(dst: Port, sm: Windows, segs: SegList, hA: number, frameLen: number, canHold: boolean): number {
-    if (!dst.up) {
-      dst.c.txDrops++;
-      return DROPPED;
-    }
-    const vh = this.#vh;
-    const out = this.#out;
-    const f = dst.features;
-    if (vh.gsoType !== GSO_NONE && !(vh.gsoType === GSO_TCPV4 ? f.guestTso4 : f.guestTso6)) {
-      return this.#segment(dst, sm, segs, hA, frameLen);
-    }
-    out.clear();
-    let finish = false;
-    if ((vh.flags & NEEDS_CSUM) !== 0) {
-      if (f.guestCsum) {
-        out.flags = NEEDS_CSUM;
-        out.csumStart = vh.csumStart;
-        out.csumOffset = vh.csumOffset;
-        out.gsoType = vh.gsoType;
-        out.gsoSize = vh.gsoSize;
-        out.hdrLen = vh.hdrLen;
-      } else {
-        finish = true;
-      }
-    }
-    try {
-      const r = this.#copyIn(dst, sm, segs, hA, frameLen, canHold);
-      if (r === DELIVERED && finish) {
-        finishChecksum(dst.mem!, this.#rxSegs, f.hdrLen, frameLen, vh.csumStart, vh.csumOffset, this.#tmp);
-        dst.c.softwareChecksums++;
-      }
-      return r;
-    } catch (err) {
-      this.#broken(dst, err);
-      return DROPPED;
-    }
-  }
-
-  /**
-   * The common case in one piece: a frame without offloads, in one transmit buffer, to one
-   * receiver whose next receive chain is one buffer big enough. Same effect as #deliver/#copyIn
-   * (zero header with num_buffers 1, one copy, one used element); anything else falls back to them.
-   */
-  #fastUnicast(dst: Port, sm: Windows, segs: SegList, hA: number, frameLen: number, canHold: boolean): number {
-    const rx = dst.rx;
-    const rs = this.#rxSegs;
-    const saved = rx.lastAvail;
-    const hB = dst.features.hdrLen;
-    rs.reset();
-    try {
-      const h = rx.pop(rs, true, 0x7fffffff);
-      if (h >= 0 && rx.chainStatus === Chain.OK && rs.count === 1 && rs.len[0]! >= hB + frameLen) {
-        const dm = dst.mem!;
-        const w = rs.win[0]!;
-        const off = rs.off[0]!;
-        const d32 = dm.u32[w]!;
-        if (hB === 12 && (off & 3) === 0) {
-          const i = off >>> 2;
-          d32[i] = 0;
-          d32[i + 1] = 0;
-          d32[i + 2] = 1 << 16; // num_buffers = 1
-        } else {
-          this.#out.clear();
-          this.#out.writeAt(dm.u8[w]!, d32, off, hB, 1);
-        }
-        const sw = segs.win[0]!;
-        copyBytes(dm.u8[w]!, d32, off + hB, sm.u8[sw]!, sm.u32[sw]!, segs.off[0]! + hA, frameLen);
-        rx.push(h, hB + frameLen);
-        dst.c.txPackets++;
-        dst.c.txBytes += frameLen;
-        dst.stalledSince = -1;
-        return DELIVERED;
-      }
-    } catch {
-      // A structural error in the receive ring: the general path meets it again and breaks dst.
-    }
-    rx.rewind(saved);
-    return this.#deliver(dst, sm, segs, hA, frameLen, canHold);
-  }
-
-  #segment(dst: Port, sm: Windows, segs: SegList, hA: number, frameLen: number): number {
-    const sg = this.#seg;
-    const why = sg.begin(sm, segs, hA, frameLen, this.#vh);
-    if (why !== undefined) {
-      dst.c.txDrops++;
-      return DROPPED;
-    }
-    const out = this.#out;
-    try {
-      for (let k = 0; k < sg.count; k++) {
-        const len = sg.build(k);
-        out.clear();
-        if (dst.features.guestCsum) out.flags = DATA_VALID;
-        this.#copyIn(dst, sg.out, sg.out.whole(len), 0, len, false);
-      }
-    } catch (err) {
-      this.#broken(dst, err);
-      return DROPPED;
-    }
-    dst.c.softwareSegmented++;
-    return DELIVERED;
-  }
-
-  /**
-   * Reserve receive buffers on dst (several chains with MRG_RXBUF), write the header in #out and
-   * the frame, then record the used elements. Never publishes a partial frame (T21): a reservation
-   * that falls short is rolled back by restoring lastAvail.
-   */
-  #copyIn(dst: Port, sm: Windows, src: SegList, so: number, frameLen: number, canHold: boolean): number {
-    const rx = dst.rx;
-    const dm = dst.mem!;
-    const hB = dst.features.hdrLen;
-    const need = hB + frameLen;
-    const segs = this.#rxSegs;
-    segs.reset();
-    const saved = rx.lastAvail;
-    let chains = 0;
-    const mrg = dst.features.mrgRxbuf;
-    // Usually one chain holds the frame: take it before entering the general loop.
-    const first = rx.pop(segs, true, 0x7fffffff);
-    if (first >= 0) {
-      if (rx.chainStatus !== Chain.OK) throw new RingBroken('receive buffer outside guest memory or not device-writable');
-      this.#chainHead[0] = first;
-      this.#chainEnd[0] = segs.total;
-      chains = 1;
-    }
-    while (segs.total < need) {
-      if (chains === (mrg ? MAX_RX_CHAINS : 1)) {
-        rx.rewind(saved);
-        dst.c.txDrops++;
-        return DROPPED;
-      }
-      const head = rx.pop(segs, true, 0x7fffffff);
-      if (head < 0) {
-        rx.rewind(saved);
-        if (dst.stalledSince < 0) dst.stalledSince = this.#now;
-        if (canHold) return HOLD;
-        dst.c.txDrops++;
-        return DROPPED;
-      }
-      if (rx.chainStatus !== Chain.OK) throw new RingBroken('receive buffer outside guest memory or not device-writable');
-      this.#chainHead[chains] = head;
-      this.#chainEnd[chains] = segs.total;
-      chains++;
-    }
-    const o = this.#out;
-    if (segs.len[0]! >= hB) {
-      const w = segs.win[0]!;
-      o.writeAt(dm.u8[w]!, dm.u32[w]!, segs.off[0]!, hB, chains);
-    } else {
-      o.write(this.#hdrOut, chains);
-      scatter(dm, segs, 0, this.#hdrOut, hB);
-    }
-    copySegs(dm, segs, hB, sm, src, so, frameLen);
-    let start = 0;
-    for (let c = 0; c < chains; c++) {
-      const end = this.#chainEnd[c]!;
-      const used = need < end ? need - start : end - start;
-      rx.push(this.#chainHead[c]!, used > 0 ? used : 0);
-      start = end;
-    }
-    dst.c.txPackets++;
-    dst.c.txBytes += frameLen;
-    dst.stalledSince = -1;
-    return DELIVERED;
+function signalAll(qs: SplitQueue[]): void {
+  for (let i = 0; i < qs.length; i++) {
+    const q = qs[i]!;
+    if (!q.signalDue) continue;
+    q.signalDue = false;
+    q.signal();
   }
 }

@@ -1,6 +1,11 @@
-// The L2 switch's forwarding database: source MACs learned per port, aged out, bounded in size so
-// a guest spraying random source addresses cannot grow memory. MACs are 48-bit numbers (exact in a
-// double) so lookups allocate nothing.
+// The switch's forwarding database: source MACs learned per port, aged out, bounded in size so
+// a guest spraying random source addresses cannot grow memory or time. MACs are 48-bit numbers
+// (exact in a double) so lookups allocate nothing.
+//
+// Entries are kept in the order they were last refreshed (a Map iterates in insertion order, and a
+// refresh re-inserts), so the oldest entry is always first: ageing looks only at the front and
+// stops at the first live entry. A full table under a spray therefore costs O(1) per new address,
+// never a scan of the whole table.
 
 export const UNKNOWN = -1;
 
@@ -14,6 +19,10 @@ export class MacTable {
   readonly ageMs: number;
   /** Bumped on every change, so per-port lookup caches know when to drop their answer. */
   generation = 0;
+  /** Entries examined by ageing so far (stays proportional to the addresses learned). */
+  scanned = 0;
+  /** New addresses refused because the table was full of live entries. */
+  refused = 0;
   #map = new Map<number, Entry>();
 
   constructor(maxEntries = 4096, ageMs = 300_000) {
@@ -30,6 +39,9 @@ export class MacTable {
     if (isMulticast(mac)) return;
     const e = this.#map.get(mac);
     if (e !== undefined) {
+      // Refresh: move to the back so the front stays the oldest.
+      this.#map.delete(mac);
+      this.#map.set(mac, e);
       e.seen = now;
       if (e.port !== port) {
         e.port = port;
@@ -39,7 +51,10 @@ export class MacTable {
     }
     if (this.#map.size >= this.maxEntries) {
       this.expire(now);
-      if (this.#map.size >= this.maxEntries) return;
+      if (this.#map.size >= this.maxEntries) {
+        this.refused++;
+        return;
+      }
     }
     this.#map.set(mac, { port, seen: now });
     this.generation++;
@@ -58,15 +73,22 @@ export class MacTable {
     return e.port;
   }
 
-  /** Forget everything learned on a port (it disconnected or broke). */
+  /** Forget everything learned on a port (it disconnected or broke). Rare: a full pass is fine. */
   forgetPort(port: number): void {
     for (const [mac, e] of this.#map) if (e.port === port) this.#map.delete(mac);
     this.generation++;
   }
 
+  /** Drop aged entries from the front (oldest first); stops at the first live one. */
   expire(now: number): void {
-    for (const [mac, e] of this.#map) if (now - e.seen > this.ageMs) this.#map.delete(mac);
-    this.generation++;
+    let dropped = false;
+    for (const [mac, e] of this.#map) {
+      this.scanned++;
+      if (now - e.seen <= this.ageMs) break;
+      this.#map.delete(mac);
+      dropped = true;
+    }
+    if (dropped) this.generation++;
   }
 }
 

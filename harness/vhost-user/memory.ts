@@ -46,6 +46,15 @@ export class GuestMemory {
   /** Out-parameters of the last successful translate call. */
   tWin = 0;
   tOff = 0;
+  /**
+   * The region translateGpa found last, when it lies in one window: [hotStart, hotEnd) of guest
+   * physical addresses, its window and the gpa-to-offset delta. The burst path checks it inline and
+   * calls translateGpa only when an address falls outside (hotWin -1: no such region yet).
+   */
+  hotStart = 0;
+  hotEnd = 0;
+  hotWin = -1;
+  hotDelta = 0;
 
   readonly regions: readonly MemoryRegion[];
   #identity: string;
@@ -138,6 +147,7 @@ export class GuestMemory {
       }
       if (r < 0) return 0;
       this.#last = r;
+      this.#heat(r);
     }
     const max = Math.min(len, this.#gpaEnd[r]! - gpa);
     const w = this.#oneWin[r]!;
@@ -147,6 +157,14 @@ export class GuestMemory {
       return max;
     }
     return this.#locate(r, gpa - this.#gpa[r]!, max);
+  }
+
+  #heat(r: number): void {
+    const w = this.#oneWin[r]!;
+    this.hotWin = w;
+    this.hotStart = w >= 0 ? this.#gpa[r]! : 0;
+    this.hotEnd = w >= 0 ? this.#gpaEnd[r]! : 0;
+    this.hotDelta = this.#oneDelta[r]!;
   }
 
   /** Same for a front-end virtual address (ring addresses of SET_VRING_ADDR). */
@@ -233,6 +251,7 @@ export class GuestMemory {
         this.#oneDelta[i] = this.#rel[i]! - first * WINDOW - this.#gpa[i]!;
       }
     });
+    this.#heat(0);
   }
 
   /** Detach and unmap every window, close every fd. Views held elsewhere become empty. */
@@ -241,6 +260,8 @@ export class GuestMemory {
     this.#closed = true;
     for (const ab of this.#buffers) native().munmap(ab);
     this.#buffers = [];
+    this.hotWin = -1;
+    this.hotStart = this.hotEnd = 0;
     this.u8.length = 0;
     this.u16.length = 0;
     this.u32.length = 0;

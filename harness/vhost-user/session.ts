@@ -1,20 +1,31 @@
 // The protocol state machine of one front-end connection (rust-vmm's handler, in small): features,
-// protocol features, memory table, vring set-up, GET_VRING_BASE stop, disconnect. It tolerates the
-// message orders QEMU 7.2 and DPDK virtio-user really use (docs/vhost-user.md §1.3, §1.4): ENABLE before
-// FEATURES, CALL twice, GET_VRING_BASE on a ring that never started, a new SET_MEM_TABLE while the
-// rings run. A ring carries traffic only once every gate holds (§1.7, DPDK vq_is_ready), evaluated
-// after every message. Any protocol violation closes the connection; the port is marked broken.
+// protocol features, memory table, vring set-up for every queue pair (multi-queue), GET_VRING_BASE
+// stop, disconnect. It tolerates the message orders QEMU 7.2 and DPDK virtio-user really use
+// (docs/vhost-user.md §1.3, §1.4): ENABLE before FEATURES, CALL twice, GET_VRING_BASE on a ring that
+// never started, a new SET_MEM_TABLE while the rings run or while they are stopped. A ring carries
+// traffic only once every gate holds (§1.7, DPDK vq_is_ready), evaluated after every message; a
+// started but disabled transmit ring is drained and its frames discarded. A ring is placed in
+// memory when it starts or gets new addresses: a stopped ring is not re-placed by a new memory
+// table, so a table that no longer maps its old addresses is harmless until the front-end sends new
+// ones. A ring that keeps kicking for nothing has its kicks paused for a while (T23). Any protocol
+// violation closes the connection; the port is marked broken.
 //
 // Fd ownership: decodeRequest hands the message's fds to the handler; a handler either keeps an fd
 // (kick/call/err/memory) or closes it, and never closes one it does not own.
 
 import { fdsOf, decodeRequest, encodeReplyState, encodeReplyU64, ProtocolViolation, type Header } from './protocol/codec.ts';
 import { bit, F, PF, Req, requestName, type MemoryRegion, type Message } from './protocol/messages.ts';
-import { featureNames, featureProblem, PROTOCOL_FEATURES, protocolFeatureNames, QUEUE_PAIRS } from './features.ts';
+import { featureNames, featureProblem, PROTOCOL_FEATURES, protocolFeatureNames } from './features.ts';
 import { GuestMemory, MemoryTableError } from './memory.ts';
 import { closeQuietly, native, type Poller } from './native.ts';
 import type { Port } from './port.ts';
 import { Connection, type ConnectionHandler } from './transport.ts';
+import type { SplitQueue } from './virtqueue.ts';
+
+/** Kicks in a row that ask for nothing before a ring's kick fd is paused (T23: a kick storm). */
+const IDLE_KICKS_BEFORE_PAUSE = 16;
+/** How long such a ring's kicks are ignored; the forwarder still polls it whenever it runs. */
+const KICK_PAUSE_MS = 10;
 
 export interface SessionOptions {
   /** Virtio features offered (GET_FEATURES). Keep stable across reconnections (§1.3 F). */
@@ -22,8 +33,10 @@ export interface SessionOptions {
   log: (line: string) => void;
   /** Log every message (request, flags, size, fds): §9 asks for it while bringing up a front-end. */
   verbose?: boolean;
-  /** Wake the data path (a ring became ready or a kick arrived). */
+  /** Wake the data path (a ring became ready). */
   wake: () => void;
+  /** A kick arrived on q; false when it asked for nothing (see Forwarder.kicked). */
+  kicked?: (q: SplitQueue) => boolean;
   maxMappedBytes?: number;
 }
 
@@ -43,7 +56,14 @@ class VringControl {
   needStart = false;
   /** Placement must be (re)computed: addresses, size or memory changed. */
   dirty = true;
+  /** SET_VRING_ADDR just arrived: check the front-end's new addresses now, even on a stopped ring. */
+  checkNow = false;
+  /** A new memory table no longer maps this running ring: wait for SET_VRING_ADDR (or another table). */
+  waitAddr = false;
   poller: Poller | undefined;
+  /** Kicks in a row that found nothing to do, and the timer of a paused kick fd. */
+  idleKicks = 0;
+  pause: NodeJS.Timeout | undefined;
 }
 
 export class Session implements ConnectionHandler {
@@ -51,7 +71,7 @@ export class Session implements ConnectionHandler {
   #conn: Connection;
   #opts: SessionOptions;
   #onEnd: (reason: string | undefined) => void;
-  #vrings = [new VringControl(), new VringControl()];
+  #vrings: VringControl[];
   #mem: GuestMemory | null = null;
   #acked = 0n;
   #protocol = 0n;
@@ -61,6 +81,7 @@ export class Session implements ConnectionHandler {
     this.port = port;
     this.#opts = opts;
     this.#onEnd = onEnd;
+    this.#vrings = Array.from({ length: 2 * port.queuePairs }, () => new VringControl());
     this.#conn = new Connection(fd, this);
   }
 
@@ -87,7 +108,7 @@ export class Session implements ConnectionHandler {
       throw err;
     }
     if (this.#opts.verbose) {
-      this.#opts.log(`port ${this.port.id}: ${requestName(header.request)} flags=0x${header.flags.toString(16)} size=${header.size} fds=${fds.length}`);
+      this.#opts.log(`port ${this.port.id}: ${requestName(header.request)} flags=0x${header.flags.toString(16)} size=${header.size} fds=${fds.length}${detail(msg)}`);
     }
     try {
       const ok = this.#handle(msg);
@@ -111,7 +132,7 @@ export class Session implements ConnectionHandler {
         this.#conn.send(encodeReplyU64(Req.GET_PROTOCOL_FEATURES, PROTOCOL_FEATURES));
         return 'replied';
       case Req.GET_QUEUE_NUM:
-        this.#conn.send(encodeReplyU64(Req.GET_QUEUE_NUM, BigInt(QUEUE_PAIRS)));
+        this.#conn.send(encodeReplyU64(Req.GET_QUEUE_NUM, BigInt(this.port.queuePairs)));
         return 'replied';
       case Req.SET_FEATURES: {
         const problem = featureProblem(msg.features, this.#opts.features);
@@ -133,7 +154,7 @@ export class Session implements ConnectionHandler {
       case Req.SET_OWNER:
         return true;
       case Req.RESET_OWNER:
-        for (const i of [0, 1]) this.#stopRing(i);
+        for (let i = 0; i < this.#vrings.length; i++) this.#stopRing(i);
         return true;
       case Req.SET_MEM_TABLE:
         return this.#setMemTable(msg.regions, msg.fds);
@@ -154,6 +175,7 @@ export class Session implements ConnectionHandler {
         v.avail = Number(msg.avail);
         v.used = Number(msg.used);
         v.dirty = true;
+        v.checkNow = true;
         return true;
       }
       case Req.SET_VRING_BASE: {
@@ -199,13 +221,13 @@ export class Session implements ConnectionHandler {
 
   #ring(index: number): VringControl {
     // Never truncate before checking (CVE-2020-10723): 0x100 is not ring 0.
-    const v = index < QUEUE_PAIRS * 2 ? this.#vrings[index] : undefined;
-    if (v === undefined) throw new ProtocolViolation(`vring index ${index} (this port has ${QUEUE_PAIRS * 2})`);
+    const v = index < this.#vrings.length ? this.#vrings[index] : undefined;
+    if (v === undefined) throw new ProtocolViolation(`vring index ${index} (this port has ${this.#vrings.length})`);
     return v;
   }
 
-  #queue(index: number) {
-    return index === 0 ? this.port.rx : this.port.tx;
+  #queue(index: number): SplitQueue {
+    return this.port.queue(index);
   }
 
   #nonBlocking(fd: number): void {
@@ -223,16 +245,30 @@ export class Session implements ConnectionHandler {
       this.#nonBlocking(fd);
       const q = this.#queue(index);
       try {
-        poller = new (native().Poller)(
+        const p = new (native().Poller)(
           fd,
           (status) => {
             if (status < 0) return this.fail(`kick fd of vring ${index} failed (${status})`);
             q.kicks++;
-            this.#opts.wake();
+            if (this.#opts.kicked === undefined) return this.#opts.wake();
+            if (this.#opts.kicked(q)) {
+              v.idleKicks = 0;
+            } else if (++v.idleKicks >= IDLE_KICKS_BEFORE_PAUSE) {
+              // A ring that keeps kicking for nothing: stop listening for a while, so a kick storm
+              // costs a bounded share of the CPU (T23). Frames it really sends still go out.
+              v.idleKicks = 0;
+              p.stop();
+              v.pause = setTimeout(() => {
+                v.pause = undefined;
+                if (v.poller === p) p.start();
+                this.#opts.wake();
+              }, KICK_PAUSE_MS);
+            }
           },
           true,
         );
-        poller.start();
+        poller = p;
+        p.start();
       } catch (err) {
         poller?.close();
         throw new ProtocolViolation(`SET_VRING_KICK: fd cannot be polled: ${(err as Error).message}`);
@@ -251,6 +287,9 @@ export class Session implements ConnectionHandler {
   }
 
   #dropKick(v: VringControl): void {
+    clearTimeout(v.pause);
+    v.pause = undefined;
+    v.idleKicks = 0;
     v.poller?.close(); // libuv: stop polling before the fd is closed
     v.poller = undefined;
     if (typeof v.kickFd === 'number') closeQuietly(v.kickFd);
@@ -265,6 +304,8 @@ export class Session implements ConnectionHandler {
     // Everything taken from the avail ring was already returned in the same pass (we never hold
     // descriptors across event-loop turns), so nothing is in flight here.
     q.ready = false;
+    q.draining = false;
+    q.release();
     v.started = false;
     v.needStart = false;
     this.#dropKick(v);
@@ -294,41 +335,69 @@ export class Session implements ConnectionHandler {
     const old = this.#mem;
     this.#mem = mem;
     this.port.mem = mem;
-    for (const v of this.#vrings) v.dirty = true;
-    this.#update();
+    for (let i = 0; i < this.#vrings.length; i++) {
+      const v = this.#vrings[i]!;
+      v.dirty = true;
+      v.waitAddr = false;
+      this.#queue(i).unplace();
+    }
+    this.#update(true);
     old?.close();
     this.#opts.log(`port ${this.port.id}: memory table of ${regions.length} region(s), ${mem.windowCount} mapping window(s)`);
     return true;
   }
 
-  /** Evaluate every gate of every ring (messages may come in any order). */
-  #update(): void {
+  /**
+   * Evaluate every gate of every ring (messages may come in any order). A ring is placed in memory
+   * when it starts (SET_VRING_KICK) or when SET_VRING_ADDR gives new addresses; a size or memory
+   * change alone waits for one of those, so a stopped ring never kills the connection with its old
+   * addresses (after a new memory table, say). A placement that fails on the front-end's own ring
+   * messages is a violation (T15); one that fails because a new memory table no longer maps a
+   * running ring leaves the ring idle until the front-end sends new addresses.
+   */
+  #update(afterMemTable = false): void {
+    let woke = false;
     for (let i = 0; i < this.#vrings.length; i++) {
       const v = this.#vrings[i]!;
       const q = this.#queue(i);
-      const wasReady = q.ready;
+      const was = q.ready || q.draining;
+      const check = v.checkNow;
+      v.checkNow = false;
       if (this.#mem === null || v.num === 0 || v.desc < 0) {
-        q.ready = false;
+        q.ready = q.draining = false;
         continue;
       }
-      if (v.dirty) {
+      if (v.dirty && (check || (v.started && !v.waitAddr))) {
         q.unplace();
         const err = q.place(this.#mem, v.num, v.desc, v.avail, v.used);
-        if (err !== undefined) return this.fail(`vring ${i}: ${err}`);
-        v.dirty = false;
+        if (err !== undefined) {
+          if (!afterMemTable) return this.fail(`vring ${i}: ${err}`);
+          v.waitAddr = true;
+          this.#opts.log(`port ${this.port.id}: vring ${i} is not in the new memory table (${err}); idle until new addresses arrive`);
+        } else {
+          v.dirty = v.waitAddr = false;
+        }
       }
-      if (v.started && v.needStart) {
+      if (!v.started || v.dirty) {
+        q.ready = q.draining = false;
+        continue;
+      }
+      if (v.needStart) {
         q.start(v.base);
         v.needStart = false;
       }
       q.callFd = typeof v.callFd === 'number' ? v.callFd : -1;
-      q.ready = v.started && v.enabled && v.kickFd !== undefined && v.callFd !== undefined;
-      if (q.ready && !wasReady) {
+      q.ready = v.enabled && v.kickFd !== undefined && v.callFd !== undefined;
+      // Started but disabled: a transmit ring is drained and its frames discarded (spec "Ring states").
+      q.draining = !q.ready && !v.enabled && (i & 1) === 1 && v.kickFd !== undefined;
+      if ((q.ready || q.draining) && !was) {
         // Receive ring: we do not want kicks for refills unless a frame waits (forwarder asks).
-        q.notify(i === 1);
-        this.#opts.wake();
+        q.notify((i & 1) === 1);
+        woke = true;
       }
     }
+    this.port.refreshQueues();
+    if (woke) this.#opts.wake();
   }
 
   onClose(reason: string | undefined): void {
@@ -347,4 +416,12 @@ export class Session implements ConnectionHandler {
     this.#mem = null;
     this.#onEnd(reason);
   }
+}
+
+/** The fields of a vring message worth a verbose log line (which ring, and the value set). */
+function detail(msg: Message): string {
+  if (!('index' in msg)) return '';
+  if ('enable' in msg) return ` vring=${msg.index} enable=${msg.enable ? 1 : 0}`;
+  if ('num' in msg) return ` vring=${msg.index} num=${msg.num}`;
+  return ` vring=${msg.index}`;
 }

@@ -24,6 +24,11 @@ export interface PortStats {
   /** Negotiated virtio features of the current connection, hex, and their names. */
   features: string;
   featureNames: string;
+  /** Queue pairs the port serves, and how many the front-end has enabled right now. */
+  queuePairs: number;
+  activeQueuePairs: number;
+  /** Frames per queue pair since the switch started: delivered to each receive queue, taken from each transmit queue. */
+  queueFrames: { rx: number[]; tx: number[] };
   counters: PortCounters;
 }
 
@@ -35,16 +40,19 @@ export interface SwitchStats {
   /** Wall clock (ms since the epoch) and monotonic clock (ms, performance.now of the switch). */
   wallMs: number;
   monotonicMs: number;
+  /** The data path polls without sleeping (--busy-poll). */
+  busyPoll: boolean;
   ports: PortStats[];
 }
 
-export function snapshot(ports: readonly Port[], seq: number): SwitchStats {
+export function snapshot(ports: readonly Port[], seq: number, busyPoll = false): SwitchStats {
   return {
     format: 'iopath-switch-stats/1',
     pid: process.pid,
     seq,
     wallMs: Date.now(),
     monotonicMs: performance.now(),
+    busyPoll,
     ports: ports.map((p) => ({
       id: p.id,
       socket: p.socketPath,
@@ -52,6 +60,9 @@ export function snapshot(ports: readonly Port[], seq: number): SwitchStats {
       ...(p.brokenReason === undefined ? {} : { brokenReason: p.brokenReason }),
       features: `0x${p.featureBits.toString(16)}`,
       featureNames: featureNames(p.featureBits),
+      queuePairs: p.queuePairs,
+      activeQueuePairs: p.activeQueuePairs,
+      queueFrames: { rx: p.rxq.map((q) => q.frames), tx: p.txq.map((q) => q.frames) },
       counters: p.snapshot(),
     })),
   };

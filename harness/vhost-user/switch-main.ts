@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeError, exitCodeOf, HostError, IopathError, UsageError } from '../errors.ts';
+import { MAX_QUEUE_PAIRS } from './features.ts';
 import { VhostSwitch, type SwitchOptions } from './switch.ts';
 
 export { diffCounters, readSwitchCounters, type CounterWindow, type PortStats, type SwitchStats } from './stats.ts';
@@ -25,6 +26,10 @@ export interface RunSwitchOptions {
   spinUs?: number;
   holdMs?: number;
   burst?: number;
+  /** Poll without sleeping, on a core of its own (off by default). */
+  busyPoll?: boolean;
+  /** Queue pairs per port (GET_QUEUE_NUM). */
+  queuePairs?: number;
   statsIntervalMs?: number;
   verbose?: boolean;
   features?: bigint;
@@ -86,6 +91,8 @@ export function parseSwitchArgs(argv: string[]): RunSwitchOptions {
       'spin-us': { type: 'string' },
       'hold-ms': { type: 'string' },
       burst: { type: 'string' },
+      queues: { type: 'string' },
+      'busy-poll': { type: 'boolean' },
       verbose: { type: 'boolean' },
     },
     strict: true,
@@ -105,8 +112,16 @@ export function parseSwitchArgs(argv: string[]): RunSwitchOptions {
     ...(values['spin-us'] === undefined ? {} : { spinUs: num('spin-us', values['spin-us'])! }),
     ...(values['hold-ms'] === undefined ? {} : { holdMs: num('hold-ms', values['hold-ms'])! }),
     ...(values.burst === undefined ? {} : { burst: Math.max(1, num('burst', values.burst)!) }),
+    ...(values.queues === undefined ? {} : { queuePairs: queuePairsArg(values.queues) }),
+    ...(values['busy-poll'] ? { busyPoll: true } : {}),
     verbose: values.verbose ?? false,
   };
+}
+
+function queuePairsArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_QUEUE_PAIRS) throw new UsageError(`--queues must be a whole number from 1 to ${MAX_QUEUE_PAIRS} (queue pairs per port), not ${v}`);
+  return n;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -3,7 +3,7 @@
 // file. It owns every resource it creates and releases all of them in close().
 
 import { UsageError } from '../errors.ts';
-import { DEFAULT_FEATURES, featureNames } from './features.ts';
+import { DEFAULT_FEATURES, DEFAULT_QUEUE_PAIRS, featureNames, offeredFeatures } from './features.ts';
 import { Forwarder, type ForwarderOptions } from './forwarder.ts';
 import { closeQuietly, native } from './native.ts';
 import { Port } from './port.ts';
@@ -16,8 +16,10 @@ export interface SwitchOptions extends ForwarderOptions {
   statsFile?: string;
   /** Rewrite the stats file this often (ms); 0 disables the periodic write. Default 1000. */
   statsIntervalMs?: number;
-  /** Virtio features to offer on every port (default: DEFAULT_FEATURES). */
+  /** Virtio features to offer on every port (default: DEFAULT_FEATURES, plus MQ with several pairs). */
   features?: bigint;
+  /** Queue pairs each port serves (GET_QUEUE_NUM); default DEFAULT_QUEUE_PAIRS. */
+  queuePairs?: number;
   verbose?: boolean;
   log?: (line: string) => void;
 }
@@ -32,11 +34,14 @@ export class VhostSwitch {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly features: bigint;
 
   private constructor(opts: SwitchOptions) {
     this.#opts = opts;
     this.#log = opts.log ?? (() => undefined);
-    this.ports = opts.sockets.map((path, i) => new Port(i, path));
+    const pairs = opts.queuePairs ?? DEFAULT_QUEUE_PAIRS;
+    this.features = offeredFeatures(pairs, opts.features ?? DEFAULT_FEATURES);
+    this.ports = opts.sockets.map((path, i) => new Port(i, path, pairs));
     this.#sessions = this.ports.map(() => undefined);
     this.forwarder = new Forwarder(this.ports, opts);
     this.forwarder.onBroken = (port, reason) => this.#sessions[port.id]?.fail(reason);
@@ -57,7 +62,8 @@ export class VhostSwitch {
       sw.close();
       throw err;
     }
-    sw.#log(`offering features 0x${(opts.features ?? DEFAULT_FEATURES).toString(16)}: ${featureNames(opts.features ?? DEFAULT_FEATURES)}`);
+    sw.#log(`offering features 0x${sw.features.toString(16)}: ${featureNames(sw.features)}; ${sw.ports[0]!.queuePairs} queue pair(s) per port`);
+    if (sw.forwarder.busyPoll) sw.#log('busy polling: the data path never sleeps');
     const every = opts.statsIntervalMs ?? 1000;
     if (opts.statsFile !== undefined && every > 0) {
       sw.#timer = setInterval(() => sw.writeStats(), every);
@@ -83,7 +89,13 @@ export class VhostSwitch {
       session = new Session(
         port,
         fd,
-        { features: this.#opts.features ?? DEFAULT_FEATURES, log: this.#log, verbose: this.#opts.verbose ?? false, wake: this.forwarder.wake },
+        {
+          features: this.features,
+          log: this.#log,
+          verbose: this.#opts.verbose ?? false,
+          wake: this.forwarder.wake,
+          kicked: (q) => this.forwarder.kicked(port, q),
+        },
         (reason) => this.#ended(port, reason),
       );
     } catch (err) {
@@ -111,7 +123,7 @@ export class VhostSwitch {
   }
 
   stats(): SwitchStats {
-    return snapshot(this.ports, ++this.#seq);
+    return snapshot(this.ports, ++this.#seq, this.forwarder.busyPoll);
   }
 
   writeStats(): void {

@@ -24,6 +24,18 @@ export function decodeVirtioFeatures(bits: string): string[] {
   return names;
 }
 
+/**
+ * Ask the guest's NIC for `queues` combined channels (queue pairs) and return how many it runs: the
+ * tx queues the kernel shows in sysfs, which is what was negotiated and enabled (1 for a NIC
+ * without multi-queue, e.g. an emulated Intel card, whatever was asked).
+ */
+export async function setNicQueues(g: Endpoint, queues: number, signal?: AbortSignal): Promise<number> {
+  if (!g.iface) return 1;
+  if (queues > 1) await g.exec(['ethtool', '--set-channels', g.iface, 'combined', String(queues)], 10, signal);
+  const r = await g.exec(['ls', `/sys/class/net/${g.iface}/queues`], 10, signal);
+  return Math.max(1, r.stdout.split(/\s+/).filter((q) => /^tx-\d+$/.test(q)).length);
+}
+
 export async function readNicFeatures(g: Endpoint, signal?: AbortSignal): Promise<string[]> {
   if (!g.iface) return [];
   const sysfs = await g.exec(['cat', `/sys/class/net/${g.iface}/device/features`], 10, signal);

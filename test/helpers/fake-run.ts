@@ -200,7 +200,8 @@ export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'rep
     warmup: o.warmup ?? 1,
     accel: 'tcg',
     collectors: o.collectors ?? true,
-    guest: { memoryMiB: 64, vcpus: 1 },
+    switchBusyPoll: false,
+    guest: { memoryMiB: 64, vcpus: 1, queues: 1 },
     scenarios: o.scenarios ?? [tcp, latency],
     timeouts: { bootSec: 5, probeSec: 5 },
   };

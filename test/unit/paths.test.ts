@@ -31,6 +31,11 @@ describe('testpmd', () => {
     expect(argv).not.toContain('--no-huge');
   });
 
+  it('gives every port as many receive and transmit queues as the guests have queue pairs', () => {
+    expect(switchApp({ mbufs: 16384, forwardingCores: 1, queues: 2 })).toEqual(['--forward-mode=io', '--auto-start', '--total-num-mbufs=16384', '--nb-cores=1', '--rxq=2', '--txq=2']);
+    expect(switchApp({ mbufs: 16384, forwardingCores: 1, queues: 1 }).join(' ')).not.toMatch(/--rxq|--txq/);
+  });
+
   it('names the main lcore only when it is not the lowest', () => {
     expect(testpmdArgv({ ...base, lcores: [1, 0] }).slice(1, 5)).toEqual(['-l', '1,0', '--main-lcore', '1']);
     expect(testpmdArgv(base)).not.toContain('--main-lcore');

@@ -27,17 +27,27 @@ describe('profile validation', () => {
     const plan = resolvePlan(loadProfile(write('mine.json', valid)));
     expect(plan.profile.name).toBe('mine');
     expect(plan.warmup).toBe(1);
-    expect(plan.guest).toEqual({ memoryMiB: 512, vcpus: 1 });
+    expect(plan.guest).toEqual({ memoryMiB: 512, vcpus: 1, queues: 1 });
+    expect(plan.switchBusyPoll).toBe(false);
     expect(plan.scenarios[0]).toMatchObject({ name: 'tcp-stream', omitSec: 1, parallel: 1, topology: 'guest-to-guest' });
     expect(Object.isFrozen(plan.scenarios[0])).toBe(true);
     expect(plan.profile.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('gives a multi-queue guest as many vCPUs and TCP scenarios as many streams, unless told otherwise', () => {
+    const scenarios = [{ kind: 'tcp-stream' }, { kind: 'tcp-stream-no-offload', name: 'one', parallel: 1 }, { kind: 'udp-small' }];
+    const plan = resolvePlan(loadProfile(write('mq.json', { ...valid, guest: { queues: 2 }, scenarios })));
+    expect(plan.guest).toEqual({ memoryMiB: 512, vcpus: 2, queues: 2 });
+    expect(plan.scenarios.map((s) => ('parallel' in s ? s.parallel : undefined))).toEqual([2, 1, undefined]);
+    expect(resolvePlan(loadProfile(write('mq4.json', { ...valid, guest: { queues: 2, vcpus: 4 } }))).guest.vcpus).toBe(4);
+    expect(() => loadProfile(write('mq9.json', { ...valid, guest: { queues: 9 } }))).toThrow(/guest\.queues: Too big/);
   });
 
   const cases: [string, unknown, RegExp][] = [
     ['unknown backend', { ...valid, backends: ['e1000', 'e100'] }, /backends\[1\]: unknown backend "e100"; known: e1000, virtio-net, vhost-net, vhost-user-ts, vhost-user-testpmd/],
     ['backend listed twice', { ...valid, backends: ['e1000', 'e1000'] }, /backends\[1\]: "e1000" is listed twice/],
     ['unknown top-level key', { ...valid, repetitons: 3 }, /\(top level\): unknown key "repetitons"; allowed: name, description, backends, repetitions/],
-    ['unknown nested key', { ...valid, guest: { memory: 512 } }, /guest: unknown key "memory"; allowed: memoryMiB, vcpus/],
+    ['unknown nested key', { ...valid, guest: { memory: 512 } }, /guest: unknown key "memory"; allowed: memoryMiB, vcpus, queues/],
     ['wrong type', { ...valid, repetitions: 'three' }, /repetitions: Invalid input: expected number, received string/],
     ['zero repetitions', { ...valid, repetitions: 0 }, /repetitions: Too small: expected number to be >=1/],
     ['fractional duration', { ...valid, scenarios: [{ kind: 'tcp-stream', durationSec: 2.5 }] }, /scenarios\[0\]\.durationSec: Invalid input: expected int/],

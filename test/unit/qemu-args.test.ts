@@ -27,6 +27,24 @@ describe('QEMU argv', () => {
     }
   }
 
+  it('gives every virtio-net path the queue pairs asked for, with their MSI-X vectors, and e1000 one queue', () => {
+    const g = guestIdentity(0, 'abc123');
+    for (const id of backendIds) {
+      for (const accel of ['tcg', 'kvm'] as const) {
+        const nic = backends[id].guestArgs(g, { runtimeDir: '/run/iopath/r/x', accel, qemuVersion: { major: 7, minor: 2, micro: 22 }, queues: 2 });
+        const argv = qemuArgv({ ...base, vcpus: 2, accel, nic }).join(' ');
+        if (!argv.includes('virtio-net-pci')) {
+          expect(argv).not.toMatch(/queues=|mq=/);
+          continue;
+        }
+        expect(argv, id).toMatch(/-netdev \S*queues=2/);
+        expect(argv, id).toMatch(/virtio-net-pci,\S*mq=on/);
+        // QEMU 7.2 under TCG keeps vhost-user on INTx (vectors=0); elsewhere 2 per pair + config + control.
+        expect(argv, id).toMatch(nic.sharedMemory && accel === 'tcg' ? /vectors=0/ : /vectors=6/);
+      }
+    }
+  });
+
   it('escapes commas in property values and renders booleans as on/off', () => {
     expect(renderProps('file', { id: 'x', path: '/a,b', share: true, wait: false, skip: undefined })).toBe('file,id=x,path=/a,,b,share=on,wait=off');
   });

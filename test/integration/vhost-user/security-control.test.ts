@@ -2,7 +2,8 @@
 // ports 1 and 2 must keep forwarding; the switch must not crash, hang or leak fds.
 
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_QUEUE_PAIRS } from '../../../harness/vhost-user/features.ts';
 import { native, nativeUnavailableReason } from '../../../harness/vhost-user/native.ts';
 import { encodeRequest } from '../../../harness/vhost-user/protocol/codec.ts';
 import { bit, F, HEADER_SIZE, PF, Req, type Message } from '../../../harness/vhost-user/protocol/messages.ts';
@@ -163,7 +164,7 @@ addon.describe('control-plane hostility (docs/vhost-user.md §4 T1-T10)', () => 
       await new Promise((r) => setTimeout(r, 20));
     }
     const p = await split.reply(Req.GET_QUEUE_NUM);
-    expect(new DataView(p.buffer, p.byteOffset).getBigUint64(0, true)).toBe(1n);
+    expect(new DataView(p.buffer, p.byteOffset).getBigUint64(0, true)).toBe(BigInt(DEFAULT_QUEUE_PAIRS));
     split.close();
     await rig.expectNoFdLeak();
   });

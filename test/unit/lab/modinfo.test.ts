@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOrder, modinfo, moduleDepends, normaliseModuleName } from '../../../harness/image/modinfo.ts';
 import { ParseError } from '../../../harness/errors.ts';
+import { needs } from '../../helpers/host.ts';
 
-const haveCc = existsSync('/usr/bin/cc') || existsSync('/usr/bin/gcc');
+const compiler = needs('modinfo of a compiled object', existsSync('/usr/bin/cc') || existsSync('/usr/bin/gcc') ? undefined : 'no C compiler (apt-get install -y gcc)');
 
 /** A relocatable object with a .modinfo section, made by the real toolchain the way a module is. */
 function objectWithModinfo(entries: string[]): Buffer {
@@ -18,8 +19,7 @@ function objectWithModinfo(entries: string[]): Buffer {
 }
 
 describe('kernel module info', () => {
-  it.skipIf(!haveCc)("reads depends= from a relocatable object's .modinfo section", () => {
-    if (!haveCc) console.log('SKIPPED modinfo of a compiled object: no C compiler (apt-get install -y gcc)');
+  compiler.it("reads depends= from a relocatable object's .modinfo section", () => {
     const obj = objectWithModinfo(['license=GPL', 'depends=kvm,ccp', 'name=kvm_amd', 'alias=x86cpu:v*']);
     expect(modinfo(obj)).toEqual([
       ['license', 'GPL'],

@@ -45,6 +45,28 @@ describe('MacTable', () => {
     expect(t.lookup(0x0200_0001_0000, 5000)).toBe(1);
   });
 
+  it('looks at O(1) entries per new address when a spray meets a full table, never at the whole table', () => {
+    const t = new MacTable(4096, 300_000);
+    for (let i = 0; i < 4096; i++) t.learn(0x0200_0000_0000 + i, 0, i);
+    const before = t.scanned;
+    for (let i = 0; i < 100_000; i++) t.learn(0x0200_1000_0000 + i, 1, 5000 + i); // all refused: nothing aged
+    expect(t.size).toBe(4096);
+    expect(t.refused).toBe(100_000);
+    expect(t.scanned - before).toBeLessThanOrEqual(100_000); // one entry (the oldest) per attempt
+  });
+
+  it('ages out the oldest entries first, refreshed entries last', () => {
+    const t = new MacTable(3, 1000);
+    const [x, y, z, w] = [1, 2, 3, 4].map((i) => 0x0200_0000_0000 + i) as [number, number, number, number];
+    t.learn(x, 0, 0);
+    t.learn(y, 0, 100);
+    t.learn(z, 0, 200);
+    t.learn(x, 0, 900); // refreshed: now the newest
+    t.learn(w, 1, 1150); // full: y (seen at 100) has aged out and makes room; x stays
+    expect([t.lookup(x, 1150), t.lookup(y, 1150), t.lookup(w, 1150)]).toEqual([0, UNKNOWN, 1]);
+    expect(t.size).toBe(3);
+  });
+
   it('formats and parses 48-bit addresses exactly', () => {
     expect(formatMac(mac('fe:dc:ba:98:76:54'))).toBe('fe:dc:ba:98:76:54');
   });

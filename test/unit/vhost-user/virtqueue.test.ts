@@ -104,10 +104,10 @@ addon.describe('SplitQueue', () => {
   });
 
   it('drops (but consumes) chains with bad addresses, wrong direction or too many bytes (T14, T22)', () => {
-    const cases: [number, number, number, number][] = [
+    const cases: [number | bigint, number, number, number][] = [
       [mem.gpa(mem.size - 8), 64, 0, Chain.BAD_ADDR],
       [0x10, 64, 0, Chain.BAD_ADDR],
-      [2 ** 64 - 8, 64, 0, Chain.BAD_ADDR],
+      [2n ** 64n - 8n, 64, 0, Chain.ADDR_OVERFLOW],
       [mem.gpa(Layout.TX_BUFS), 64, WRITE, Chain.BAD_DIR],
       [mem.gpa(Layout.BIG), 100_000, 0, Chain.TOO_BIG],
     ];
@@ -119,6 +119,44 @@ addon.describe('SplitQueue', () => {
       expect(q.chainStatus).toBe(status);
     });
     expect(q.pending()).toBe(0);
+  });
+
+  // Each place that refuses an address of 2^53 or more before doing arithmetic on it, hit with a
+  // real 64-bit address (a bigint: as a number, 2^64 - 8 would round to 2^64 and wrap to 0).
+  it('refuses addresses whose address + length would overflow, in every kind of descriptor (T14)', () => {
+    const top = 2n ** 64n - 8n;
+    const ok = BigInt(mem.gpa(Layout.TX_BUFS));
+    // A lone direct descriptor (the fast path falls through to the checked loop).
+    ring.writeDesc(0, top, 64, 0, 0);
+    ring.putAvail(0);
+    expect(q.pop(segs, false, 65536)).toBe(0);
+    expect(q.chainStatus).toBe(Chain.ADDR_OVERFLOW);
+    // The second descriptor of a chain.
+    segs.reset();
+    ring.writeDesc(1, ok, 12, NEXT, 2);
+    ring.writeDesc(2, top, 64, 0, 0);
+    ring.putAvail(1);
+    expect(q.pop(segs, false, 65536)).toBe(1);
+    expect(q.chainStatus).toBe(Chain.ADDR_OVERFLOW);
+    // An indirect table's own address.
+    segs.reset();
+    ring.writeDesc(3, 2n ** 64n - 16n, 32, INDIRECT, 0);
+    ring.putAvail(3);
+    expect(q.pop(segs, false, 65536)).toBe(3);
+    expect(q.chainStatus).toBe(Chain.ADDR_OVERFLOW);
+    // The smallest address refused: 2^53 (high word 0x200000), whatever the length.
+    segs.reset();
+    ring.writeDesc(4, 2n ** 53n, 1, 0, 0);
+    ring.putAvail(4);
+    expect(q.pop(segs, false, 65536)).toBe(4);
+    expect(q.chainStatus).toBe(Chain.ADDR_OVERFLOW);
+    // Just below it the address is exact: outside every region, an ordinary bad address.
+    segs.reset();
+    ring.writeDesc(5, 2n ** 53n - 64n, 64, 0, 0);
+    ring.putAvail(5);
+    expect(q.pop(segs, false, 65536)).toBe(5);
+    expect(q.chainStatus).toBe(Chain.BAD_ADDR);
+    expect(() => ring.writeDesc(6, 2 ** 64 - 8, 64, 0, 0)).toThrow(/pass a bigint/);
   });
 
   it('treats an avail index that jumps past the ring size as broken (T19)', () => {

@@ -1,0 +1,88 @@
+// Which receive queue of a multi-queue port a frame goes to: every frame of one flow lands on the
+// same queue (in order), and different flows spread over the queues. The flow is the IPv4/IPv6
+// address pair, the protocol, and for unfragmented TCP and UDP the port pair; other frames hash by
+// their MAC addresses and ethertype. The hash is symmetric (both directions of a connection hash
+// alike), like the Toeplitz key most NICs use for RSS; FlowTable turns hashes into queues.
+
+/** Bytes of a frame the hash may read: Ethernet + VLAN tag + IPv6 header + the L4 port pair. */
+export const FLOW_BYTES = 14 + 4 + 40 + 4;
+
+/** Flow hash of the frame whose first byte is b[at], of which n bytes are readable. */
+export function flowHash(b: Uint8Array, at: number, n: number): number {
+  if (n < 14) return 0;
+  const end = at + n;
+  let l3 = at + 14;
+  let type = (b[at + 12]! << 8) | b[at + 13]!;
+  if (type === 0x8100 && n >= 18) {
+    type = (b[at + 16]! << 8) | b[at + 17]!;
+    l3 += 4;
+  }
+  let h: number;
+  if (type === 0x0800 && l3 + 20 <= end) {
+    const proto = b[l3 + 9]!;
+    h = word(b, l3 + 12) ^ word(b, l3 + 16) ^ proto;
+    const l4 = l3 + (b[l3]! & 0xf) * 4;
+    const fragment = ((b[l3 + 6]! & 0x3f) << 8) | b[l3 + 7]!; // MF flag and offset
+    if ((proto === 6 || proto === 17) && fragment === 0 && l4 + 4 <= end) h ^= ports(b, l4);
+  } else if (type === 0x86dd && l3 + 40 <= end) {
+    const next = b[l3 + 6]!;
+    h = next;
+    for (let k = 8; k < 40; k += 4) h ^= word(b, l3 + k);
+    if ((next === 6 || next === 17) && l3 + 44 <= end) h ^= ports(b, l3 + 40);
+  } else {
+    h = word(b, at) ^ word(b, at + 6) ^ ((b[at + 4]! << 8) | b[at + 5]!) ^ ((b[at + 10]! << 8) | b[at + 11]!) ^ type;
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function word(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+/** Source and destination port folded so that swapping them gives the same value. */
+function ports(b: Uint8Array, at: number): number {
+  const s = (b[at]! << 8) | b[at + 1]!;
+  const d = (b[at + 2]! << 8) | b[at + 3]!;
+  return (s ^ d) | ((s + d) << 16);
+}
+
+/** Slots of a port's flow table (a power of two); a flow idle this long gives its slot up (ms). */
+const FLOW_SLOTS = 4096;
+const FLOW_IDLE_MS = 2000;
+
+/**
+ * Which receive queue each flow of one port uses. A new flow gets the next queue round-robin (with
+ * two flows on two queues, a bare hash puts both on one queue half the time; round-robin never
+ * does), and keeps it while it is active: a direct-mapped table of flow hashes. A flow whose slot is
+ * held by another live flow uses its hash modulo the queue count instead, which is stable too.
+ */
+export class FlowTable {
+  #key = new Int32Array(FLOW_SLOTS);
+  #queue = new Uint8Array(FLOW_SLOTS);
+  #seen = new Float64Array(FLOW_SLOTS).fill(-Infinity);
+  #next = 0;
+
+  /** The queue (0..n-1) of the flow with this hash, at time `now` (ms). */
+  queueOf(hash: number, n: number, now: number): number {
+    const slot = hash & (FLOW_SLOTS - 1);
+    const key = hash | 0;
+    if (this.#key[slot] === key && this.#queue[slot]! < n && now - this.#seen[slot]! <= FLOW_IDLE_MS) {
+      this.#seen[slot] = now;
+      return this.#queue[slot]!;
+    }
+    if (this.#key[slot] !== key && now - this.#seen[slot]! <= FLOW_IDLE_MS) return (hash >>> 0) % n;
+    const q = this.#next++ % n;
+    this.#key[slot] = key;
+    this.#queue[slot] = q;
+    this.#seen[slot] = now;
+    return q;
+  }
+
+  /** Forget every flow (the port's queues changed or it reconnected). */
+  clear(): void {
+    this.#seen.fill(-Infinity);
+    this.#next = 0;
+  }
+}
