@@ -7,7 +7,7 @@ import { buildFigures } from '../../../harness/report/figures.ts';
 import { renderHtml } from '../../../harness/report/html.ts';
 import { loadRun } from '../../../harness/report/load.ts';
 import { renderMarkdown } from '../../../harness/report/markdown.ts';
-import { fixture, HOSTILE, hostileRun } from './helpers.ts';
+import { copyRun, fixture, HOSTILE, hostileRun } from './helpers.ts';
 
 const model = (...dirs: string[]) => buildReportModel(dirs.map(loadRun), { generatedAt: '2025-03-04T00:00:00.000Z' });
 /** Figures without drawing: a 1×1 PNG each, enough for the pure HTML renderer. */
@@ -21,7 +21,10 @@ describe('escaping', () => {
     expect(html`<p>${inner}${['<', raw('<br>')]}${null}${undefined}${false}${0}</p>`.value).toBe('<p><b>&lt;i&gt;</b>&lt;<br>0</p>');
   });
   it('escapes Markdown cells and CSV fields', () => {
-    expect(escapeMarkdown('a|b *c* <d>\nnext')).toBe('a\\|b \\*c\\* &lt;d&gt; next');
+    expect(escapeMarkdown('a|b *c* <d>\nnext')).toBe('a\\|b \\*c\\* \\<d\\> next');
+    // Markdown escaping, not HTML's: a command keeps its &&, and only an entity-like & is escaped.
+    expect(escapeMarkdown('apt-get update && apt-get install -y qemu')).toBe('apt-get update && apt-get install -y qemu');
+    expect(escapeMarkdown('R&D &amp; &#38;')).toBe('R&D \\&amp; \\&#38;');
     expect(csvField('a,"b"')).toBe('"a,""b"""');
     expect(csvField('=cmd|calc')).toBe("'=cmd|calc");
     expect(csvField(-5)).toBe('-5');
@@ -84,8 +87,18 @@ describe('Markdown, CSV and JSON exports', () => {
   it('escapes a hostile profile name in Markdown', () => {
     const md = renderMarkdown(model(hostileRun()));
     expect(md).not.toContain('<script>');
-    expect(md).toContain('&lt;script&gt;');
+    expect(md).not.toMatch(/(?<!\\)<(script|img)/);
+    expect(md).toContain('\\<script\\>');
+    expect(md).not.toContain('&lt;');
     expect(HOSTILE).toContain('<script>');
+  });
+
+  it('prints a path\'s fix in summary.md as a command, without HTML entities', () => {
+    const fix = 'apt-get update && apt-get install -y --no-install-recommends qemu-system-x86';
+    const dir = copyRun('tcg-dev-a-1', { record: (r) => ({ ...r, backends: r.backends.map((b) => (b.status === 'skipped' ? { ...b, fix } : b)) }) });
+    const md = renderMarkdown(model(dir));
+    expect(md).toContain(`Fix: ${fix}`);
+    expect(md).not.toContain('&amp;');
   });
 
   it('exports one CSV row per series in raw units', () => {
