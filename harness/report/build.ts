@@ -6,7 +6,7 @@ import { metricInfo } from '../metrics.ts';
 import { seriesKey, type SampleRecord } from '../samples.ts';
 import { T_INTERVAL_METHOD } from '../stats/describe.ts';
 import { DRIFT_MIN_N } from '../stats/drift.ts';
-import { OUTLIER_MIN_RELATIVE_DEVIATION, OUTLIER_THRESHOLD } from '../stats/outliers.ts';
+import { OUTLIER_ALPHA, OUTLIER_MIN_N, OUTLIER_MIN_RELATIVE_DEVIATION } from '../stats/outliers.ts';
 import { RATIO_METHOD } from '../stats/ratio.ts';
 import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repetitionWarnings, repKey, type SeriesInput, type SeriesStats } from '../stats/series.ts';
 import { DEFAULT_THRESHOLDS, sortWarnings, type QualityThresholds } from '../stats/warnings.ts';
@@ -83,7 +83,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     methods: {
       ci: `95 % ${T_INTERVAL_METHOD}`,
       ratio: `ratio of medians; 95 % ${RATIO_METHOD}`,
-      outliers: `modified z-score 0.6745·(x − median)/MAD beyond ±${OUTLIER_THRESHOLD} (Iglewicz & Hoaglin 1993) and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median; flagged, not removed`,
+      outliers: `each repetition against the mean and spread of the others (leave-one-out t, as in Grubbs' test), beyond the t quantile that a series of pure noise exceeds by chance with probability ${OUTLIER_ALPHA} (${OUTLIER_ALPHA}/2n per value and side, so the limit is stricter at small n), from ${OUTLIER_MIN_N} repetitions, and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median (packet loss: more than 1 percentage point); flagged, not removed`,
       drift: `Mann–Kendall trend test over the repetitions in order (exact below 41 values without ties), from ${DRIFT_MIN_N} repetitions, p < ${thresholds.driftAlpha}; size by the Theil–Sen slope`,
       warmup: 'warm-up repetitions and repetitions recorded as failed are excluded from every statistic',
     },

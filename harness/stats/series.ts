@@ -31,8 +31,8 @@ export interface SeriesInput extends SeriesId {
 
 export interface SeriesStats extends SeriesInput {
   summary: Summary;
-  /** Repetitions flagged by the modified z-score. */
-  outliers: { rep: number; value: number; score: number }[];
+  /** Repetitions flagged as outliers (see findOutliers); `score` is null when the other repetitions are all equal. */
+  outliers: { rep: number; value: number; score: number | null }[];
   drift: DriftResult | null;
   warnings: Warning[];
 }
@@ -138,7 +138,8 @@ export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds 
   if (input.points.length === 0) return null;
   const values = input.points.map((p) => p.value);
   const summary = describe(values);
-  const out = findOutliers(values);
+  // Packet loss is a percentage, often near 0: a relative floor says nothing there, 1 point does.
+  const out = findOutliers(values, input.unit === '%' ? { minAbsoluteDeviation: 1 } : {});
   const outliers = out.indices.map((i) => ({ rep: input.points[i]!.rep, value: values[i]!, score: out.scores[i]! }));
   const drift = mannKendall(values);
   const warnings: Warning[] = [];
@@ -158,7 +159,9 @@ export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds 
         code: 'outlier',
         severity: 'warning',
         subject,
-        message: `repetition ${o.rep} is an outlier: ${summary.median === 0 ? '' : `${((Math.abs(o.value - summary.median) / Math.abs(summary.median)) * 100).toFixed(1)} % ${o.value > summary.median ? 'above' : 'below'} the median, `}modified z-score ${o.score.toFixed(1)} beyond ±${out.threshold}${out.scale === 'mean-absolute-deviation' ? ' (MAD is 0, so the mean absolute deviation was the scale)' : ''}`,
+        message: `repetition ${o.rep} is an outlier: ${deviationText(o.value, summary.median)}${
+          o.score === null ? `the other ${values.length - 1} repetitions are all equal` : `t = ${o.score.toFixed(1)} against the other ${values.length - 1} repetitions, beyond ${out.threshold!.toFixed(1)} (the limit at n = ${values.length})`
+        }`,
         advice: 'look at that repetition’s raw output; the median is robust to it, the mean and its interval are not',
       });
     }
@@ -273,6 +276,12 @@ function defaultLabel(s: SeriesStats): string {
     .map((k) => `${k}=${s.dims[k]}`)
     .join(', ');
   return `${metricInfo(s.metric).title.toLowerCase()}${dims ? ` (${dims})` : ''}`;
+}
+
+/** `18.0 % above the median, ` (nothing when the median is 0). */
+function deviationText(value: number, median: number): string {
+  if (median === 0) return '';
+  return `${((Math.abs(value - median) / Math.abs(median)) * 100).toFixed(1)} % ${value > median ? 'above' : 'below'} the median, `;
 }
 
 export function formatP(p: number): string {

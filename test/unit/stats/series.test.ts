@@ -42,8 +42,8 @@ describe('analyseSeries warnings', () => {
     const noisy = analyseSeries({ ...base, points: pts([100, 70, 130, 90, 110]) })!;
     expect(noisy.warnings.map((w) => w.code)).toContain('high-cv');
     const outlier = analyseSeries({ ...base, points: pts([10, 10.1, 9.9, 10.05, 9.95, 15]) })!;
-    expect(outlier.outliers).toEqual([{ rep: 5, value: 15, score: expect.closeTo(44.742, 2) }]);
-    expect(outlier.warnings.find((w) => w.code === 'outlier')!.message).toMatch(/repetition 5 is an outlier/);
+    expect(outlier.outliers).toEqual([{ rep: 5, value: 15, score: expect.closeTo(57.735, 2) }]);
+    expect(outlier.warnings.find((w) => w.code === 'outlier')!.message).toMatch(/repetition 5 is an outlier: 49\.6 % above the median, t = 57\.7 against the other 5 repetitions, beyond 7\.\d \(the limit at n = 6\)/);
     const drifting = analyseSeries({ ...base, points: pts([100, 99, 98, 97, 96, 95]) })!;
     const drift = drifting.warnings.find((w) => w.code === 'drift')!;
     expect(drift.message).toMatch(/drifts downward/);
