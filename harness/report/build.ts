@@ -9,8 +9,9 @@ import { DRIFT_MIN_N } from '../stats/drift.ts';
 import { OUTLIER_ALPHA, OUTLIER_MIN_N, OUTLIER_MIN_RELATIVE_DEVIATION } from '../stats/outliers.ts';
 import { RATIO_METHOD } from '../stats/ratio.ts';
 import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repetitionWarnings, repKey, type SeriesInput, type SeriesStats } from '../stats/series.ts';
-import { DEFAULT_THRESHOLDS, sortWarnings, type QualityThresholds } from '../stats/warnings.ts';
+import { DEFAULT_THRESHOLDS, groupWarnings, type QualityThresholds } from '../stats/warnings.ts';
 import { basisWords, compareVariants, costSeries, packetSizes, variantLabel, variantOf, type CostSeries } from './costs.ts';
+import { orderedScenarios } from './figures.ts';
 import { mergePaths, pathOrder, sourceNames } from './format.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { LoadedRun } from './load.ts';
@@ -52,13 +53,15 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   const backends = current.flatMap(backendViews);
   const references = referencePaths(series, hosts, paths);
   const ratios = computeRatios(series, costs, references, paths, names);
-  const warnings = sortWarnings([
+  // At most one entry per path and scenario, the most consequential first (see groupWarnings).
+  const scenarioOrder = orderedScenarios({ series });
+  const warnings = groupWarnings([
     ...runs.flatMap((r) => r.problems.map((w) => ({ ...w, subject: { ...w.subject, host: r.host } }))),
     ...current.flatMap(runWarnings),
     ...mergedQualityWarnings([...series, ...costs], thresholds, seriesLabel),
     // A finding about the whole run names it (unless runs of several hosts are merged).
     ...repetitionWarnings(series, thresholds).map((w) => (w.subject.backend || hosts.length > 1 ? w : { ...w, subject: { ...w.subject, run: current[0]!.record.run } })),
-  ]);
+  ], { pathOrder: pathOrder(paths), scenarioOrder: (a, b) => scenarioOrder.indexOf(a) - scenarioOrder.indexOf(b) });
   const runViews = runs.map((r) => runView(r, latestByHost.get(r.host) === r));
   const multiHost = hosts.length > 1;
   const model: ReportModel = {

@@ -148,7 +148,8 @@ describe('warnings of a real run', () => {
       expect.stringMatching(/^collectors perf-kvm, perf-kvm-exit-reasons, debugfs could not count on every measured path: the guests run under TCG/),
       expect.stringMatching(/^collector qmp-stats could not count on every measured path/),
     ]);
-    const notes = model.warnings.filter((w) => w.code === 'rep-note');
+    const findings = model.warnings.flatMap((w) => w.findings ?? [w]);
+    const notes = findings.filter((w) => w.code === 'rep-note');
     expect(notes.length).toBeGreaterThan(0);
     expect(new Set(notes.map((w) => `${w.subject.backend}|${w.message}`)).size).toBe(notes.length);
     const hpet = notes.find((w) => w.subject.backend === 'e1000' && /region=hpet/.test(w.message))!;
@@ -156,8 +157,8 @@ describe('warnings of a real run', () => {
     expect(hpet.message).toMatch(/hpet is not part of the device-access sums/);
     expect(hpet.severity).toBe('note');
     // testpmd's polling thread got less CPU under load than at rest: the 2-CPU host was oversubscribed.
-    const starved = notes.find((w) => w.subject.backend === 'vhost-user-testpmd' && /^hostCpu role=testpmd/.test(w.message))!;
-    expect(starved).toMatchObject({ severity: 'warning', advice: expect.stringMatching(/more CPUs/) });
+    const starved = findings.find((w) => w.subject.backend === 'vhost-user-testpmd' && /^hostCpu role=testpmd/.test(w.message))!;
+    expect(starved).toMatchObject({ code: 'cpu-starved', severity: 'warning', advice: expect.stringMatching(/more CPUs/) });
     expect(starved.message).toMatch(/testpmd got less CPU under load than at rest: the host's 2 CPUs were oversubscribed/);
   });
 });

@@ -44,6 +44,15 @@ describe('renderHtml', () => {
     expect(page.match(/<script/g)).toBeNull();
   });
 
+  it('lists the findings of one path and scenario under one entry, in HTML and Markdown', () => {
+    const m = model(fixture('tcg-dev-a-1'));
+    const page = renderHtml(m, fakeFigures(m));
+    expect(page).toMatch(/<strong>e1000 · udp-pps<\/strong>: <ul class="findings"><li>repetition 2 failed: iperf3: error[^<]*<span class="advice">[^<]*<\/span><\/li><li>only 4 measured repetitions/);
+    expect(page.match(/<strong>e1000 · udp-pps<\/strong>/g)).toHaveLength(1);
+    const md = renderMarkdown(m);
+    expect(md).toMatch(/\n- \*\*warning\*\* e1000 · udp-pps:\n {2}- repetition 2 failed: iperf3: error.*\n {2}- only 4 measured repetitions/);
+  });
+
   it('is one self-contained document with every section', () => {
     const m = model(fixture('tcg-dev-a-1'));
     const page = renderHtml(m, fakeFigures(m));

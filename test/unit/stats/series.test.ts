@@ -104,6 +104,23 @@ describe('headline series and their findings', () => {
     expect(grouped[0]!.message).toMatch(/for figure \(packetRate \d+\.\d %, lossPercent \d+\.\d %\)$/);
   });
 
+  it('merge the outliers of one path and scenario by repetition, naming each figure', () => {
+    const udp = { ...base, scenario: 'udp-small', dims: { payloadBytes: 64 } };
+    const loss = analyseSeries({ ...udp, metric: 'lossPercent', unit: '%', points: pts([20, 21, 19, 20.5, 60, 20]) })!;
+    const rate = analyseSeries({ ...udp, metric: 'packetRate', unit: 'pkt/s', points: pts([100, 101, 99, 100.5, 50, 100]) })!;
+    expect([loss, rate].map((s) => s.outliers.map((o) => o.rep))).toEqual([[4], [4]]);
+    const one = mergedQualityWarnings([loss, rate]).filter((w) => w.code === 'outlier');
+    expect(one.map((w) => w.message)).toEqual(['repetition 4 is an outlier (off the median of n = 6) in packet loss (payloadBytes=64) +196 %; delivered packet rate (payloadBytes=64) −50 %']);
+    expect(one[0]!.subject).toEqual({ host: 'h', backend: 'e1000', scenario: 'udp-small' });
+    // Two repetitions off in the same figures are one finding; a third off elsewhere is another.
+    const at = (s: typeof loss, reps: number[]) => ({ ...s, outliers: reps.map((rep) => ({ rep, value: s.points[rep]!.value, score: 20 })) });
+    const two = mergedQualityWarnings([at(loss, [2, 4]), at(rate, [1, 2, 4])]).filter((w) => w.code === 'outlier');
+    expect(two.map((w) => w.message)).toEqual([
+      'repetitions 2 and 4 are outliers (n = 6) in packet loss (payloadBytes=64) and delivered packet rate (payloadBytes=64)',
+      'repetition 1 is an outlier (off the median of n = 6) in delivered packet rate (payloadBytes=64) +1 %',
+    ]);
+  });
+
   it('say "too few repetitions" once for every path and scenario with the same count', () => {
     const two = (backend: string, scenario: string) => analyseSeries({ ...base, backend, scenario, metric: 'throughput', unit: 'count/pkt', points: pts([3, 3.1]) })!;
     const ws = repetitionWarnings([two('e1000', 'tcp-stream'), two('virtio-net', 'tcp-stream'), two('e1000', 'latency'), two('virtio-net', 'latency')]);
