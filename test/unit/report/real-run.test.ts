@@ -128,15 +128,19 @@ describe('summary of a real run', () => {
 describe('warnings of a real run', () => {
   it('stay few and actionable: no finding for a slice of a breakdown, noise merged per path and scenario', () => {
     expect(model.warnings.length).toBeLessThanOrEqual(20);
-    for (const w of model.warnings) {
+    const findings = model.warnings.flatMap((w) => w.findings ?? [w]);
+    for (const w of findings) {
       const dims = Object.keys(w.subject.dims ?? {});
       expect(dims.filter((d) => BREAKDOWN_DIMS.includes(d)), w.message).toEqual([]);
       // Quality findings name headline figures only (the runner's own notes quote what they are about).
       if (['high-cv', 'outlier', 'drift'].includes(w.code)) expect(w.message).not.toMatch(/kind=|region=|role=|host CPU time|device accesses \(software emulation\) (?!per)/i);
     }
-    const noisy = model.warnings.filter((w) => w.code === 'high-cv');
-    const keys = noisy.map((w) => `${w.subject.backend}|${w.subject.scenario}`);
+    // At most one entry per path and scenario (and one per path for notes that span its scenarios).
+    const keys = model.warnings.filter((w) => w.subject.backend).map((w) => `${w.subject.backend}|${w.subject.scenario ?? ''}`);
     expect(new Set(keys).size).toBe(keys.length);
+    // Ordered by consequence: testpmd starved of CPU before any noise, notes last.
+    expect(model.warnings[0]).toMatchObject({ code: 'cpu-starved', severity: 'warning', subject: { backend: 'vhost-user-testpmd' } });
+    expect(model.warnings.findIndex((w) => w.severity === 'note')).toBeGreaterThan(model.warnings.findLastIndex((w) => w.severity === 'warning'));
     // The idle window is one repetition by design: no "only 1 repetition" finding about it.
     expect(model.warnings.some((w) => w.subject.scenario === 'idle' || w.code === 'no-ci')).toBe(false);
     expect(model.warnings.filter((w) => w.code === 'few-reps')).toHaveLength(1);
