@@ -6,11 +6,12 @@ import { metricInfo } from '../metrics.ts';
 import { seriesKey, type SampleRecord } from '../samples.ts';
 import { T_INTERVAL_METHOD } from '../stats/describe.ts';
 import { DRIFT_MIN_N } from '../stats/drift.ts';
-import { OUTLIER_MIN_RELATIVE_DEVIATION, OUTLIER_THRESHOLD } from '../stats/outliers.ts';
+import { OUTLIER_ALPHA, OUTLIER_MIN_N, OUTLIER_MIN_RELATIVE_DEVIATION } from '../stats/outliers.ts';
 import { RATIO_METHOD } from '../stats/ratio.ts';
 import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repetitionWarnings, repKey, type SeriesInput, type SeriesStats } from '../stats/series.ts';
-import { DEFAULT_THRESHOLDS, sortWarnings, type QualityThresholds } from '../stats/warnings.ts';
+import { DEFAULT_THRESHOLDS, groupWarnings, type QualityThresholds } from '../stats/warnings.ts';
 import { basisWords, compareVariants, costSeries, packetSizes, variantLabel, variantOf, type CostSeries } from './costs.ts';
+import { orderedScenarios } from './figures.ts';
 import { mergePaths, pathOrder, sourceNames } from './format.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { LoadedRun } from './load.ts';
@@ -53,13 +54,15 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   const backends = current.flatMap(backendViews);
   const references = referencePaths(series, hosts, paths);
   const ratios = computeRatios(series, costs, references, paths, names);
-  const warnings = sortWarnings([
+  // At most one entry per path and scenario, the most consequential first (see groupWarnings).
+  const scenarioOrder = orderedScenarios({ series });
+  const warnings = groupWarnings([
     ...runs.flatMap((r) => r.problems.map((w) => ({ ...w, subject: { ...w.subject, host: r.host } }))),
     ...current.flatMap(runWarnings),
     ...mergedQualityWarnings([...series, ...costs], thresholds, seriesLabel),
     // A finding about the whole run names it (unless runs of several hosts are merged).
     ...repetitionWarnings(series, thresholds).map((w) => (w.subject.backend || hosts.length > 1 ? w : { ...w, subject: { ...w.subject, run: current[0]!.record.run } })),
-  ]);
+  ], { pathOrder: pathOrder(paths), scenarioOrder: (a, b) => scenarioOrder.indexOf(a) - scenarioOrder.indexOf(b) });
   const runViews = runs.map((r) => runView(r, latestByHost.get(r.host) === r));
   const multiHost = hosts.length > 1;
   const model: ReportModel = {
@@ -84,7 +87,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     methods: {
       ci: `95 % ${T_INTERVAL_METHOD}`,
       ratio: `ratio of medians; 95 % ${RATIO_METHOD}`,
-      outliers: `modified z-score 0.6745·(x − median)/MAD beyond ±${OUTLIER_THRESHOLD} (Iglewicz & Hoaglin 1993) and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median; flagged, not removed`,
+      outliers: `each repetition against the mean and spread of the others (leave-one-out t, as in Grubbs' test), beyond the t quantile that a series of pure noise exceeds by chance with probability ${OUTLIER_ALPHA} (${OUTLIER_ALPHA}/2n per value and side, so the limit is stricter at small n), from ${OUTLIER_MIN_N} repetitions, and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median (packet loss: more than 1 percentage point); flagged, not removed`,
       drift: `Mann–Kendall trend test over the repetitions in order (exact below 41 values without ties), from ${DRIFT_MIN_N} repetitions, p < ${thresholds.driftAlpha}; size by the Theil–Sen slope`,
       warmup: 'warm-up repetitions and repetitions recorded as failed are excluded from every statistic',
     },

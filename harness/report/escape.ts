@@ -1,5 +1,5 @@
 // Escaping for every output format: HTML (a tagged template that escapes each interpolation unless
-// it is already SafeHtml), Markdown table cells, and CSV fields.
+// it is already SafeHtml), Markdown text (backslash escapes, not entities), and CSV fields.
 
 /** Markup that is already escaped or built from constants. */
 export class SafeHtml {
@@ -43,14 +43,16 @@ export function raw(markup: string): SafeHtml {
 }
 
 /**
- * Text for a Markdown table cell or paragraph: HTML metacharacters become entities (GitHub renders
- * inline HTML), the Markdown punctuation that can start emphasis, code, links or table cells is
- * backslash-escaped, and newlines become spaces.
+ * Text for a Markdown table cell or paragraph, escaped the Markdown way (backslashes), never with
+ * HTML entities: a raw summary.md is read in terminals and CI logs too, where `&amp;&amp;` in a
+ * command is noise. `<` and `>` are backslash-escaped, so GitHub starts no inline HTML; `&` only where
+ * it would begin an entity (`&amp;` stays those five characters); the punctuation that can start
+ * emphasis, code, links or table cells is backslash-escaped; newlines become spaces.
  */
 export function escapeMarkdown(text: string): string {
   return text
-    .replace(/[&<>]/g, (c) => HTML_ESCAPES[c]!)
-    .replace(/([\\`*_[\]|~])/g, '\\$1')
+    .replace(/([\\`*_[\]|~<>])/g, '\\$1')
+    .replace(/&(?=#?[a-zA-Z0-9]+;)/g, '\\&')
     .replace(/\r?\n/g, ' ');
 }
 

@@ -192,7 +192,10 @@ export function warningsSection(model: ReportModel): SafeHtml {
   const t = model.thresholds;
   const thresholds = html`<p class="muted">Thresholds: coefficient of variation above ${t.cvPercent} %; fewer than ${t.minReps} measured repetitions; drift at p &lt; ${t.driftAlpha}; outliers as in Methods.</p>`;
   if (model.warnings.length === 0) return html`<p>No warnings: every series has enough repetitions, low noise, no outliers and no drift.</p>${thresholds}`;
-  return html`<ul class="warnings">${model.warnings.map((w: Warning) => html`<li><span class="badge ${w.severity}">${w.severity}</span> <strong>${subjectText(w.subject, model.multiHost)}</strong>: ${w.message}.${w.advice ? html` <span class="advice">What to do: ${w.advice}.</span>` : ''}</li>`)}</ul>${thresholds}`;
+  const finding = (w: Warning) => html`${w.message}.${w.advice ? html` <span class="advice">What to do: ${w.advice}.</span>` : ''}`;
+  // An entry that groups the findings of one path and scenario lists them, most consequential first.
+  const body = (w: Warning) => (w.findings ? html`<ul class="findings">${w.findings.map((f) => html`<li>${finding(f)}</li>`)}</ul>` : finding(w));
+  return html`<ul class="warnings">${model.warnings.map((w: Warning) => html`<li><span class="badge ${w.severity}">${w.severity}</span> <strong>${subjectText(w.subject, model.multiHost)}</strong>: ${body(w)}</li>`)}</ul>${thresholds}`;
 }
 
 /** Medians of every headline metric across the runs of each profile and host. */

@@ -50,6 +50,8 @@ figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
 .figure-error { border: 1px dashed var(--err); padding: 10px; color: var(--err); width: 100%; }
 ul.warnings { list-style: none; padding: 0; }
 ul.warnings li { padding: 6px 0; border-bottom: 1px solid var(--line); }
+ul.warnings ul.findings { margin: 4px 0 0; padding-left: 20px; list-style: disc; }
+ul.warnings ul.findings li { padding: 2px 0; border-bottom: none; }
 .advice { color: var(--muted); }
 .features code { padding: 0 3px; background: var(--bg-soft); border-radius: 3px; word-break: normal; }
 dl.prov { display: grid; grid-template-columns: 190px 1fr; gap: 2px 12px; font-size: 12.5px; margin: 6px 0 14px; }

@@ -8,6 +8,7 @@ import { formatTime } from './format.ts';
 import { subjectText } from './html-sections.ts';
 import { labStatements } from './lab.ts';
 import type { ReportModel } from './model.ts';
+import type { Warning } from '../stats/warnings.ts';
 import { costMethodNotes, costTableOf, idleTable, performanceTableLong, ratioMatrix, scenarioBlocks, type Table } from './summary.ts';
 
 /** Metrics the Markdown summary is built around (the HTML and CSV have every series). */
@@ -83,7 +84,13 @@ export function renderMarkdown(model: ReportModel): string {
   }
   if (model.warnings.length) {
     out.push(`### Warnings (${model.warnings.length})`, '');
-    for (const w of model.warnings.slice(0, MAX_WARNINGS)) out.push(`- **${w.severity}** ${md(subjectText(w.subject, model.multiHost))}: ${md(w.message)}${w.advice ? `. *${md(w.advice)}.*` : ''}`);
+    const finding = (w: Warning) => `${md(w.message)}${w.advice ? `. *${md(w.advice)}.*` : ''}`;
+    for (const w of model.warnings.slice(0, MAX_WARNINGS)) {
+      const head = `- **${w.severity}** ${md(subjectText(w.subject, model.multiHost))}:`;
+      // An entry that groups the findings of one path and scenario lists them, most consequential first.
+      if (w.findings) out.push(head, ...w.findings.map((f) => `  - ${finding(f)}`));
+      else out.push(`${head} ${finding(w)}`);
+    }
     if (model.warnings.length > MAX_WARNINGS) out.push(`- … and ${model.warnings.length - MAX_WARNINGS} more in index.html`);
     out.push('');
   }

@@ -1,6 +1,7 @@
 // What a reader of the report must know about how a run went, as warnings: a partial run, failed or
 // blocked paths, failed repetitions (one warning per reason), the runner's notes on repetitions
-// (merged when they say the same thing), and collectors that could not count.
+// (merged when they say the same thing; a path starved of CPU among them), and collectors that could
+// not count.
 
 import type { BackendOutcome, RepOutcome } from '../run/record.ts';
 import type { Warning } from '../stats/warnings.ts';
@@ -63,30 +64,32 @@ function failedRepWarnings(host: string, run: string, b: BackendOutcome): Warnin
  * them, the first one is quoted, and the repetitions are counted.
  */
 function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?: number): Warning[] {
-  const groups = new Map<string, { text: string; reps: Set<string> }>();
+  const groups = new Map<string, { text: string; reps: Set<string>; scenarios: Set<string>; count: number }>();
   for (const rep of b.reps) {
     for (const note of rep.notes ?? []) {
       const k = note.replace(/guest=\S+/g, 'guest=*').replace(/-?\d+(\.\d+)?/g, '#');
-      const g = groups.get(k) ?? { text: note, reps: new Set<string>() };
+      const g = groups.get(k) ?? { text: note, reps: new Set<string>(), scenarios: new Set<string>(), count: 0 };
       g.reps.add(`${rep.scenario}${rep.warmup ? ' warm-up' : ''} #${rep.rep}`);
+      g.scenarios.add(rep.scenario);
+      g.count++;
       groups.set(k, g);
-      (g as { count?: number }).count = ((g as { count?: number }).count ?? 0) + 1;
     }
   }
   return [...groups.values()].map((g) => {
-    const count = (g as { count?: number }).count ?? 1;
     const region = /region=(.+?):/.exec(g.text)?.[1];
     const role = region ? regionRole(region) : undefined;
     const reps = [...g.reps];
+    // A note of one scenario belongs with that scenario's other findings; one of several, with the path.
+    const subject = { host, run, backend: b.id, ...(g.scenarios.size === 1 ? { scenario: [...g.scenarios][0]! } : {}) };
     // A thread that got clearly less CPU under load than at rest was starved: the host's CPUs were oversubscribed.
     const cpu = /^hostCpu role=(.+?) .*idle baseline \(([\d.]+)\) exceeds the measured ([\d.]+)/.exec(g.text);
     const starved = cpu && Number(cpu[3]) < 0.75 * Number(cpu[2]);
-    const base = `${g.text}${count > 1 ? ` (and ${count - 1} more like it)` : ''}, in ${reps.length} repetition${reps.length > 1 ? 's' : ''}: ${reps.join(', ')}`;
+    const base = `${g.text}${g.count > 1 ? ` (and ${g.count - 1} more like it)` : ''}, in ${reps.length} repetition${reps.length > 1 ? 's' : ''}: ${reps.join(', ')}`;
     if (starved) {
       return {
-        code: 'rep-note' as const,
+        code: 'cpu-starved' as const,
         severity: 'warning' as const,
-        subject: { host, run, backend: b.id },
+        subject,
         message: `${base}; ${cpu[1]} got less CPU under load than at rest: the host's ${cpuCount ? `${cpuCount} CPUs were` : 'CPUs were'} oversubscribed, so ${b.id}'s results are limited by CPU contention`,
         advice: 'run on a host with more CPUs than the guests\' vCPUs plus the switch\'s polling cores, or pin them to separate cores',
       };
@@ -94,7 +97,7 @@ function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?
     return {
       code: 'rep-note' as const,
       severity: 'note' as const,
-      subject: { host, run, backend: b.id },
+      subject,
       message: `${base}${role && !role.counted ? `; ${region} is not part of the device-access sums (${role.why})` : ''}`,
     };
   });

@@ -1,7 +1,7 @@
 // Public surface of the statistics module: pure functions over numbers and sample records.
 
 export { describe, T_INTERVAL_METHOD, type ConfidenceInterval, type Summary } from './describe.ts';
-export { findOutliers, OUTLIER_THRESHOLD, OUTLIER_MIN_RELATIVE_DEVIATION, type OutlierReport } from './outliers.ts';
+export { findOutliers, OUTLIER_ALPHA, OUTLIER_MIN_N, OUTLIER_MIN_RELATIVE_DEVIATION, type OutlierOptions, type OutlierReport } from './outliers.ts';
 export { mannKendall, DRIFT_MIN_N, type DriftResult } from './drift.ts';
 export { medianRatio, RATIO_METHOD, type RatioEstimate, type BootstrapOptions } from './ratio.ts';
 export { permutationTest, welchTest, relativeChange, binomial, CHANGE_METHOD, type TestResult } from './hypothesis.ts';

@@ -31,8 +31,8 @@ export interface SeriesInput extends SeriesId {
 
 export interface SeriesStats extends SeriesInput {
   summary: Summary;
-  /** Repetitions flagged by the modified z-score. */
-  outliers: { rep: number; value: number; score: number }[];
+  /** Repetitions flagged as outliers (see findOutliers); `score` is null when the other repetitions are all equal. */
+  outliers: { rep: number; value: number; score: number | null }[];
   drift: DriftResult | null;
   warnings: Warning[];
 }
@@ -138,7 +138,8 @@ export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds 
   if (input.points.length === 0) return null;
   const values = input.points.map((p) => p.value);
   const summary = describe(values);
-  const out = findOutliers(values);
+  // Packet loss is a percentage, often near 0: a relative floor says nothing there, 1 point does.
+  const out = findOutliers(values, input.unit === '%' ? { minAbsoluteDeviation: 1 } : {});
   const outliers = out.indices.map((i) => ({ rep: input.points[i]!.rep, value: values[i]!, score: out.scores[i]! }));
   const drift = mannKendall(values);
   const warnings: Warning[] = [];
@@ -158,7 +159,9 @@ export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds 
         code: 'outlier',
         severity: 'warning',
         subject,
-        message: `repetition ${o.rep} is an outlier: ${summary.median === 0 ? '' : `${((Math.abs(o.value - summary.median) / Math.abs(summary.median)) * 100).toFixed(1)} % ${o.value > summary.median ? 'above' : 'below'} the median, `}modified z-score ${o.score.toFixed(1)} beyond ±${out.threshold}${out.scale === 'mean-absolute-deviation' ? ' (MAD is 0, so the mean absolute deviation was the scale)' : ''}`,
+        message: `repetition ${o.rep} is an outlier: ${deviationText(o.value, summary.median)}${
+          o.score === null ? `the other ${values.length - 1} repetitions are all equal` : `t = ${o.score.toFixed(1)} against the other ${values.length - 1} repetitions, beyond ${out.threshold!.toFixed(1)} (the limit at n = ${values.length})`
+        }`,
         advice: 'look at that repetition’s raw output; the median is robust to it, the mean and its interval are not',
       });
     }
@@ -222,11 +225,12 @@ function describeGroup(group: readonly SeriesStats[]): string {
 }
 
 /**
- * The quality warnings of many series as a reader should get them: the noise findings of one path
- * and scenario merged into one warning that lists each noisy figure with its coefficient of
- * variation (the advice is the same for all of them); outliers and drift stay one per series.
- * `label` names a series in words, optionally as a name and an item so that related figures merge
- * (`device accesses per GB: guest a 23 %, guest b 41 %`); by default the metric's title and dims.
+ * The quality warnings of many series as a reader should get them, merged per path and scenario:
+ * the noise findings into one that lists each noisy figure with its coefficient of variation; the
+ * outliers by repetition (`repetitions 2 and 4 are outliers in packet loss (64 B) and device
+ * accesses per GB (guest a)`, or one repetition with how far off each figure is); the drifts into
+ * one. `label` names a series in words, optionally as a name and an item so that related figures
+ * merge (`device accesses per GB: guest a 23 %, guest b 41 %`); by default the metric's title and dims.
  */
 export function mergedQualityWarnings(
   series: readonly SeriesStats[],
@@ -234,37 +238,116 @@ export function mergedQualityWarnings(
   label: (s: SeriesStats) => string | { name: string; item?: string } = defaultLabel,
 ): Warning[] {
   const out: Warning[] = [];
-  const noisy = new Map<string, SeriesStats[]>();
+  const groups = new Map<string, { noisy: SeriesStats[]; outlying: SeriesStats[]; drifting: SeriesStats[] }>();
   for (const s of series) {
+    const k = `${s.host}|${s.backend}|${s.scenario}`;
+    const g = groups.get(k) ?? { noisy: [], outlying: [], drifting: [] };
+    groups.set(k, g);
     for (const w of s.warnings) {
-      if (w.code !== 'high-cv') {
-        out.push(w);
-        continue;
-      }
-      const k = `${s.host}|${s.backend}|${s.scenario}`;
-      noisy.set(k, [...(noisy.get(k) ?? []), s]);
+      if (w.code === 'high-cv') g.noisy.push(s);
+      else if (w.code === 'outlier') {
+        if (!g.outlying.includes(s)) g.outlying.push(s);
+      } else if (w.code === 'drift') g.drifting.push(s);
+      else out.push(w);
     }
   }
-  for (const group of noisy.values()) {
-    const s = group[0]!;
-    const advice = s.warnings.find((w) => w.code === 'high-cv')!.advice;
-    const byName = new Map<string, string[]>();
-    for (const x of group) {
-      const l = label(x);
-      const { name, item } = typeof l === 'string' ? { name: l, item: undefined } : l;
-      const cv = `${x.summary.cvPercent!.toFixed(1)} %`;
-      byName.set(name, [...(byName.get(name) ?? []), item ? `${item} ${cv}` : cv]);
-    }
-    const list = [...byName.entries()].map(([name, items]) => `${name} ${items.length > 1 || /[a-z]/.test(items[0]!.split(' ')[0]!) ? `(${items.join(', ')})` : items[0]}`).join('; ');
-    out.push({
-      code: 'high-cv',
-      severity: 'warning',
-      subject: { host: s.host, backend: s.backend, scenario: s.scenario },
-      message: `noisy: coefficient of variation above ${thresholds.cvPercent} % (n = ${Math.max(...group.map((x) => x.summary.n))}) for ${list}`,
-      ...(advice ? { advice } : {}),
-    });
+  const named = (s: SeriesStats) => {
+    const l = label(s);
+    return typeof l === 'string' ? { name: l, item: undefined } : l;
+  };
+  for (const { noisy, outlying, drifting } of groups.values()) {
+    if (noisy.length) out.push(noiseWarning(noisy, thresholds, named));
+    out.push(...outlierWarnings(outlying, named));
+    if (drifting.length) out.push(driftWarning(drifting, named));
   }
   return out;
+}
+
+type Named = (s: SeriesStats) => { name: string; item?: string | undefined };
+
+function subjectOf(s: SeriesStats): Warning['subject'] {
+  return { host: s.host, backend: s.backend, scenario: s.scenario };
+}
+
+/** Figures with a value each, items of one name together: `a 1 %; b (guest a 2 %, guest b 3 %)`. */
+function figureList(entries: readonly { name: string; item?: string | undefined; value: string }[]): string {
+  const byName = new Map<string, string[]>();
+  for (const e of entries) byName.set(e.name, [...(byName.get(e.name) ?? []), e.item ? `${e.item} ${e.value}` : e.value]);
+  return [...byName.entries()].map(([name, items]) => `${name} ${items.length > 1 || /[a-z]/.test(items[0]!.split(' ')[0]!) ? `(${items.join(', ')})` : items[0]}`).join('; ');
+}
+
+/** `a, b and c`. */
+function andList(xs: readonly string[]): string {
+  return xs.length < 2 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+}
+
+function noiseWarning(group: readonly SeriesStats[], thresholds: QualityThresholds, named: Named): Warning {
+  const s = group[0]!;
+  const advice = s.warnings.find((w) => w.code === 'high-cv')!.advice;
+  const list = figureList(group.map((x) => ({ ...named(x), value: `${x.summary.cvPercent!.toFixed(1)} %` })));
+  return {
+    code: 'high-cv',
+    severity: 'warning',
+    subject: subjectOf(s),
+    message: `noisy: coefficient of variation above ${thresholds.cvPercent} % (n = ${Math.max(...group.map((x) => x.summary.n))}) for ${list}`,
+    ...(advice ? { advice } : {}),
+  };
+}
+
+/**
+ * One warning per set of repetitions that are outliers in the same figures: a single repetition
+ * says how far from the median each figure is, several name the figures only.
+ */
+function outlierWarnings(group: readonly SeriesStats[], named: Named): Warning[] {
+  if (group.length === 0) return [];
+  const byRep = new Map<number, { s: SeriesStats; value: number }[]>();
+  for (const s of group) for (const o of s.outliers) byRep.set(o.rep, [...(byRep.get(o.rep) ?? []), { s, value: o.value }]);
+  const byFigures = new Map<string, number[]>();
+  for (const [rep, hits] of byRep) {
+    const k = hits.map((h) => h.s.key).join('\u0000');
+    byFigures.set(k, [...(byFigures.get(k) ?? []), rep]);
+  }
+  const advice = group[0]!.warnings.find((w) => w.code === 'outlier')!.advice;
+  return [...byFigures.values()].map((reps) => {
+    const hits = byRep.get(reps[0]!)!;
+    const n = Math.max(...hits.map((h) => h.s.summary.n));
+    let what: string;
+    if (reps.length === 1) {
+      const value = (h: (typeof hits)[number]) => {
+        const m = h.s.summary.median;
+        return m === 0 ? `${h.value.toPrecision(3)} against 0` : `${h.value > m ? '+' : '−'}${((Math.abs(h.value - m) / Math.abs(m)) * 100).toFixed(0)} %`;
+      };
+      what = `repetition ${reps[0]} is an outlier (off the median of n = ${n}) in ${figureList(hits.map((h) => ({ ...named(h.s), value: value(h) })))}`;
+    } else {
+      const names = new Map<string, string[]>();
+      for (const h of hits) {
+        const { name, item } = named(h.s);
+        names.set(name, [...(names.get(name) ?? []), ...(item ? [item] : [])]);
+      }
+      const figures = [...names.entries()].map(([name, items]) => (items.length ? `${name} (${items.join(', ')})` : name));
+      what = `repetitions ${andList(reps.sort((a, b) => a - b).map(String))} are outliers (n = ${n}) in ${andList(figures)}`;
+    }
+    return { code: 'outlier' as const, severity: 'warning' as const, subject: subjectOf(hits[0]!.s), message: what, ...(advice ? { advice } : {}) };
+  });
+}
+
+function driftWarning(group: readonly SeriesStats[], named: Named): Warning {
+  const s = group[0]!;
+  const advice = s.warnings.find((w) => w.code === 'drift')!.advice;
+  const list = figureList(
+    group.map((x) => {
+      const d = x.drift!;
+      const perRep = x.summary.median === 0 ? `${d.slopePerRep.toPrecision(3)} ${x.unit}` : `${d.slopePerRep > 0 ? '+' : '−'}${((Math.abs(d.slopePerRep) / Math.abs(x.summary.median)) * 100).toFixed(1)} %`;
+      return { ...named(x), value: `${perRep} per repetition, p = ${formatP(d.p)}` };
+    }),
+  );
+  return {
+    code: 'drift',
+    severity: 'warning',
+    subject: subjectOf(s),
+    message: `drifts over the run (Mann–Kendall, slope by Theil–Sen): ${list}`,
+    ...(advice ? { advice } : {}),
+  };
 }
 
 function defaultLabel(s: SeriesStats): string {
@@ -273,6 +356,12 @@ function defaultLabel(s: SeriesStats): string {
     .map((k) => `${k}=${s.dims[k]}`)
     .join(', ');
   return `${metricInfo(s.metric).title.toLowerCase()}${dims ? ` (${dims})` : ''}`;
+}
+
+/** `18.0 % above the median, ` (nothing when the median is 0). */
+function deviationText(value: number, median: number): string {
+  if (median === 0) return '';
+  return `${((Math.abs(value - median) / Math.abs(median)) * 100).toFixed(1)} % ${value > median ? 'above' : 'below'} the median, `;
 }
 
 export function formatP(p: number): string {

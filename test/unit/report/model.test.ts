@@ -26,13 +26,18 @@ describe('buildReportModel', () => {
 
   it('turns a failed repetition and a far repetition into warnings in words', () => {
     const m = build('tcg-dev-a-1');
-    const failed = m.warnings.find((w) => w.code === 'failed-rep')!;
+    const findings = m.warnings.flatMap((w) => w.findings ?? [w]);
+    const failed = findings.find((w) => w.code === 'failed-rep')!;
     expect(failed.subject).toMatchObject({ backend: 'e1000', scenario: 'udp-pps' });
     expect(failed.message).toMatch(/repetition 2 failed: iperf3: error/);
     const pps = m.series.find((s) => s.backend === 'e1000' && s.metric === 'packetRate')!;
     expect(pps.summary.n).toBe(4);
-    expect(m.warnings.find((w) => w.code === 'outlier')!.message).toMatch(/repetition 3 is an outlier: \d+\.\d % above the median/);
-    expect(m.warnings.find((w) => w.code === 'few-reps')!.subject).toMatchObject({ backend: 'e1000', scenario: 'udp-pps' });
+    expect(findings.find((w) => w.code === 'outlier')!.message).toMatch(/^repetition 3 is an outlier \(off the median of n = 5\) in round-trip latency p99 \+\d+ %$/);
+    expect(findings.find((w) => w.code === 'few-reps')!.subject).toMatchObject({ backend: 'e1000', scenario: 'udp-pps' });
+    // The failed repetition and the few repetitions left of e1000 udp-pps are one entry, the failure first.
+    const entry = m.warnings.find((w) => w.subject.backend === 'e1000' && w.subject.scenario === 'udp-pps')!;
+    expect(entry.findings!.map((w) => w.code)).toEqual(['failed-rep', 'few-reps']);
+    expect(m.warnings.filter((w) => w.subject.backend === 'e1000' && w.subject.scenario === 'udp-pps')).toHaveLength(1);
   });
 
   it('marks a partial run in the verdict and the warnings', () => {
@@ -75,7 +80,7 @@ describe('the shape of current runs', () => {
       record: (r) => ({ ...r, backends: r.backends.map((b) => (b.id === 'virtio-net' ? { ...b, reps: b.reps.map((x) => (!x.warmup && x.scenario === 'latency' && x.rep < 2 ? { ...x, status: 'failed' as const, reason: 'sockperf: timeout' } : x)) } : b)) }),
     });
     const m = buildReportModel([loadRun(dir)], { generatedAt: '2025-03-04T00:00:00.000Z' });
-    const failed = m.warnings.filter((w) => w.code === 'failed-rep' && w.subject.backend === 'virtio-net');
+    const failed = m.warnings.flatMap((w) => w.findings ?? [w]).filter((w) => w.code === 'failed-rep' && w.subject.backend === 'virtio-net');
     expect(failed.map((w) => w.message)).toEqual(['repetitions 0, 1 failed: sockperf: timeout; their samples are excluded']);
   });
 

@@ -128,15 +128,19 @@ describe('summary of a real run', () => {
 describe('warnings of a real run', () => {
   it('stay few and actionable: no finding for a slice of a breakdown, noise merged per path and scenario', () => {
     expect(model.warnings.length).toBeLessThanOrEqual(20);
-    for (const w of model.warnings) {
+    const findings = model.warnings.flatMap((w) => w.findings ?? [w]);
+    for (const w of findings) {
       const dims = Object.keys(w.subject.dims ?? {});
       expect(dims.filter((d) => BREAKDOWN_DIMS.includes(d)), w.message).toEqual([]);
       // Quality findings name headline figures only (the runner's own notes quote what they are about).
       if (['high-cv', 'outlier', 'drift'].includes(w.code)) expect(w.message).not.toMatch(/kind=|region=|role=|host CPU time|device accesses \(software emulation\) (?!per)/i);
     }
-    const noisy = model.warnings.filter((w) => w.code === 'high-cv');
-    const keys = noisy.map((w) => `${w.subject.backend}|${w.subject.scenario}`);
+    // At most one entry per path and scenario (and one per path for notes that span its scenarios).
+    const keys = model.warnings.filter((w) => w.subject.backend).map((w) => `${w.subject.backend}|${w.subject.scenario ?? ''}`);
     expect(new Set(keys).size).toBe(keys.length);
+    // Ordered by consequence: testpmd starved of CPU before any noise, notes last.
+    expect(model.warnings[0]).toMatchObject({ code: 'cpu-starved', severity: 'warning', subject: { backend: 'vhost-user-testpmd' } });
+    expect(model.warnings.findIndex((w) => w.severity === 'note')).toBeGreaterThan(model.warnings.findLastIndex((w) => w.severity === 'warning'));
     // The idle window is one repetition by design: no "only 1 repetition" finding about it.
     expect(model.warnings.some((w) => w.subject.scenario === 'idle' || w.code === 'no-ci')).toBe(false);
     expect(model.warnings.filter((w) => w.code === 'few-reps')).toHaveLength(1);
@@ -148,7 +152,8 @@ describe('warnings of a real run', () => {
       expect.stringMatching(/^collectors perf-kvm, perf-kvm-exit-reasons, debugfs could not count on every measured path: the guests run under TCG/),
       expect.stringMatching(/^collector qmp-stats could not count on every measured path/),
     ]);
-    const notes = model.warnings.filter((w) => w.code === 'rep-note');
+    const findings = model.warnings.flatMap((w) => w.findings ?? [w]);
+    const notes = findings.filter((w) => w.code === 'rep-note');
     expect(notes.length).toBeGreaterThan(0);
     expect(new Set(notes.map((w) => `${w.subject.backend}|${w.message}`)).size).toBe(notes.length);
     const hpet = notes.find((w) => w.subject.backend === 'e1000' && /region=hpet/.test(w.message))!;
@@ -156,8 +161,8 @@ describe('warnings of a real run', () => {
     expect(hpet.message).toMatch(/hpet is not part of the device-access sums/);
     expect(hpet.severity).toBe('note');
     // testpmd's polling thread got less CPU under load than at rest: the 2-CPU host was oversubscribed.
-    const starved = notes.find((w) => w.subject.backend === 'vhost-user-testpmd' && /^hostCpu role=testpmd/.test(w.message))!;
-    expect(starved).toMatchObject({ severity: 'warning', advice: expect.stringMatching(/more CPUs/) });
+    const starved = findings.find((w) => w.subject.backend === 'vhost-user-testpmd' && /^hostCpu role=testpmd/.test(w.message))!;
+    expect(starved).toMatchObject({ code: 'cpu-starved', severity: 'warning', advice: expect.stringMatching(/more CPUs/) });
     expect(starved.message).toMatch(/testpmd got less CPU under load than at rest: the host's 2 CPUs were oversubscribed/);
   });
 });

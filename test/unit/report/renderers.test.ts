@@ -7,7 +7,7 @@ import { buildFigures } from '../../../harness/report/figures.ts';
 import { renderHtml } from '../../../harness/report/html.ts';
 import { loadRun } from '../../../harness/report/load.ts';
 import { renderMarkdown } from '../../../harness/report/markdown.ts';
-import { fixture, HOSTILE, hostileRun } from './helpers.ts';
+import { copyRun, fixture, HOSTILE, hostileRun } from './helpers.ts';
 
 const model = (...dirs: string[]) => buildReportModel(dirs.map(loadRun), { generatedAt: '2025-03-04T00:00:00.000Z' });
 /** Figures without drawing: a 1×1 PNG each, enough for the pure HTML renderer. */
@@ -21,7 +21,10 @@ describe('escaping', () => {
     expect(html`<p>${inner}${['<', raw('<br>')]}${null}${undefined}${false}${0}</p>`.value).toBe('<p><b>&lt;i&gt;</b>&lt;<br>0</p>');
   });
   it('escapes Markdown cells and CSV fields', () => {
-    expect(escapeMarkdown('a|b *c* <d>\nnext')).toBe('a\\|b \\*c\\* &lt;d&gt; next');
+    expect(escapeMarkdown('a|b *c* <d>\nnext')).toBe('a\\|b \\*c\\* \\<d\\> next');
+    // Markdown escaping, not HTML's: a command keeps its &&, and only an entity-like & is escaped.
+    expect(escapeMarkdown('apt-get update && apt-get install -y qemu')).toBe('apt-get update && apt-get install -y qemu');
+    expect(escapeMarkdown('R&D &amp; &#38;')).toBe('R&D \\&amp; \\&#38;');
     expect(csvField('a,"b"')).toBe('"a,""b"""');
     expect(csvField('=cmd|calc')).toBe("'=cmd|calc");
     expect(csvField(-5)).toBe('-5');
@@ -39,6 +42,15 @@ describe('renderHtml', () => {
     expect(page).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
     expect(page).toContain('&amp;amp;');
     expect(page.match(/<script/g)).toBeNull();
+  });
+
+  it('lists the findings of one path and scenario under one entry, in HTML and Markdown', () => {
+    const m = model(fixture('tcg-dev-a-1'));
+    const page = renderHtml(m, fakeFigures(m));
+    expect(page).toMatch(/<strong>e1000 · udp-pps<\/strong>: <ul class="findings"><li>repetition 2 failed: iperf3: error[^<]*<span class="advice">[^<]*<\/span><\/li><li>only 4 measured repetitions/);
+    expect(page.match(/<strong>e1000 · udp-pps<\/strong>/g)).toHaveLength(1);
+    const md = renderMarkdown(m);
+    expect(md).toMatch(/\n- \*\*warning\*\* e1000 · udp-pps:\n {2}- repetition 2 failed: iperf3: error.*\n {2}- only 4 measured repetitions/);
   });
 
   it('is one self-contained document with every section', () => {
@@ -84,8 +96,18 @@ describe('Markdown, CSV and JSON exports', () => {
   it('escapes a hostile profile name in Markdown', () => {
     const md = renderMarkdown(model(hostileRun()));
     expect(md).not.toContain('<script>');
-    expect(md).toContain('&lt;script&gt;');
+    expect(md).not.toMatch(/(?<!\\)<(script|img)/);
+    expect(md).toContain('\\<script\\>');
+    expect(md).not.toContain('&lt;');
     expect(HOSTILE).toContain('<script>');
+  });
+
+  it('prints a path\'s fix in summary.md as a command, without HTML entities', () => {
+    const fix = 'apt-get update && apt-get install -y --no-install-recommends qemu-system-x86';
+    const dir = copyRun('tcg-dev-a-1', { record: (r) => ({ ...r, backends: r.backends.map((b) => (b.status === 'skipped' ? { ...b, fix } : b)) }) });
+    const md = renderMarkdown(model(dir));
+    expect(md).toContain(`Fix: ${fix}`);
+    expect(md).not.toContain('&amp;');
   });
 
   it('exports one CSV row per series in raw units', () => {

@@ -42,8 +42,8 @@ describe('analyseSeries warnings', () => {
     const noisy = analyseSeries({ ...base, points: pts([100, 70, 130, 90, 110]) })!;
     expect(noisy.warnings.map((w) => w.code)).toContain('high-cv');
     const outlier = analyseSeries({ ...base, points: pts([10, 10.1, 9.9, 10.05, 9.95, 15]) })!;
-    expect(outlier.outliers).toEqual([{ rep: 5, value: 15, score: expect.closeTo(44.742, 2) }]);
-    expect(outlier.warnings.find((w) => w.code === 'outlier')!.message).toMatch(/repetition 5 is an outlier/);
+    expect(outlier.outliers).toEqual([{ rep: 5, value: 15, score: expect.closeTo(57.735, 2) }]);
+    expect(outlier.warnings.find((w) => w.code === 'outlier')!.message).toMatch(/repetition 5 is an outlier: 49\.6 % above the median, t = 57\.7 against the other 5 repetitions, beyond 7\.\d \(the limit at n = 6\)/);
     const drifting = analyseSeries({ ...base, points: pts([100, 99, 98, 97, 96, 95]) })!;
     const drift = drifting.warnings.find((w) => w.code === 'drift')!;
     expect(drift.message).toMatch(/drifts downward/);
@@ -102,6 +102,23 @@ describe('headline series and their findings', () => {
     expect(e1000.message).toMatch(/^noisy: coefficient of variation above 10 % \(n = 5\) for delivered packet rate \(payloadBytes=64\) \d+\.\d %; packet loss \(payloadBytes=64\) \d+\.\d %$/);
     const grouped = mergedQualityWarnings([s1, s2], undefined, (s) => ({ name: 'figure', item: s.metric }));
     expect(grouped[0]!.message).toMatch(/for figure \(packetRate \d+\.\d %, lossPercent \d+\.\d %\)$/);
+  });
+
+  it('merge the outliers of one path and scenario by repetition, naming each figure', () => {
+    const udp = { ...base, scenario: 'udp-small', dims: { payloadBytes: 64 } };
+    const loss = analyseSeries({ ...udp, metric: 'lossPercent', unit: '%', points: pts([20, 21, 19, 20.5, 60, 20]) })!;
+    const rate = analyseSeries({ ...udp, metric: 'packetRate', unit: 'pkt/s', points: pts([100, 101, 99, 100.5, 50, 100]) })!;
+    expect([loss, rate].map((s) => s.outliers.map((o) => o.rep))).toEqual([[4], [4]]);
+    const one = mergedQualityWarnings([loss, rate]).filter((w) => w.code === 'outlier');
+    expect(one.map((w) => w.message)).toEqual(['repetition 4 is an outlier (off the median of n = 6) in packet loss (payloadBytes=64) +196 %; delivered packet rate (payloadBytes=64) −50 %']);
+    expect(one[0]!.subject).toEqual({ host: 'h', backend: 'e1000', scenario: 'udp-small' });
+    // Two repetitions off in the same figures are one finding; a third off elsewhere is another.
+    const at = (s: typeof loss, reps: number[]) => ({ ...s, outliers: reps.map((rep) => ({ rep, value: s.points[rep]!.value, score: 20 })) });
+    const two = mergedQualityWarnings([at(loss, [2, 4]), at(rate, [1, 2, 4])]).filter((w) => w.code === 'outlier');
+    expect(two.map((w) => w.message)).toEqual([
+      'repetitions 2 and 4 are outliers (n = 6) in packet loss (payloadBytes=64) and delivered packet rate (payloadBytes=64)',
+      'repetition 1 is an outlier (off the median of n = 6) in delivered packet rate (payloadBytes=64) +1 %',
+    ]);
   });
 
   it('say "too few repetitions" once for every path and scenario with the same count', () => {
