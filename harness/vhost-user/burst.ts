@@ -22,7 +22,8 @@ import { flowHash } from './flow.ts';
 import { LEARN_REFRESH_MS } from './deliver.ts';
 import { UNKNOWN } from './mac-table.ts';
 import type { Port } from './port.ts';
-import { ADDR_HI_LIMIT, RingBroken, type SplitQueue } from './virtqueue.ts';
+import { ADDR_HI_LIMIT, RingBroken } from './ring-abi.ts';
+import type { SplitQueue } from './virtqueue.ts';
 
 /** Most frames one burst may take (the forwarder's --burst is capped to it). */
 export const MAX_BURST = 256;

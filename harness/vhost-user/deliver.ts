@@ -15,7 +15,8 @@ import { macAt, MacTable, UNKNOWN } from './mac-table.ts';
 import { GSO_NONE, GSO_TCPV4, NEEDS_CSUM, DATA_VALID, VnetHeader } from './net-header.ts';
 import type { Port } from './port.ts';
 import { copySegs, gather, SegList, scatter, type Windows } from './segments.ts';
-import { Chain, RingBroken, type SplitQueue } from './virtqueue.ts';
+import { Chain, RingBroken } from './ring-abi.ts';
+import type { SplitQueue } from './virtqueue.ts';
 
 /** Largest frame accepted from a guest: a 64 KiB TSO frame plus headers. */
 export const MAX_TX_BYTES = 65536 + 256;

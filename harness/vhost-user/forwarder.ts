@@ -20,7 +20,8 @@ import { Delivery } from './deliver.ts';
 import type { MacTable } from './mac-table.ts';
 import { native } from './native.ts';
 import type { Port } from './port.ts';
-import { fence, RingBroken, type SplitQueue } from './virtqueue.ts';
+import { fence, RingBroken } from './ring-abi.ts';
+import type { SplitQueue } from './virtqueue.ts';
 
 export interface ForwarderOptions {
   /** Frames taken from one transmit queue per pass (DPDK uses 32). */

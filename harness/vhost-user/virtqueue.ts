@@ -14,56 +14,21 @@
 // index that moved by more than the ring size) throw RingBroken: the port is then marked broken.
 // Bad addresses, wrong buffer direction and oversize chains only drop that packet (chainStatus).
 
-import { GuestError } from '../errors.ts';
 import type { GuestMemory } from './memory.ts';
 import { native } from './native.ts';
+import {
+  ADDR_HI_LIMIT,
+  AVAIL_F_NO_INTERRUPT,
+  Chain,
+  DESC_F_INDIRECT,
+  DESC_F_NEXT,
+  DESC_F_WRITE,
+  fence,
+  RELEASE_BY_ORDER,
+  RingBroken,
+  USED_F_NO_NOTIFY,
+} from './ring-abi.ts';
 import type { SegList } from './segments.ts';
-
-const DESC_F_NEXT = 1;
-const DESC_F_WRITE = 2;
-const DESC_F_INDIRECT = 4;
-const AVAIL_F_NO_INTERRUPT = 1;
-const USED_F_NO_NOTIFY = 1;
-
-/**
- * On x86 (TSO) the CPU keeps stores in program order, and V8 emits typed-array stores in program
- * order, so a plain store of used->idx after the used elements and packet bytes is a release: the
- * driver never sees the index before what it covers. Elsewhere (arm64) it must be Atomics.store.
- * Atomics.store on guest memory is a call into V8's runtime (about 12 ns, and a full fence) that
- * the JIT does not inline; a pass publishes up to four rings, so this matters at small frames.
- */
-const RELEASE_BY_ORDER = process.arch === 'x64' || process.arch === 'ia32';
-
-const FENCE = new Int32Array(new SharedArrayBuffer(4));
-/**
- * A full memory fence: an atomic read-modify-write (a locked instruction on x86) and, for the JIT,
- * a call with unknown effects, so later loads are neither reordered before it nor served from
- * values read before it.
- */
-export function fence(): void {
-  Atomics.add(FENCE, 0, 0);
-}
-
-/** Outcome of the last pop() besides its head index. */
-export const Chain = {
-  OK: 0,
-  /** A buffer address or length is outside every region: drop the packet (CVE-2018-1059 class). */
-  BAD_ADDR: 1,
-  /** A device-writable buffer in a TX chain (virtio 1.1 §2.6.4.2). */
-  BAD_DIR: 2,
-  /** More bytes or pieces than allowed. */
-  TOO_BIG: 3,
-  /**
-   * An address of 2^53 or more: beyond any region (regions end below 2^53), and beyond what a
-   * double holds exactly, so it is refused before any arithmetic (address + length could wrap 2^64).
-   */
-  ADDR_OVERFLOW: 4,
-} as const;
-
-/** Addresses are exact in a double below 2^53: a descriptor's high word must be below 2^21. */
-export const ADDR_HI_LIMIT = 0x200000;
-
-export class RingBroken extends GuestError {}
 
 export class SplitQueue {
   /** Vring index on the wire: 2 * pair for a receive queue, 2 * pair + 1 for a transmit queue. */

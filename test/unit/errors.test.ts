@@ -6,7 +6,7 @@ import { CommandError, describeError, errorDetail, ExitCode, exitCodeOf, GuestEr
 import { ScopeCloseError } from '../../harness/host/scope.ts';
 import { MemoryTableError } from '../../harness/vhost-user/memory.ts';
 import { ProtocolViolation } from '../../harness/vhost-user/protocol/codec.ts';
-import { RingBroken } from '../../harness/vhost-user/virtqueue.ts';
+import { RingBroken } from '../../harness/vhost-user/ring-abi.ts';
 
 describe('exit codes by class', () => {
   it.each([
