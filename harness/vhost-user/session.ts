@@ -21,11 +21,7 @@ import { closeQuietly, native, type Poller } from './native.ts';
 import type { Port } from './port.ts';
 import { Connection, type ConnectionHandler } from './transport.ts';
 import type { SplitQueue } from './virtqueue.ts';
-
-/** Kicks in a row that ask for nothing before a ring's kick fd is paused (T23: a kick storm). */
-const IDLE_KICKS_BEFORE_PAUSE = 16;
-/** How long such a ring's kicks are ignored; the forwarder still polls it whenever it runs. */
-const KICK_PAUSE_MS = 10;
+import { VringControl } from './vring-control.ts';
 
 export interface SessionOptions {
   /** Virtio features offered (GET_FEATURES). Keep stable across reconnections (§1.3 F). */
@@ -38,32 +34,6 @@ export interface SessionOptions {
   /** A kick arrived on q; false when it asked for nothing (see Forwarder.kicked). */
   kicked?: (q: SplitQueue) => boolean;
   maxMappedBytes?: number;
-}
-
-/** Control-plane state of one vring; the data-plane state lives in the port's SplitQueue. */
-class VringControl {
-  num = 0;
-  desc = -1;
-  avail = -1;
-  used = -1;
-  base = 0;
-  /** undefined = not received yet; null = NOFD. */
-  kickFd: number | null | undefined = undefined;
-  callFd: number | null | undefined = undefined;
-  errFd: number | null = null;
-  enabled = false;
-  started = false;
-  needStart = false;
-  /** Placement must be (re)computed: addresses, size or memory changed. */
-  dirty = true;
-  /** SET_VRING_ADDR just arrived: check the front-end's new addresses now, even on a stopped ring. */
-  checkNow = false;
-  /** A new memory table no longer maps this running ring: wait for SET_VRING_ADDR (or another table). */
-  waitAddr = false;
-  poller: Poller | undefined;
-  /** Kicks in a row that found nothing to do, and the timer of a paused kick fd. */
-  idleKicks = 0;
-  pause: NodeJS.Timeout | undefined;
 }
 
 export class Session implements ConnectionHandler {
@@ -244,37 +214,13 @@ export class Session implements ConnectionHandler {
     if (fd !== null) {
       this.#nonBlocking(fd);
       const q = this.#queue(index);
-      try {
-        const p = new (native().Poller)(
-          fd,
-          (status) => {
-            if (status < 0) return this.fail(`kick fd of vring ${index} failed (${status})`);
-            q.kicks++;
-            if (this.#opts.kicked === undefined) return this.#opts.wake();
-            if (this.#opts.kicked(q)) {
-              v.idleKicks = 0;
-            } else if (++v.idleKicks >= IDLE_KICKS_BEFORE_PAUSE) {
-              // A ring that keeps kicking for nothing: stop listening for a while, so a kick storm
-              // costs a bounded share of the CPU (T23). Frames it really sends still go out.
-              v.idleKicks = 0;
-              p.stop();
-              v.pause = setTimeout(() => {
-                v.pause = undefined;
-                if (v.poller === p) p.start();
-                this.#opts.wake();
-              }, KICK_PAUSE_MS);
-            }
-          },
-          true,
-        );
-        poller = p;
-        p.start();
-      } catch (err) {
-        poller?.close();
-        throw new ProtocolViolation(`SET_VRING_KICK: fd cannot be polled: ${(err as Error).message}`);
-      }
+      poller = v.listen(fd, q, {
+        failed: (status) => this.fail(`kick fd of vring ${index} failed (${status})`),
+        wake: this.#opts.wake,
+        ...(this.#opts.kicked ? { kicked: this.#opts.kicked } : {}),
+      });
     }
-    this.#dropKick(v);
+    v.dropKick();
     v.kickFd = fd;
     v.poller = poller;
     this.#queue(index).kickless = fd === null;
@@ -284,16 +230,6 @@ export class Session implements ConnectionHandler {
     }
     // Without PROTOCOL_FEATURES there is no SET_VRING_ENABLE: the ring is enabled when kicked.
     if ((this.#acked & bit(F.PROTOCOL_FEATURES)) === 0n) v.enabled = true;
-  }
-
-  #dropKick(v: VringControl): void {
-    clearTimeout(v.pause);
-    v.pause = undefined;
-    v.idleKicks = 0;
-    v.poller?.close(); // libuv: stop polling before the fd is closed
-    v.poller = undefined;
-    if (typeof v.kickFd === 'number') closeQuietly(v.kickFd);
-    v.kickFd = undefined;
   }
 
   /** GET_VRING_BASE: stop the ring, forget kick and call (DPDK does), return the next avail index. */
@@ -308,7 +244,7 @@ export class Session implements ConnectionHandler {
     q.release();
     v.started = false;
     v.needStart = false;
-    this.#dropKick(v);
+    v.dropKick();
     if (typeof v.callFd === 'number') closeQuietly(v.callFd);
     v.callFd = undefined;
     q.callFd = -1;
@@ -405,7 +341,7 @@ export class Session implements ConnectionHandler {
     this.#ended = true;
     for (let i = 0; i < this.#vrings.length; i++) {
       const v = this.#vrings[i]!;
-      this.#dropKick(v);
+      v.dropKick();
       if (typeof v.callFd === 'number') closeQuietly(v.callFd);
       if (v.errFd !== null) closeQuietly(v.errFd);
       v.callFd = undefined;
