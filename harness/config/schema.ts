@@ -98,7 +98,7 @@ export const profileSchema = strict({
     memoryMiB: int(128, 65536).default(512),
     vcpus: int(1, 64).default(1),
     /**
-     * Queue pairs of each guest's NIC (multi-queue virtio-net-pci, on the paths whose descriptor allows it;
+     * Queue pairs of each guest's NIC (a multi-queue virtio PCI NIC, on the paths whose descriptor allows it;
      * an emulated NIC without it has one). The guests get at least as many vCPUs, enable as many
      * combined channels, and TCP scenarios run as many iperf3 streams unless `parallel` says otherwise.
      */
