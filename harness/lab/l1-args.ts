@@ -64,8 +64,8 @@ export function l1Argv(c: L1Config): string[] {
 /** `mounts` for L1's init: one `tag path` line per writable share (paths must not hold white space). */
 export function mountsFile(shares: readonly Share[]): string {
   return shares
-    .filter((s) => !s.readonly && s.mountPath !== undefined)
-    .map((s) => `${s.tag} ${s.mountPath}\n`)
+    .filter((s) => s.mountPath !== undefined)
+    .map((s) => `${s.tag} ${s.readonly ? 'ro' : 'rw'} ${s.mountPath}\n`)
     .join('');
 }
 

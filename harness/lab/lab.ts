@@ -22,7 +22,7 @@ import { argvFile, chrootCommand, mountsFile, type Share } from './l1-args.ts';
 import { LabVm, describeExit } from './l1.ts';
 import { LAB_SCHEMA, LAB_VIRTUALISATION, readLabMarker, type LabMarker } from './marker.ts';
 import { planHostReport, renderOnHost } from './host-report.ts';
-import { checkCheckoutVisible, outputFolders, writableShares } from './shares.ts';
+import { checkoutShare, outputFolders, writableShares } from './shares.ts';
 
 export interface LabOptions {
   /** The iopath command and its flags, e.g. `['bench', '--profile', 'lab']`. */
@@ -66,7 +66,6 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
   const broken = args.find((a) => /[\n\r\0]/.test(a));
   if (broken !== undefined) throw new UsageError(`an argument holds a line break, which the lab cannot pass on: ${JSON.stringify(broken)}`);
   if (readLabMarker()) throw new UsageError('this already runs inside an iopath lab; run the command directly', `iopath ${args.join(' ')}`);
-  checkCheckoutVisible(projectRoot);
   await o.prepare?.();
   const host = await probeHost();
   if (!host.qemu) throw new LabError('qemu-system-x86_64 is not installed', installFix(packageOf.qemu));
@@ -133,12 +132,16 @@ export async function runLab(o: LabOptions): Promise<ExitCodeValue> {
     for (const k of PASSED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
     const command = o.rawCommand ? [...o.rawCommand] : chrootCommand({ node: process.execPath, entry: join(projectRoot, 'bin', 'iopath.js'), cwd, env, args: hostReport.args });
     writeFileSync(join(exchange, 'argv'), argvFile(command));
-    writeFileSync(join(exchange, 'mounts'), mountsFile(shares));
+    // Mounted in this order: the checkout (when the tmpfs inside would hide it) before the output
+    // folders that may lie inside it.
+    const checkout = checkoutShare(projectRoot);
+    const mounted: Share[] = [...(checkout ? [checkout] : []), ...shares, await compileCache(args)];
+    writeFileSync(join(exchange, 'mounts'), mountsFile(mounted));
     writeFileSync(join(exchange, 'hostname'), `${osHostname()}-lab\n`);
     writeFileSync(join(exchange, 'tty'), o.tty ? '1\n' : '0\n');
     writeFileSync(join(exchange, 'lab.json'), JSON.stringify(marker, null, 2) + '\n');
 
-    const allShares: Share[] = [{ tag: 'host', hostPath: '/', readonly: true }, { tag: 'lab', hostPath: exchange, readonly: false }, ...shares, await compileCache(args)];
+    const allShares: Share[] = [{ tag: 'host', hostPath: '/', readonly: true }, { tag: 'lab', hostPath: exchange, readonly: false }, ...mounted];
     consoleLog = join(runtimeDir, 'console.log');
     o.log(`lab ${id}: booting the lab VM: ${cpus} vCPU, ${memoryMiB} MiB, kernel ${lab.kernelRelease}, under TCG with -cpu max (${LAB_VIRTUALISATION})`);
     const vm = await LabVm.launch(

@@ -1,7 +1,8 @@
 // What the lab VM sees of the host: the host's root file system read-only, the lab's own exchange
 // folder, and writable shares for everything the command inside writes (the project's results/
 // and reports/, and the folders its --results-dir, --reports-dir and --out flags name), mounted at
-// the same paths. Everything else inside is read-only, or tmpfs (/tmp, /run, /var/tmp).
+// the same paths. Everything else inside is read-only, or tmpfs (/tmp, /run, /var/tmp); a checkout
+// under one of those gets a read-only share of its own.
 
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -51,14 +52,12 @@ export function writableShares(folders: readonly string[]): Share[] {
 }
 
 /**
- * Refuse a checkout L1 cannot see: one under a folder L1 covers with tmpfs would vanish inside.
+ * The share that keeps a checkout visible inside when it lies under a folder L1 covers with tmpfs
+ * (a clone under /tmp, as CI machines often make): the checkout, read-only, at its own path over
+ * the tmpfs. Undefined when the host's root shows it already.
  */
-export function checkCheckoutVisible(projectRoot: string): void {
-  const hidden = TMPFS_PATHS.find((p) => isInside(projectRoot, p));
-  if (hidden) {
-    throw new UsageError(
-      `the project is under ${hidden}, which the lab VM covers with an empty tmpfs: the checkout ${projectRoot} would not exist inside`,
-      'clone the project somewhere else (for example under /srv or /root) and run iopath lab from there',
-    );
-  }
+export function checkoutShare(projectRoot: string): Share | undefined {
+  if (!TMPFS_PATHS.some((p) => isInside(projectRoot, p))) return undefined;
+  if (/[\n\r]/.test(projectRoot)) throw new UsageError(`the lab cannot share a checkout whose path holds a line break: ${JSON.stringify(projectRoot)}`);
+  return { tag: 'checkout', hostPath: projectRoot, mountPath: projectRoot, readonly: true };
 }

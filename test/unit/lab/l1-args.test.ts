@@ -42,8 +42,9 @@ describe('the lab VM command line', () => {
 });
 
 describe("files for L1's init", () => {
-  it('lists the writable shares with their mount paths, spaces kept', () => {
-    expect(mountsFile(shares)).toBe('rw0 /srv/iopath/results\nrw1 /srv/my reports\n');
+  it('lists the shares with a mount path, read-only or writable, spaces kept', () => {
+    expect(mountsFile(shares)).toBe('rw0 rw /srv/iopath/results\nrw1 rw /srv/my reports\n');
+    expect(mountsFile([{ tag: 'checkout', hostPath: '/tmp/c', mountPath: '/tmp/c', readonly: true }, { tag: 'host', hostPath: '/', readonly: true }])).toBe('checkout ro /tmp/c\n');
   });
 
   it('writes one argument per line and refuses a line break inside one', () => {

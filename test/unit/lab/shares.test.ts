@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/errors.ts';
-import { checkCheckoutVisible, isInside, outputFolders, writableShares } from '../../../harness/lab/shares.ts';
+import { checkoutShare, isInside, outputFolders, writableShares } from '../../../harness/lab/shares.ts';
 
 describe('what the command inside the lab may write', () => {
   it('adds the folders its output flags name, relative to its working directory', () => {
@@ -24,9 +24,10 @@ describe('what the command inside the lab may write', () => {
     expect(() => writableShares(['/'])).toThrow(UsageError);
   });
 
-  it('refuses a checkout that the tmpfs inside would hide', () => {
-    expect(() => checkCheckoutVisible('/tmp/iopath')).toThrow(/under \/tmp, which the lab VM covers with an empty tmpfs/);
-    expect(() => checkCheckoutVisible('/srv/iopath')).not.toThrow();
+  it('shares a checkout that the tmpfs inside would hide, read-only at its own path, and no other', () => {
+    expect(checkoutShare('/tmp/ci/iopath')).toEqual({ tag: 'checkout', hostPath: '/tmp/ci/iopath', mountPath: '/tmp/ci/iopath', readonly: true });
+    expect(checkoutShare('/var/tmp/iopath')?.readonly).toBe(true);
+    expect(checkoutShare('/srv/iopath')).toBeUndefined();
     expect(isInside('/tmpx/a', '/tmp')).toBe(false);
   });
 });
