@@ -51,38 +51,68 @@ function ports(b: Uint8Array, at: number): number {
 /** Slots of a port's flow table (a power of two); a flow idle this long gives its slot up (ms). */
 const FLOW_SLOTS = 4096;
 const FLOW_IDLE_MS = 2000;
+/** A queue's recent load halves every this many ms (it is decayed at most once per half-life). */
+const LOAD_HALF_LIFE_MS = 50;
 
 /**
- * Which receive queue each flow of one port uses. A new flow gets the next queue round-robin (with
- * two flows on two queues, a bare hash puts both on one queue half the time; round-robin never
- * does), and keeps it while it is active: a direct-mapped table of flow hashes. A flow whose slot is
- * held by another live flow uses its hash modulo the queue count instead, which is stable too.
+ * Which receive queue each flow of one port uses. A new flow gets the queue that carried the fewest
+ * frames lately (ties in turn), and keeps it while it is active: a direct-mapped table of flow
+ * hashes. Handing out queues in turn alone is not enough: a stray flow (ARP, a neighbour probe, a
+ * control connection) between two busy flows puts both busy ones on one queue; a bare hash does
+ * that half the time with two flows. A flow whose slot is held by another live flow uses its hash
+ * modulo the queue count instead, which is stable too.
  */
 export class FlowTable {
   #key = new Int32Array(FLOW_SLOTS);
   #queue = new Uint8Array(FLOW_SLOTS);
   #seen = new Float64Array(FLOW_SLOTS).fill(-Infinity);
   #next = 0;
+  /** Frames per queue lately, decayed with time. */
+  #load = new Float64Array(256);
+  #loadAt = 0;
 
   /** The queue (0..n-1) of the flow with this hash, at time `now` (ms). */
   queueOf(hash: number, n: number, now: number): number {
+    if (now - this.#loadAt >= LOAD_HALF_LIFE_MS) this.#decay(now);
     const slot = hash & (FLOW_SLOTS - 1);
     const key = hash | 0;
+    let q: number;
     if (this.#key[slot] === key && this.#queue[slot]! < n && now - this.#seen[slot]! <= FLOW_IDLE_MS) {
-      this.#seen[slot] = now;
-      return this.#queue[slot]!;
+      q = this.#queue[slot]!;
+    } else if (this.#key[slot] !== key && now - this.#seen[slot]! <= FLOW_IDLE_MS) {
+      q = (hash >>> 0) % n;
+      this.#load[q]!++;
+      return q;
+    } else {
+      q = this.#leastLoaded(n);
+      this.#key[slot] = key;
+      this.#queue[slot] = q;
     }
-    if (this.#key[slot] !== key && now - this.#seen[slot]! <= FLOW_IDLE_MS) return (hash >>> 0) % n;
-    const q = this.#next++ % n;
-    this.#key[slot] = key;
-    this.#queue[slot] = q;
     this.#seen[slot] = now;
+    this.#load[q]!++;
     return q;
   }
 
   /** Forget every flow (the port's queues changed or it reconnected). */
   clear(): void {
     this.#seen.fill(-Infinity);
+    this.#load.fill(0);
     this.#next = 0;
+  }
+
+  #leastLoaded(n: number): number {
+    let best = this.#next % n;
+    for (let i = 1; i < n; i++) {
+      const q = (this.#next + i) % n;
+      if (this.#load[q]! < this.#load[best]!) best = q;
+    }
+    this.#next = best + 1;
+    return best;
+  }
+
+  #decay(now: number): void {
+    const factor = 0.5 ** ((now - this.#loadAt) / LOAD_HALF_LIFE_MS);
+    for (let q = 0; q < this.#load.length; q++) this.#load[q]! *= factor;
+    this.#loadAt = now;
   }
 }

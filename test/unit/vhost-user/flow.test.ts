@@ -52,6 +52,20 @@ describe('FlowTable', () => {
     expect(t.queueOf(0x20002, 2, 5000)).toBe(1); // idle too: given a queue again
   });
 
+  it('gives a new busy flow the queue the other busy flow does not use, whatever stray flows came between', () => {
+    const t = new FlowTable();
+    // The order seen on a port when iperf3 starts two streams: ARP, the control connection, the
+    // first stream (busy for a while), a neighbour probe, then the second stream.
+    t.queueOf(0xa1, 2, 0);
+    t.queueOf(0xc2, 2, 1);
+    const first = t.queueOf(0x51, 2, 2);
+    for (let now = 2; now < 40; now++) for (let k = 0; k < 50; k++) t.queueOf(0x51, 2, now);
+    t.queueOf(0xe3, 2, 40);
+    expect(t.queueOf(0x62, 2, 41)).toBe(1 - first);
+    // Round-robin alone would have put it on `first`: ARP 0, control 1, stream 0, probe 1, stream 0.
+    expect(first).toBe(0);
+  });
+
   it('never answers a queue beyond those enabled', () => {
     const t = new FlowTable();
     t.queueOf(0x1001, 4, 0);
