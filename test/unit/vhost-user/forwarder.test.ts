@@ -44,6 +44,19 @@ addon.describe('Forwarder (in process)', () => {
     return s;
   }
 
+  /** Two ports, b's MAC learned (so a's frames to it are unicast) and b with no receive buffers yet; broken ports recorded. */
+  function learnedPair() {
+    const sw = makeSwitch(2);
+    ports = sw.ports;
+    const [a, b] = sw.ports as [InprocPort, InprocPort];
+    const broken: string[] = [];
+    sw.fw.onBroken = (p, why) => broken.push(`${p.id}: ${why}`);
+    postRx(a, 8);
+    transmit(b, etherFrame(M[0]!, M[1]!, 64));
+    sw.fw.pass();
+    return { sw, a, b, broken };
+  }
+
   it('floods unknown and broadcast destinations, then forwards learned ones only', () => {
     const { fw } = rig(3);
     const [a, b, c] = ports as [InprocPort, InprocPort, InprocPort];
@@ -166,14 +179,7 @@ addon.describe('Forwarder (in process)', () => {
   });
 
   it('drops a frame that needs more receive pieces than a reservation may hold, and keeps the port (TOO_BIG)', () => {
-    const sw = makeSwitch(2);
-    ports = sw.ports;
-    const [a, b] = sw.ports as [InprocPort, InprocPort];
-    const broken: string[] = [];
-    sw.fw.onBroken = (p, why) => broken.push(`${p.id}: ${why}`);
-    postRx(a, 8);
-    transmit(b, etherFrame(M[0]!, M[1]!, 64)); // learn b: a's frame below is unicast
-    sw.fw.pass();
+    const { sw, a, b, broken } = learnedPair();
     // 200 receive chains of four 64-byte pieces each (indirect tables): a 40000-byte frame needs
     // 157 chains, 628 pieces, more than one reservation may have; 200 chains are there.
     for (let i = 0; i < 200; i++) {
@@ -231,14 +237,7 @@ addon.describe('Forwarder (in process)', () => {
   });
 
   it('breaks a receiver whose receive descriptor holds an address beyond 2^53', () => {
-    const sw = makeSwitch(2);
-    ports = sw.ports;
-    const [a, b] = sw.ports as [InprocPort, InprocPort];
-    const broken: string[] = [];
-    sw.fw.onBroken = (p, why) => broken.push(`${p.id}: ${why}`);
-    postRx(a, 8);
-    transmit(b, etherFrame(M[0]!, M[1]!, 64));
-    sw.fw.pass();
+    const { sw, a, b, broken } = learnedPair();
     b.rx.add([{ offset: 0, len: 2048, write: true, rawAddr: 2n ** 64n - 16n }]);
     transmit(a, etherFrame(M[1]!, M[0]!, 64));
     sw.fw.pass();
