@@ -110,7 +110,7 @@ async function labNeeds(inner: readonly string[]): Promise<PackageNeed[]> {
   return basicNeeds();
 }
 
-/** Get the host ready for a command that renders reports (the npm parts with native code, and `needs`). */
+/** Get the host ready for a command: the Debian packages of `needs`, and the npm parts with native code. */
 async function prepare(signal: AbortSignal, install: boolean, needs: () => Promise<PackageNeed[]>): Promise<void> {
   const { provide } = await import('./host/install.ts');
   await provide(await needs(), { install, signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });

@@ -76,19 +76,19 @@ export class FlowTable {
     if (now - this.#loadAt >= LOAD_HALF_LIFE_MS) this.#decay(now);
     const slot = hash & (FLOW_SLOTS - 1);
     const key = hash | 0;
+    const live = now - this.#seen[slot]! <= FLOW_IDLE_MS;
     let q: number;
-    if (this.#key[slot] === key && this.#queue[slot]! < n && now - this.#seen[slot]! <= FLOW_IDLE_MS) {
+    if (live && this.#key[slot] === key && this.#queue[slot]! < n) {
       q = this.#queue[slot]!;
-    } else if (this.#key[slot] !== key && now - this.#seen[slot]! <= FLOW_IDLE_MS) {
-      q = (hash >>> 0) % n;
-      this.#load[q]!++;
-      return q;
+      this.#seen[slot] = now;
+    } else if (live && this.#key[slot] !== key) {
+      q = (hash >>> 0) % n; // the slot is another flow's: the hash decides, and the slot stays theirs
     } else {
       q = this.#leastLoaded(n);
       this.#key[slot] = key;
       this.#queue[slot] = q;
+      this.#seen[slot] = now;
     }
-    this.#seen[slot] = now;
     this.#load[q]!++;
     return q;
   }
