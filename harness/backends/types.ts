@@ -91,6 +91,12 @@ export interface BackendInstance {
   collectors?(): Collector[];
   /** Facts a reader of the report must know about how this path was set up. */
   notes: string[];
+  /**
+   * Stop a helper that polls without sleeping (it would take a core from the path being measured)
+   * while this path's guests wait for their turn; `resume` starts it again. Absent when nothing polls.
+   */
+  quiesce?(): Promise<void>;
+  resume?(): Promise<void>;
 }
 
 /** How reports show a path. The runner copies these into run.json, so a stored run renders alone. */
@@ -125,6 +131,8 @@ export interface NicBackend {
   readonly hostProbes?: { devices?: readonly string[]; tools?: readonly ToolProbe[] };
   /** Host processes besides QEMU that work for the path (their CPU is part of its cost). */
   readonly helpers?: readonly HelperSpec[];
+  /** Host memory its helper processes take beside the guests, in MiB (decides whether every path's guests can stay up together). */
+  readonly helperMemoryMiB?: number;
   /** Metrics only this path's own collectors produce. */
   readonly metrics?: readonly MetricName[];
   requirements(host: HostFacts): Requirement[];

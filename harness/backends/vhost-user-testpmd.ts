@@ -17,6 +17,8 @@ const filePrefix = (tag: string) => `iopath-${tag}`;
 /** The sample source of testpmd's own counters. */
 const SOURCE = 'testpmd';
 const ROLE = 'testpmd';
+/** testpmd's memory (-m): without hugepages it is ordinary memory of the host. */
+const TESTPMD_MEMORY_MIB = 1024;
 
 export const vhostUserTestpmd: NicBackend = {
   id: 'vhost-user-testpmd',
@@ -27,6 +29,7 @@ export const vhostUserTestpmd: NicBackend = {
   // testpmd has no --version that exits before EAL start-up; the package database knows it.
   hostProbes: { tools: [{ program: TESTPMD, versionArgv: ['dpkg-query', '-W', '-f=${Version}', TESTPMD_PACKAGE], pattern: /(\S+)/ }] },
   helpers: [{ role: ROLE, what: 'DPDK testpmd, busy-polling its vhost ports', threadKinds: [{ comm: /^(lcore-worker|rte-worker|lcore)-?\d+$/, kind: 'lcore' }] }],
+  helperMemoryMiB: TESTPMD_MEMORY_MIB,
   metrics: SWITCH_PORT_METRICS,
   requirements: (host) => {
     const tool = host.tools[TESTPMD];
@@ -58,7 +61,7 @@ export const vhostUserTestpmd: NicBackend = {
         filePrefix: filePrefix(ctx.tag),
         vdevs: sockets.map((s, i) => `net_vhost${i},iface=${s},queues=${queues}`),
         ...(ctx.host.hugepagesMount ? { hugepages: ctx.host.hugepagesMount } : {}),
-        memoryMiB: 1024,
+        memoryMiB: TESTPMD_MEMORY_MIB,
         // Without enough mbufs a second instance cannot allocate its pool on ordinary memory.
         app: switchApp({ mbufs: 16384, forwardingCores: lcores.length - 1, queues }),
       },
@@ -70,6 +73,10 @@ export const vhostUserTestpmd: NicBackend = {
     const counters = new TestpmdCounters(testpmd);
     return {
       notes,
+      // testpmd's `stop` ends the forwarding loops (its lcores then wait instead of polling) and
+      // `start` begins them again; the ports and the guests' connections stay as they are.
+      quiesce: async () => void (await testpmd.command('stop')),
+      resume: async () => void (await testpmd.command('start')),
       processes: () => [{ role: ROLE, pid: testpmd.pid }],
       collectors: () => [counters],
     };

@@ -29,6 +29,7 @@ export const vhostUserTs: NicBackend = {
   // The switch and its native addon are built by `npm ci`; nothing from Debian beyond the build tools.
   debianPackages: [],
   helpers: [{ role: ROLE, what: 'iopath\'s vhost-user switch, one Node.js process' }],
+  helperMemoryMiB: 150,
   metrics: [...SWITCH_PORT_METRICS, 'switchKicks', 'switchCalls', 'switchQueuePackets'],
   requirements: () => {
     const built = existsSync(ADDON);
@@ -55,8 +56,14 @@ export const vhostUserTs: NicBackend = {
     if (queues > 1) notes.push(`vhost-user-ts: ${queues} queue pairs per port, flows spread over them by hash, on the one data thread`);
     if (needsMsixWorkaround(ctx)) notes.push(MSIX_NOTE);
     const counters = new SwitchCounters(daemon, statsFile);
+    // A busy-polling switch sleeps on kicks while another path is measured (SIGTSTP) and polls again
+    // for its own turn (SIGCONT): see switch-main.ts.
+    const poll = (signal: NodeJS.Signals) => async () => {
+      if (daemon.running) process.kill(daemon.pid, signal);
+    };
     return {
       notes,
+      ...(ctx.busyPoll ? { quiesce: poll('SIGTSTP'), resume: poll('SIGCONT') } : {}),
       processes: () => [{ role: ROLE, pid: daemon.pid }],
       collectors: () => [counters],
     };

@@ -24,6 +24,10 @@ export interface RunPlan {
   collectors: boolean;
   /** iopath's switch busy-polls (profile switchBusyPoll). */
   switchBusyPoll: boolean;
+  /** Repetitions in alternating rounds over the paths, or in one block per path (profile order). */
+  order: 'rounds' | 'blocks';
+  /** Traffic seconds of a warm-up repetition's variants (profile warmupSec). */
+  warmupSec: number;
   /** vcpus is at least queues: each queue pair of a multi-queue NIC wants a vCPU. */
   guest: { memoryMiB: number; vcpus: number; queues: number };
   scenarios: ScenarioPlan[];
@@ -61,6 +65,8 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     accel,
     collectors,
     switchBusyPoll: p.switchBusyPoll,
+    order: p.order,
+    warmupSec: p.warmupSec,
     guest: { ...p.guest, vcpus: Math.max(p.guest.vcpus, p.guest.queues) },
     scenarios,
     timeouts: { ...p.timeouts },

@@ -94,6 +94,18 @@ export const profileSchema = strict({
    * testpmd does. Off by default: beside TCG guests on a small host it takes a core from them.
    */
   switchBusyPoll: z.boolean().default(false),
+  /**
+   * How the repetitions are ordered. `rounds`: every round runs one repetition of every path, the
+   * paths' order reversed each round (A B C, C B A, ...), with every path's guests kept booted, so
+   * that a slow drift of the host falls on every path alike. `blocks`: all repetitions of one path,
+   * then the next. Rounds fall back to blocks when the host cannot keep every path's guests up.
+   */
+  order: z.enum(['rounds', 'blocks']).default('rounds'),
+  /**
+   * Seconds of traffic of each variant of a warm-up repetition (the omitted seconds come on top). A
+   * warm-up only brings the guests and the host to a steady state; its numbers are thrown away.
+   */
+  warmupSec: int(1, 3600).default(2),
   guest: strict({
     memoryMiB: int(128, 65536).default(512),
     vcpus: int(1, 64).default(1),

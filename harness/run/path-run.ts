@@ -1,11 +1,13 @@
-// One path of a run: set up its host side, boot both guests, bring up their interfaces, start the
-// collectors and measure an idle baseline, run every scenario, and tear everything down in reverse
-// order. A failure is recorded in words on the path (what it contained is marked blocked) and ends
-// this path only; the run goes on. An abort or a results folder that cannot be written ends the run.
+// One path of a run, in three parts the runner schedules: bring it up (its host side, both guests,
+// their interfaces, the collectors and an idle baseline), visit it (a round's or the whole block's
+// repetitions of every scenario), and tear everything down in reverse order. A failure is recorded
+// in words on the path (what it contained is marked blocked) and ends this path only; the run goes
+// on. An abort or a results folder that cannot be written ends the run.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendInstance, NicBackend } from '../backends/types.ts';
+import type { RunPlan } from '../config/plan.ts';
 import { CollectorGroup, type HostProcess } from '../collectors/index.ts';
 import { InternalError, StorageError } from '../errors.ts';
 import { parseVersion } from '../host/facts.ts';
@@ -19,14 +21,44 @@ import type { LaunchedGuest } from './launcher.ts';
 import type { CollectorRecord } from './record.ts';
 import { runScenario } from './scenario-run.ts';
 import type { PathNode } from './tree.ts';
-import { Windows } from './windows.ts';
+import type { Visit } from './schedule.ts';
+import { Windows, type WindowTiming } from './windows.ts';
 
 /** Guest MTU on the path under test. */
 const MTU = 1500;
 /** The idle baseline lasts as long as the longest traffic window, but no longer than this. */
-const MAX_IDLE_SEC = 10;
+const MAX_IDLE_SEC = 4;
 
-export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promise<void> {
+/** A path whose guests are up, between its visits. */
+export interface PathSession {
+  readonly path: NicBackend;
+  readonly node: PathNode;
+  readonly scope: Scope;
+  readonly instance: BackendInstance;
+  readonly guests: readonly Endpoint[];
+  readonly hostEnd: Endpoint | undefined;
+  readonly windows: Windows;
+  /** Set when a stage failed: the path is settled with it at teardown and gets no more visits. */
+  fatal?: string;
+  /** Its busy-polling helper is quieted, waiting for the path's next visit. */
+  quiet?: boolean;
+  /** Torn down and settled. */
+  done?: boolean;
+}
+
+/** Quiet the path's busy-polling helper while other paths run (no-op when nothing polls). */
+export async function quiesce(env: RunEnv, session: PathSession): Promise<void> {
+  if (session.quiet || !session.instance.quiesce) return;
+  await env.tree.timed('pause', session.path.id, () => session.instance.quiesce!());
+  session.quiet = true;
+}
+
+/**
+ * Set up the path's host side, boot both guests, bring up their interfaces, start the collectors
+ * and measure the idle baseline. On failure the path is recorded as failed (naming the stage),
+ * torn down and settled; returns undefined then. An abort or an unwritable results folder ends the run.
+ */
+export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promise<PathSession | undefined> {
   const { plan, tree, signal, reporter } = env;
   const node = tree.path(path.id);
   node.start();
@@ -38,7 +70,6 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
   const guests = GUEST_NAMES.map((_, i) => guestIdentity(i, env.tag));
   const qemuVersion = parseVersion(env.host.qemu?.version ?? '0.0.0');
   let stage = 'set-up';
-  let fatal: string | undefined;
   try {
     const instance: BackendInstance = await tree.timed('setup', path.id, () =>
       path.setUp(scope, {
@@ -66,19 +97,19 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
       const launched: LaunchedGuest[] = [];
       for (const g of guests) {
         const vm = await env.launcher.launch(scope, {
-            name: g.name,
-            qemuBinary: env.host.qemu?.path ?? 'qemu-system-x86_64',
-            accel: env.accel.kind,
-            memoryMiB: plan.guest.memoryMiB,
-            vcpus: plan.guest.vcpus,
-            image: env.image,
-            nic: path.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion, queues: plan.guest.queues }),
-            ...(instance.netns ? { netns: instance.netns } : {}),
-            runtimeDir,
-            logDir,
-            extraArgs: env.collectors.qemuArgs(env.accel.kind, { traceFile: traceFile(g.name) }),
-            signal,
-          });
+          name: g.name,
+          qemuBinary: env.host.qemu?.path ?? 'qemu-system-x86_64',
+          accel: env.accel.kind,
+          memoryMiB: plan.guest.memoryMiB,
+          vcpus: plan.guest.vcpus,
+          image: env.image,
+          nic: path.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion, queues: plan.guest.queues }),
+          ...(instance.netns ? { netns: instance.netns } : {}),
+          runtimeDir,
+          logDir,
+          extraArgs: env.collectors.qemuArgs(env.accel.kind, { traceFile: traceFile(g.name) }),
+          signal,
+        });
         launched.push(vm);
         node.files([relativeTo(env.store.dir, vm.serialLog), relativeTo(env.store.dir, vm.qemuLog)]);
         if (env.bootOneByOne) await vm.waitReady(plan.timeouts.bootSec * 1000, signal);
@@ -89,73 +120,121 @@ export async function runPath(env: RunEnv, root: Scope, path: NicBackend): Promi
     });
 
     stage = 'network set-up in the guests';
-    const up: Endpoint[] = [];
-    for (const [i, vm] of vms.entries()) {
-      const g = guests[i]!;
-      const iface = await vm.agent.netup(g.mac, `${g.ip}/${g.prefix}`, MTU, signal);
-      up.push(guestEndpoint(vm.name, g.ip, iface, vm.agent));
-    }
-    const features: Record<string, string[]> = {};
-    for (const g of up) features[g.name] = await readNicFeatures(g, signal);
-    node.features(features);
-    const running: Record<string, number> = {};
-    for (const g of up) running[g.name] = await setNicQueues(g, plan.guest.queues, signal);
-    node.queues({ requested: plan.guest.queues, guests: running });
+    const up = await tree.timed('network', path.id, async () => {
+      const up: Endpoint[] = [];
+      for (const [i, vm] of vms.entries()) {
+        const g = guests[i]!;
+        const iface = await vm.agent.netup(g.mac, `${g.ip}/${g.prefix}`, MTU, signal);
+        up.push(guestEndpoint(vm.name, g.ip, iface, vm.agent));
+      }
+      const features: Record<string, string[]> = {};
+      for (const g of up) features[g.name] = await readNicFeatures(g, signal);
+      node.features(features);
+      const running: Record<string, number> = {};
+      for (const g of up) running[g.name] = await setNicQueues(g, plan.guest.queues, signal);
+      node.queues({ requested: plan.guest.queues, guests: running });
+      return up;
+    });
 
     stage = 'collector set-up';
-    const windows = plan.collectors ? await startCollectors(env, scope, node, path, instance, vms, up, traceFile, logDir) : new Windows(new CollectorGroup([]), new CollectorGroup([]));
+    const timing: WindowTiming = (phase, startedAt, ms) => tree.phase(phase, path.id, ms, startedAt);
+    const windows = plan.collectors
+      ? await tree.timed('collectors-prepare', path.id, () => startCollectors(env, scope, node, path, instance, vms, up, traceFile, logDir, timing))
+      : new Windows(new CollectorGroup([]), new CollectorGroup([]), timing);
     if (!plan.collectors) node.notes(['collectors were switched off for this run (--no-collectors): no exits, device accesses or host CPU were counted']);
 
     stage = 'idle baseline';
-    const trafficSecs = plan.scenarios.flatMap((s) => scenarioFor(s).variants(s).map((v) => v.trafficSec));
-    const idleSec = Math.min(MAX_IDLE_SEC, Math.max(1, ...trafficSecs));
+    const idleSec = idleWindowSec(plan);
     node.idleWindow(idleSec);
-    await tree.timed('idle-baseline', path.id, async () => {
-      const samples = await windows.idle({ kind: 'idle', backend: path.id, scenario: 'idle', rep: 0, warmup: false }, idleSec, signal);
-      env.store.append({ backend: path.id, scenario: 'idle', rep: 0, warmup: false }, samples);
-    });
+    const samples = await windows.idle({ kind: 'idle', backend: path.id, scenario: 'idle', rep: 0, warmup: false }, idleSec, signal);
+    env.store.append({ backend: path.id, scenario: 'idle', rep: 0, warmup: false }, samples);
 
-    stage = 'measurement';
     const hostEnd = instance.hostEnd ? hostEndpoint(scope, instance.hostEnd.netns, instance.hostEnd.address, logDir) : undefined;
-    await tree.timed('measure', path.id, async () => {
-      for (const s of plan.scenarios) {
-        const server = s.topology === 'guest-to-host' ? hostEnd : up[0]!;
-        if (!server) {
-          node.scenario(s.name).skip(`guest-to-host needs a path with a host end (a tap path); ${path.id} has none`);
-          continue;
-        }
-        await runScenario(env, node.scenario(s.name), s, { server, client: up[1]!, guests: up, signal }, windows);
-      }
-    });
+    return { path, node, scope, instance, guests: up, hostEnd, windows };
   } catch (err) {
-    if (signal.aborted) {
-      await closeQuietly(env, scope, path.id);
-      throw err;
-    }
-    if (err instanceof StorageError) {
+    const session = { path, node, scope, fatal: '' } as PathSession;
+    if (signal.aborted || err instanceof StorageError) {
       // Without a place for results there is no point going on; tear down, then stop the run.
-      await closeQuietly(env, scope, path.id);
+      await tearDown(env, session, { quietly: true });
       throw err;
     }
-    fatal = stage === 'measurement' ? tree.describe(err, `${path.id}`) : `${stage} failed: ${tree.describe(err, `${path.id} ${stage}`)}`;
-    reporter.warn?.(`${path.id}: ${fatal}`);
+    session.fatal = `${stage} failed: ${tree.describe(err, `${path.id} ${stage}`)}`;
+    reporter.warn?.(`${path.id}: ${session.fatal}`);
+    await tearDown(env, session);
+    return undefined;
+  }
+}
+
+/**
+ * One visit of the path: wake its busy pollers, run the visit's repetitions of every scenario, and
+ * quiet the pollers again when others are measured next. A failure here ends the path (recorded in
+ * words, its remaining repetitions blocked, torn down at once); the other paths go on.
+ */
+export async function runVisit(env: RunEnv, session: PathSession, visit: Visit, o: { quietAfter: boolean }): Promise<void> {
+  const { tree, signal, plan } = env;
+  const { path, node } = session;
+  if (session.fatal !== undefined) return;
+  try {
+    if (session.quiet && session.instance.resume) {
+      await tree.timed('pause', path.id, () => session.instance.resume!());
+      session.quiet = false;
+    }
+    for (const item of visit.items) {
+      const s = plan.scenarios.find((x) => x.name === item.scenario)!;
+      const server = s.topology === 'guest-to-host' ? session.hostEnd : session.guests[0]!;
+      if (!server) {
+        if (node.scenario(s.name).record.status === 'pending') node.scenario(s.name).skip(`guest-to-host needs a path with a host end (a tap path); ${path.id} has none`);
+        continue;
+      }
+      const ctx = { server, client: session.guests[1]!, guests: session.guests, signal };
+      await runScenario(env, node.scenario(s.name), s, ctx, session.windows, { ...(visit.round === undefined ? {} : { round: visit.round }), reps: item.reps, last: visit.last });
+    }
+    if (o.quietAfter) await quiesce(env, session);
+  } catch (err) {
+    if (signal.aborted || err instanceof StorageError) throw err;
+    session.fatal = tree.describe(err, path.id);
+    env.reporter.warn?.(`${path.id}: ${session.fatal}`);
+    await tearDown(env, session);
+  }
+}
+
+/**
+ * Tear the path down (its scope, in reverse order of set-up) and settle it: a teardown that fails is
+ * a failure of the path, said in words. `timed: false` when several paths are torn down together
+ * (the caller times them as one phase).
+ */
+export async function tearDown(env: RunEnv, session: PathSession, o: { quietly?: boolean; timed?: boolean } = {}): Promise<void> {
+  const { tree, reporter } = env;
+  const { node, path } = session;
+  if (session.done) return;
+  session.done = true;
+  const close = () => session.scope.close();
+  if (o.quietly) {
+    await tree.timed('teardown', path.id, close).catch((err: unknown) => tree.describe(err, `${path.id} teardown`));
+    return;
   }
   reporter.phase?.(`${path.id}: tearing down`);
   try {
-    await tree.timed('teardown', path.id, () => scope.close());
+    await (o.timed === false ? close() : tree.timed('teardown', path.id, close));
   } catch (err) {
     // Something survived or refused to go: that is a failure of this path, said in words.
     const why = tree.describe(err, `${path.id} teardown`);
     node.notes([`teardown: ${why}`]);
-    fatal ??= `teardown failed: ${why}`;
+    session.fatal ??= `teardown failed: ${why}`;
   }
-  if (fatal) node.stop(fatal);
+  if (session.fatal) node.stop(session.fatal);
   else node.settle();
   reporter.backendFinished?.(node.record);
 }
 
-async function closeQuietly(env: RunEnv, scope: Scope, id: string): Promise<void> {
-  await env.tree.timed('teardown', id, () => scope.close()).catch((err: unknown) => env.tree.describe(err, `${id} teardown`));
+/**
+ * The idle baseline's length: as long as the longest traffic window, but at most {@link MAX_IDLE_SEC}.
+ * The baseline is a rate (counts per second at rest, scaled to each window's length), so a few
+ * seconds of a steady idle guest estimate it well enough: see docs/statistics.md.
+ */
+export function idleWindowSec(plan: Readonly<RunPlan>): number {
+  const trafficSecs = plan.scenarios.flatMap((s) => scenarioFor(s).variants(s).map((v) => v.trafficSec));
+  return Math.min(MAX_IDLE_SEC, Math.max(1, ...trafficSecs));
 }
 
 /**
@@ -172,6 +251,7 @@ async function startCollectors(
   up: readonly Endpoint[],
   traceFile: (guest: string) => string,
   logDir: string,
+  timing: WindowTiming,
 ): Promise<Windows> {
   const rings = env.collectors.create({
     accel: env.accel.kind,
@@ -184,7 +264,7 @@ async function startCollectors(
     runtimeDir: join(env.runtimeDir, node.id, 'collectors'),
     scope,
   });
-  const windows = new Windows(new CollectorGroup(rings.inner), new CollectorGroup(rings.outer));
+  const windows = new Windows(new CollectorGroup(rings.inner), new CollectorGroup(rings.outer), timing);
   // Registered after QEMU and the switch, so it runs before them: collectors stop first.
   scope.defer('close collectors', async () => {
     await windows.inner.close();

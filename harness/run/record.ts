@@ -145,12 +145,64 @@ const backendSchema = z.object({
 });
 export type BackendOutcome = z.infer<typeof backendSchema>;
 
+/**
+ * Phases of the run with their wall times. Runs written since the run loop measured in rounds
+ * record leaf phases only (they do not overlap, except the teardowns of paths that run together),
+ * each with its start: `window` is a measured traffic window (collectors running), `warmup` a warm-up
+ * repetition, `collectors-start`/`collectors-stop` the collectors' start and stop around a window
+ * (the stop includes the tool's output coming back from the guest), `scenario-prepare` starting
+ * servers and applying a scenario's settings, `pause` quieting or waking a busy-polling helper.
+ * Older runs have one `measure` phase per path around all of its repetitions.
+ */
 const phaseSchema = z.object({
-  phase: z.enum(['preflight', 'image', 'accel-probe', 'setup', 'boot', 'idle-baseline', 'measure', 'teardown', 'report']),
+  phase: z.enum([
+    'preflight', 'image', 'accel-probe', 'setup', 'boot', 'network', 'collectors-prepare', 'idle-baseline', 'measure',
+    'scenario-prepare', 'warmup', 'collectors-start', 'window', 'collectors-stop', 'pause', 'teardown', 'report',
+  ]),
   backend: z.string().optional(),
   ms: z.number(),
+  /** When it started (runs before the round order was recorded lack it). */
+  startedAt: z.string().optional(),
 });
 export type PhaseTiming = z.infer<typeof phaseSchema>;
+
+/** One repetition as it was run, in the order the run ran them. */
+const stepSchema = z.object({
+  /** The round it belonged to (its measured repetition index in `rounds`; absent in `blocks`). */
+  round: z.number().int().nonnegative().optional(),
+  backend: z.string(),
+  scenario: z.string(),
+  rep: z.number().int().nonnegative(),
+  warmup: z.boolean(),
+  startedAt: z.string(),
+  endedAt: z.string(),
+  status: z.enum(repStatuses),
+});
+export type StepRecord = z.infer<typeof stepSchema>;
+
+/** How the repetitions were ordered, and the order they actually ran in. */
+const scheduleSchema = z.object({
+  /** What the profile asked for. */
+  requested: z.enum(['rounds', 'blocks']),
+  /** What ran: rounds fall back to blocks when the host cannot keep every path's guests up. */
+  mode: z.enum(['rounds', 'blocks']),
+  /** Why the mode differs from the request, or how the choice was made, in words. */
+  reason: z.string().optional(),
+  steps: z.array(stepSchema).default([]),
+});
+export type ScheduleRecord = z.infer<typeof scheduleSchema>;
+
+/** Where the wall time went, from `phases`: what was inside measured windows and what was not. */
+const wallSchema = z.object({
+  totalMs: z.number(),
+  /** Sum of the `window` phases: measured traffic with the collectors running. */
+  measuredMs: z.number(),
+  /** 1 − measuredMs / totalMs. */
+  outsideFraction: z.number(),
+  /** Milliseconds per phase; `other` is wall time no phase accounts for. */
+  byPhase: z.record(z.string(), z.number()),
+});
+export type WallRecord = z.infer<typeof wallSchema>;
 
 export const runRecordSchema = z.object({
   schema: z.literal(RUN_SCHEMA),
@@ -172,6 +224,10 @@ export const runRecordSchema = z.object({
   provenance: provenanceSchema.optional(),
   backends: z.array(backendSchema).default([]),
   phases: z.array(phaseSchema).default([]),
+  /** The order of the repetitions: asked for, chosen, and as run. */
+  schedule: scheduleSchema.optional(),
+  /** Wall time inside and outside measured windows, settled when the run ends. */
+  wall: wallSchema.optional(),
   /** Run-wide remarks a reader of the report must see. */
   notes: z.array(z.string()).default([]),
   /**

@@ -1,6 +1,6 @@
 // The run as a sequence of explicit phases: host lock and recovery -> preflight -> image ->
-// accelerator probe -> for each path: set up, boot, (per scenario: prepare, warm-up, measured
-// repetitions), tear down. Every sample is on disk before the next repetition starts; a failed
+// accelerator probe -> the paths in rounds or blocks (rounds.ts: set up, boot, baseline, the
+// repetitions in the chosen order, tear down). Every sample is on disk before the next repetition starts; a failed
 // repetition is recorded with its reason and the run goes on; teardown always runs, in reverse order
 // of set-up. The result is a tree (run.ts's RunTree) saved whole at every change. Everything that
 // touches the machine is a seam (`BenchSeams`): unit tests run this same code on fakes.
@@ -21,11 +21,11 @@ import { runtimeRoot } from '../paths.ts';
 import { chooseAccel, type ProbeOptions } from '../vm/accel.ts';
 import type { RunEnv, RunSeams } from './env.ts';
 import { qemuLauncher, standardCollectors } from './launcher.ts';
-import { runPath } from './path-run.ts';
 import type { Reporter } from './progress.ts';
 import { collectProvenance, newRunId } from './provenance.ts';
 import type { AccelChoice, Provenance, RunRecord } from './record.ts';
 import { markRunInterrupted } from './recover.ts';
+import { hostAvailableMiB, runPaths } from './rounds.ts';
 import { RunStore } from './store.ts';
 import { RunTree, type Frozen } from './tree.ts';
 
@@ -52,6 +52,8 @@ export interface BenchSeams extends RunSeams {
   provenance(host: HostFacts, image: GuestImage, accel: AccelChoice): Promise<Provenance>;
   /** Parent of the run's private runtime directory. */
   runtimeRoot: string;
+  /** Host memory available now, in MiB: decides whether every path's guests can stay up for rounds. */
+  availableMemoryMiB(): number;
 }
 
 export const realSeams: BenchSeams = {
@@ -67,6 +69,7 @@ export const realSeams: BenchSeams = {
   accel: chooseAccel,
   provenance: collectProvenance,
   runtimeRoot,
+  availableMemoryMiB: hostAvailableMiB,
 };
 
 export interface BenchOutcome {
@@ -141,10 +144,7 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     const provenance = await seams.provenance(host, image, accel);
     tree.provenance(provenance);
     const env: RunEnv = { ...seams, plan, tree, store, tag, runtimeDir, host, image, accel, signal, reporter, bootOneByOne: provenance.lab !== undefined };
-    for (const path of runnable) {
-      signal.throwIfAborted();
-      await runPath(env, root, path);
-    }
+    await runPaths(env, root, runnable, seams.availableMemoryMiB());
   } catch (err) {
     stopped = signal.aborted ? { interrupted: signal.reason } : { error: err };
   }

@@ -12,16 +12,33 @@ import type { RepOutcome } from './record.ts';
 import type { ScenarioNode } from './tree.ts';
 import { withDims, type Windows } from './windows.ts';
 
+/** The repetitions of one scenario in one visit of its path (a round, or the whole block). */
+export interface ScenarioVisit {
+  round?: number;
+  reps: readonly { rep: number; warmup: boolean }[];
+  /** The path's last visit: the scenario is settled from its repetitions afterwards. */
+  last: boolean;
+}
+
+/** Statuses after which a scenario runs no more repetitions. */
+const SETTLED = new Set(['ok', 'partial', 'failed', 'skipped', 'blocked']);
+
 /**
- * A scenario whose preparation fails is recorded as failed (its repetitions blocked, with that
- * reason) and the next scenario runs; only a guest that stopped answering ends the path.
+ * One visit of a scenario: prepare it (servers, settings), run the visit's repetitions, undo its
+ * settings, so that the next scenario and the next round start from the same guest state. A
+ * scenario whose preparation fails is recorded as failed (its repetitions blocked, with that reason)
+ * and not tried again; only a guest that stopped answering ends the path.
  */
-export async function runScenario(env: RunEnv, node: ScenarioNode, s: ScenarioPlan, ctx: ScenarioContext, windows: Windows): Promise<void> {
+export async function runScenario(env: RunEnv, node: ScenarioNode, s: ScenarioPlan, ctx: ScenarioContext, windows: Windows, visit: ScenarioVisit): Promise<void> {
+  if (SETTLED.has(node.record.status)) return;
   const impl = scenarioFor(s);
   const id = node.path.id;
-  node.start();
+  const first = node.record.status === 'pending';
+  if (first) node.start();
   try {
-    node.notes(await impl.prepare(ctx, s));
+    const notes = await env.tree.timed('scenario-prepare', id, () => impl.prepare(ctx, s));
+    // Each visit prepares again; what it has to say was said the first time.
+    if (first) node.notes(notes);
   } catch (err) {
     if (env.signal.aborted || guestLost(ctx)) throw err;
     const reason = `scenario could not be prepared: ${env.tree.describe(err, `${id} ${s.name} preparation`)}`;
@@ -30,23 +47,25 @@ export async function runScenario(env: RunEnv, node: ScenarioNode, s: ScenarioPl
     return;
   }
   try {
-    await runReps(env, node, s, ctx, windows);
-    node.finish();
+    await runReps(env, node, s, ctx, windows, visit);
+    if (visit.last) node.finish();
   } finally {
-    if (!env.signal.aborted && !guestLost(ctx)) await impl.finish?.(ctx, s);
+    if (!env.signal.aborted && !guestLost(ctx) && impl.finish) await env.tree.timed('scenario-prepare', id, () => impl.finish!(ctx, s));
   }
 }
 
-async function runReps(env: RunEnv, node: ScenarioNode, s: ScenarioPlan, ctx: ScenarioContext, windows: Windows): Promise<void> {
-  const impl = scenarioFor(s);
+/** A warm-up repetition runs the scenario with shorter traffic (profile warmupSec): it only warms up. */
+function warmupPlan(s: ScenarioPlan, warmupSec: number): ScenarioPlan {
+  return { ...s, durationSec: Math.min(s.durationSec, warmupSec) };
+}
+
+async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, ctx: ScenarioContext, windows: Windows, visit: ScenarioVisit): Promise<void> {
+  const impl = scenarioFor(planned);
   const backend = node.path.id;
-  const reps = [
-    ...Array.from({ length: env.plan.warmup }, (_, i) => ({ warmup: true, rep: i })),
-    ...Array.from({ length: env.plan.repetitions }, (_, i) => ({ warmup: false, rep: i })),
-  ];
-  const guestsOnPath = s.topology === 'guest-to-guest' ? 2 : 1;
-  for (const { warmup, rep } of reps) {
+  const guestsOnPath = planned.topology === 'guest-to-guest' ? 2 : 1;
+  for (const { warmup, rep } of visit.reps) {
     env.signal.throwIfAborted();
+    const s = warmup ? warmupPlan(planned, env.plan.warmupSec) : planned;
     const label = `${s.name}-${warmup ? 'warmup' : 'rep'}${rep}`;
     const budgetMs = impl.budgetSec(s) * 1000;
     const startedAt = new Date();
@@ -54,6 +73,7 @@ async function runReps(env: RunEnv, node: ScenarioNode, s: ScenarioPlan, ctx: Sc
     const result: RepOutcome = { scenario: s.name, rep, warmup, status: 'ok', startedAt: startedAt.toISOString(), durationMs: 0 };
     const raw: RawOutput[] = [];
     const warnings = new Set<string>();
+    let stopped = true;
     try {
       for (const variant of impl.variants(s)) {
         const variantLabel = variant.suffix ? `${label}.${variant.suffix}` : label;
@@ -77,10 +97,18 @@ async function runReps(env: RunEnv, node: ScenarioNode, s: ScenarioPlan, ctx: Sc
         rejected.forEach((w) => warnings.add(w));
         env.reporter.samples?.(records);
       }
+      stopped = false;
     } catch (err) {
       if (env.signal.aborted || err instanceof StorageError) throw err;
       result.status = 'failed';
       result.reason = env.tree.describe(err, `${backend} ${label}`);
+      stopped = false;
+    } finally {
+      const ended = Date.now();
+      if (warmup) env.tree.phase('warmup', backend, ended - startedAt.getTime(), startedAt.getTime());
+      // A repetition cut by an interruption is in the order too (blocked), to show where the run stopped.
+      const status = stopped ? 'blocked' : result.status;
+      env.tree.step({ ...(visit.round === undefined ? {} : { round: visit.round }), backend, scenario: s.name, rep, warmup, startedAt: startedAt.toISOString(), endedAt: new Date(ended).toISOString(), status });
     }
     result.durationMs = Date.now() - startedAt.getTime();
     if (raw.length) result.raw = raw.map((f) => env.store.saveRaw(join(backend, 'raw', f.name), f.text));

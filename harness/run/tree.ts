@@ -5,7 +5,8 @@
 
 import { describeError, errorDetail, InternalError } from '../errors.ts';
 import type { PathPresentation } from '../backends/types.ts';
-import { RUN_SCHEMA, type AccelChoice, type BackendOutcome, type CollectorRecord, type PhaseTiming, type Provenance, type RepOutcome, type RunRecord, type ScenarioOutcome } from './record.ts';
+import { RUN_SCHEMA, type AccelChoice, type BackendOutcome, type CollectorRecord, type PhaseTiming, type Provenance, type RepOutcome, type RunRecord, type ScenarioOutcome, type ScheduleRecord, type StepRecord } from './record.ts';
+import { wallTime } from './wall.ts';
 
 /** A read-only view of the record for everyone but its owner. */
 export type Frozen<T> = T extends (infer U)[] ? readonly Frozen<U>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
@@ -94,8 +95,9 @@ export class RunTree {
     this.path(id).skip(reason, fix);
   }
 
-  phase(phase: PhaseTiming['phase'], backend: string | undefined, ms: number): void {
-    this.#record.phases.push({ phase, ...(backend ? { backend } : {}), ms });
+  /** A phase that took `ms`, started at `startedAt` (epoch ms; default: `ms` ago). */
+  phase(phase: PhaseTiming['phase'], backend: string | undefined, ms: number, startedAt = Date.now() - ms): void {
+    this.#record.phases.push({ phase, ...(backend ? { backend } : {}), ms: Math.round(ms), startedAt: new Date(startedAt).toISOString() });
     this.save();
   }
 
@@ -105,8 +107,20 @@ export class RunTree {
     try {
       return await fn();
     } finally {
-      this.phase(phase, backend, Date.now() - started);
+      this.phase(phase, backend, Date.now() - started, started);
     }
+  }
+
+  /** The order chosen for the run's repetitions (before the first one runs). */
+  schedule(s: Omit<ScheduleRecord, 'steps'>): void {
+    this.#record.schedule = { ...s, steps: [] };
+    this.save();
+  }
+
+  /** A repetition that ran (or failed), in the order it ran. */
+  step(step: StepRecord): void {
+    (this.#record.schedule ??= { requested: step.round === undefined ? 'blocks' : 'rounds', mode: step.round === undefined ? 'blocks' : 'rounds', steps: [] }).steps.push(step);
+    this.save();
   }
 
   provenance(p: Provenance): void {
@@ -150,6 +164,7 @@ export class RunTree {
     else this.#record.status = overallStatus(this.#record);
     if (why) this.#record.error = why;
     this.#record.endedAt = new Date().toISOString();
+    this.#record.wall = wallTime(this.#record);
     this.save();
     return this.#record;
   }

@@ -9,6 +9,9 @@ import type { Window } from '../collectors/types.ts';
 import { sleep } from '../host/proc.ts';
 import type { Dims, Sample } from '../samples.ts';
 
+/** Told the wall time of each part of a window: collectors starting, the window itself, collectors stopping. */
+export type WindowTiming = (phase: 'collectors-start' | 'window' | 'idle-baseline' | 'collectors-stop', startedAt: number, ms: number) => void;
+
 export interface WindowOutcome<T> {
   value: T;
   samples: Sample[];
@@ -24,11 +27,13 @@ export interface WindowOutcome<T> {
 export class Windows {
   readonly inner: CollectorGroup;
   readonly outer: CollectorGroup;
+  readonly #timing: WindowTiming;
   #baseline: WindowSamples | undefined;
 
-  constructor(inner: CollectorGroup, outer: CollectorGroup) {
+  constructor(inner: CollectorGroup, outer: CollectorGroup, timing: WindowTiming = () => undefined) {
     this.inner = inner;
     this.outer = outer;
+    this.#timing = timing;
   }
 
   get hasActive(): boolean {
@@ -38,7 +43,7 @@ export class Windows {
   /** Measure the guests at rest for `seconds`; kept as the baseline of every later window. */
   async idle(window: Window, seconds: number, signal: AbortSignal): Promise<Sample[]> {
     if (!this.hasActive) return [];
-    const r = await this.#around(window, async (done) => {
+    const r = await this.#around(window, 'idle-baseline', async (done) => {
       await sleep(seconds * 1000, signal);
       done();
     });
@@ -47,13 +52,18 @@ export class Windows {
   }
 
   /** Run `work` with both rings around it; the inner ring stops at `done()` or when work ends. */
-  async #around<T>(window: Window, work: (done: () => void) => Promise<T>): Promise<{ value: T; samples: Sample[]; durationSec: number; failures: CollectorFailure[] }> {
+  async #around<T>(window: Window, phase: 'window' | 'idle-baseline', work: (done: () => void) => Promise<T>): Promise<{ value: T; samples: Sample[]; durationSec: number; failures: CollectorFailure[] }> {
+    const t0 = Date.now();
+    let t1 = t0;
+    let t2: number | undefined;
     await this.outer.start(window);
     let result: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
     let inner: WindowResult | undefined;
     let outer: WindowResult;
     try {
       await this.inner.start(window);
+      t1 = Date.now();
+      this.#timing('collectors-start', t0, t1 - t0);
       let markDone!: () => void;
       const doneSignal = new Promise<void>((resolve) => (markDone = resolve));
       const running = work(markDone).then(
@@ -61,11 +71,16 @@ export class Windows {
         (error) => (result = { ok: false, error }),
       );
       await Promise.race([running, doneSignal]);
+      t2 = Date.now();
+      this.#timing(phase, t1, t2 - t1);
       // Stop the inner ring whatever happened, so nothing keeps counting into the next window.
       inner = await this.inner.stop(window);
       await running;
     } finally {
       outer = await this.outer.stop(window);
+      const t3 = Date.now();
+      if (t2 === undefined) this.#timing('collectors-start', t0, t3 - t0);
+      else this.#timing('collectors-stop', t2, t3 - t2);
     }
     if (!result!.ok) throw result!.error;
     return { value: result!.value, samples: [...inner!.samples, ...outer.samples], durationSec: inner!.durationSec, failures: [...inner!.failures, ...outer.failures] };
@@ -81,8 +96,20 @@ export class Windows {
     workloadSamples: (value: T) => readonly Sample[],
     guestsOnPath: 1 | 2,
   ): Promise<WindowOutcome<T>> {
-    if (!this.hasActive) return { value: await work(() => undefined), samples: [], warnings: [] };
-    const stopped = await this.#around(window, work);
+    if (!this.hasActive) {
+      // No collectors: the window is the workload from its start to the end of its traffic.
+      const t0 = Date.now();
+      let t1: number | undefined;
+      try {
+        const value = await work(() => (t1 ??= Date.now()));
+        return { value, samples: [], warnings: [] };
+      } finally {
+        const end = Date.now();
+        this.#timing('window', t0, (t1 ?? end) - t0);
+        this.#timing('collectors-stop', t1 ?? end, end - (t1 ?? end));
+      }
+    }
+    const stopped = await this.#around(window, 'window', work);
     const value = stopped.value;
     const warnings = stopped.failures.map((f) => `collector ${f.id} failed to ${f.phase}: ${(f.error as Error)?.message ?? String(f.error)}`);
     // Host CPU is what the path costs during the window, at rest or not: a busy-polling switch burns

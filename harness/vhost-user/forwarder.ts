@@ -43,7 +43,11 @@ const IDLE_PASSES_PER_CLOCK = 16;
 export class Forwarder {
   readonly ports: Port[];
   readonly delivery: Delivery;
-  readonly busyPoll: boolean;
+  /**
+   * Poll without sleeping. Switched off while another path is measured (the switch then sleeps on
+   * kicks as in hybrid mode) and on again for its own turn; a pass reads it each time.
+   */
+  busyPoll: boolean;
   /** Called when a port must be disconnected because its guest broke the rules. */
   onBroken: (port: Port, reason: string) => void = () => undefined;
   #burst: number;

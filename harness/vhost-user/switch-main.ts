@@ -2,7 +2,8 @@
 // this file is also runnable on its own:
 //   node --import tsx harness/vhost-user/switch-main.ts --socket /run/a.sock --socket /run/b.sock [--stats FILE]
 // It serves until SIGTERM or SIGINT (or the caller's AbortSignal), then removes its sockets and
-// resolves: a clean stop is exit status 0. Counters: see stats.ts (readSwitchCounters).
+// resolves: a clean stop is exit status 0. Counters: see stats.ts (readSwitchCounters). With
+// --busy-poll, SIGTSTP makes it sleep on kicks until SIGCONT.
 
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -56,10 +57,16 @@ export async function runSwitch(options: RunSwitchOptions): Promise<void> {
   const onTerm = () => request('SIGTERM');
   const onInt = () => request('SIGINT');
   const onUsr2 = () => sw?.writeStats();
+  // A busy-polling switch is quieted (SIGTSTP: it sleeps on kicks) while other guests are measured,
+  // and polls again on SIGCONT; the handlers also keep SIGTSTP from stopping the process.
+  const onTstp = () => sw?.setBusyPoll(false);
+  const onCont = () => sw?.setBusyPoll(options.busyPoll ?? false);
   const onAbort = () => request('aborted');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGUSR2', onUsr2);
+  process.on('SIGTSTP', onTstp);
+  process.on('SIGCONT', onCont);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) request('aborted');
   try {
@@ -76,6 +83,8 @@ export async function runSwitch(options: RunSwitchOptions): Promise<void> {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGUSR2', onUsr2);
+    process.off('SIGTSTP', onTstp);
+    process.off('SIGCONT', onCont);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -126,6 +126,14 @@ export class VhostSwitch {
     return snapshot(this.ports, ++this.#seq, this.forwarder.busyPoll);
   }
 
+  /** Poll without sleeping, or sleep on kicks (hybrid); takes effect at the next pass. */
+  setBusyPoll(on: boolean): void {
+    if (this.forwarder.busyPoll === on) return;
+    this.forwarder.busyPoll = on;
+    this.#log(on ? 'busy polling again' : 'busy polling paused: sleeping on kicks');
+    this.forwarder.wake();
+  }
+
   writeStats(): void {
     if (this.#opts.statsFile === undefined) return;
     try {

@@ -164,6 +164,8 @@ export interface FakePathOptions {
   teardownFails?: Error;
   /** Collectors of the path's own counters. */
   collectors?: () => Collector[];
+  /** The path has a busy-polling helper: its quiesce and resume calls are logged here (`quiet p1`, `poll p1`). */
+  poller?: string[];
 }
 
 /** A path with no host side at all: what it does is what the test says. */
@@ -184,7 +186,12 @@ export function fakePath(id: string, o: FakePathOptions = {}): NicBackend {
         });
       }
       if (o.setUpFails) throw o.setUpFails;
-      return { notes: [`${id} set up`], ...(o.collectors ? { collectors: o.collectors } : {}) };
+      const poller = o.poller;
+      return {
+        notes: [`${id} set up`],
+        ...(o.collectors ? { collectors: o.collectors } : {}),
+        ...(poller ? { quiesce: async () => void poller.push(`quiet ${id}`), resume: async () => void poller.push(`poll ${id}`) } : {}),
+      };
     },
   };
 }
@@ -192,7 +199,7 @@ export function fakePath(id: string, o: FakePathOptions = {}): NicBackend {
 const tcp: ScenarioPlan = { kind: 'tcp-stream', topology: 'guest-to-guest', durationSec: 1, omitSec: 0, parallel: 1, name: 'tcp-stream' };
 const latency: ScenarioPlan = { kind: 'latency', topology: 'guest-to-guest', durationSec: 1, name: 'latency' };
 
-export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'repetitions' | 'warmup' | 'collectors'>> & { scenarios?: ScenarioPlan[] } = {}): RunPlan {
+export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'repetitions' | 'warmup' | 'collectors' | 'order'>> & { scenarios?: ScenarioPlan[] } = {}): RunPlan {
   return {
     profile: { name: 'fake', path: '/fake.yaml', hash: 'f00' },
     backends: [...paths],
@@ -201,6 +208,8 @@ export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'rep
     accel: 'tcg',
     collectors: o.collectors ?? true,
     switchBusyPoll: false,
+    order: o.order ?? 'rounds',
+    warmupSec: 1,
     guest: { memoryMiB: 64, vcpus: 1, queues: 1 },
     scenarios: o.scenarios ?? [tcp, latency],
     timeouts: { bootSec: 5, probeSec: 5 },
@@ -252,6 +261,7 @@ export async function fakeBench(o: FakeBench): Promise<{ outcome?: BenchOutcome;
       ...(o.lab ? { lab: FAKE_LAB } : {}),
     }),
     runtimeRoot: mkdtempSync(join(tmpdir(), 'iopath-fake-runtime-')),
+    availableMemoryMiB: () => 16384,
     ...o.seams,
   };
   try {

@@ -36,7 +36,8 @@ describe('a run on fakes', () => {
     expect(statuses(record, 'p1')).toEqual({
       path: 'ok',
       scenarios: { 'tcp-stream': 'ok', latency: 'ok' },
-      reps: ['tcp-stream w0:ok', 'tcp-stream 0:ok', 'tcp-stream 1:ok', 'latency w0:ok', 'latency 0:ok', 'latency 1:ok'],
+      // In rounds: round 0 (warm-ups, then repetition 0 of each scenario), then round 1.
+      reps: ['tcp-stream w0:ok', 'tcp-stream 0:ok', 'latency w0:ok', 'latency 0:ok', 'tcp-stream 1:ok', 'latency 1:ok'],
     });
     expect(record.backends[0]!.presentation).toEqual({ order: 100, color: '#123456' });
     expect(launcher.shutDown.sort()).toEqual(['p1/a', 'p1/b', 'p2/a', 'p2/b']);
@@ -44,7 +45,7 @@ describe('a run on fakes', () => {
     expect(loaded.problems).toEqual([]);
     expect(loaded.partial).toBe(false);
     expect(loaded.samples.filter((s) => s.metric === 'throughput' && !s.warmup)).toHaveLength(4);
-    expect(record.phases.map((p) => p.phase)).toEqual(expect.arrayContaining(['preflight', 'image', 'accel-probe', 'setup', 'boot', 'idle-baseline', 'measure', 'teardown']));
+    expect(record.phases.map((p) => p.phase)).toEqual(expect.arrayContaining(['preflight', 'image', 'accel-probe', 'setup', 'boot', 'idle-baseline', 'warmup', 'window', 'teardown']));
     expect(existsSync(join(dir, 'run.log'))).toBe(false);
   });
 
@@ -149,7 +150,7 @@ describe('a run on fakes', () => {
     expect(record.backends[0]!.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^teardown: [^]*a process survived SIGKILL/)]));
   });
 
-  it('interrupted: the run says so, the path in progress keeps what it measured, the next is blocked, teardown ran', async () => {
+  it('interrupted in blocks: the run says so, the path in progress keeps what it measured, the next is blocked, teardown ran', async () => {
     const controller = new AbortController();
     const launcher = new FakeLauncher({
       exec: (c) => {
@@ -157,7 +158,8 @@ describe('a run on fakes', () => {
         return undefined;
       },
     });
-    const { error, resultsRoot } = await fakeBench({ paths: [fakePath('p1'), fakePath('p2')], launcher, signal: controller.signal });
+    const paths = [fakePath('p1'), fakePath('p2')];
+    const { error, resultsRoot } = await fakeBench({ paths, plan: fakePlan(['p1', 'p2'], { order: 'blocks' }), launcher, signal: controller.signal });
     expect(error).toBeInstanceOf(InterruptedError);
     expect(exitCodeOf(error)).toBe(ExitCode.interrupted);
     const { record } = onDisk(resultsRoot);

@@ -1,0 +1,76 @@
+// The run's paths in the order the schedule chose: in rounds, every path is brought up first (a
+// busy-polling helper quieted between its turns), then each round visits the paths in alternating
+// order, and all are torn down together at the end; in blocks, one path after the other, the next
+// path's set-up and boot overlapping the previous path's teardown (which mostly waits for
+// processes to exit). A path that fails is settled and torn down at once; the others go on.
+
+import { readFileSync } from 'node:fs';
+import type { NicBackend } from '../backends/types.ts';
+import { GUEST_NAMES } from '../host/identity.ts';
+import type { Scope } from '../host/scope.ts';
+import type { RunEnv } from './env.ts';
+import { bringUp, quiesce, runVisit, tearDown, type PathSession } from './path-run.ts';
+import { chooseOrder, pathFootprint, planVisits } from './schedule.ts';
+
+/** MemAvailable of /proc/meminfo in MiB (what can be taken without swapping). */
+export function hostAvailableMiB(): number {
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Math.floor(Number(m[1]) / 1024) : 0;
+}
+
+export async function runPaths(env: RunEnv, root: Scope, paths: readonly NicBackend[], availableMiB: number): Promise<void> {
+  const { plan, tree, signal, reporter } = env;
+  const footprints = paths.map((p) => pathFootprint(p.id, { guests: GUEST_NAMES.length, guestMemoryMiB: plan.guest.memoryMiB, ...(p.helperMemoryMiB ? { helperMemoryMiB: p.helperMemoryMiB } : {}) }));
+  const choice = chooseOrder(plan.order, footprints, availableMiB);
+  tree.schedule({ requested: plan.order, mode: choice.mode, reason: choice.reason });
+  reporter.phase?.(`order: ${choice.mode} (${choice.reason})`);
+  const visits = planVisits({ paths: paths.map((p) => p.id), scenarios: plan.scenarios.map((s) => s.name), repetitions: plan.repetitions, warmup: plan.warmup, mode: choice.mode });
+
+  if (choice.mode === 'blocks') {
+    let previous: Promise<void> | undefined;
+    try {
+      for (const path of paths) {
+        signal.throwIfAborted();
+        const session = await bringUp(env, root, path);
+        await previous;
+        previous = undefined;
+        if (!session) continue;
+        for (const v of visits.filter((x) => x.backend === path.id)) await runVisit(env, session, v, { quietAfter: false });
+        previous = tearDown(env, session);
+      }
+    } finally {
+      await previous;
+    }
+    return;
+  }
+
+  const sessions: PathSession[] = [];
+  for (const path of paths) {
+    signal.throwIfAborted();
+    const session = await bringUp(env, root, path);
+    if (!session) continue;
+    sessions.push(session);
+    // Quiet from now on: the next path boots and the others are measured without it polling.
+    await quietOrEnd(env, session);
+  }
+  for (const [i, v] of visits.entries()) {
+    signal.throwIfAborted();
+    const session = sessions.find((s) => s.path.id === v.backend);
+    if (!session || session.fatal !== undefined) continue;
+    await runVisit(env, session, v, { quietAfter: visits[i + 1]?.backend !== v.backend });
+  }
+  const open = sessions.filter((s) => !s.done);
+  if (open.length) await tree.timed('teardown', undefined, () => Promise.all(open.map((s) => tearDown(env, s, { timed: false }))));
+}
+
+/** Quiet the path's poller; when that fails the path ends there (recorded, torn down). */
+async function quietOrEnd(env: RunEnv, session: PathSession): Promise<void> {
+  try {
+    await quiesce(env, session);
+  } catch (err) {
+    if (env.signal.aborted) throw err;
+    session.fatal = `pausing its busy-polling helper failed: ${env.tree.describe(err, `${session.path.id} pause`)}`;
+    env.reporter.warn?.(`${session.path.id}: ${session.fatal}`);
+    await tearDown(env, session);
+  }
+}
