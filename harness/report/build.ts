@@ -88,7 +88,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
       ci: `95 % ${T_INTERVAL_METHOD}`,
       ratio: `ratio of medians; 95 % ${RATIO_METHOD}`,
       outliers: `each repetition against the mean and spread of the others (leave-one-out t, as in Grubbs' test), beyond the t quantile that a series of pure noise exceeds by chance with probability ${OUTLIER_ALPHA} (${OUTLIER_ALPHA}/2n per value and side, so the limit is stricter at small n), from ${OUTLIER_MIN_N} repetitions, and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median (packet loss: more than 1 percentage point); flagged, not removed`,
-      drift: `Mann–Kendall trend test over the repetitions in order (exact below 41 values without ties), from ${DRIFT_MIN_N} repetitions, p < ${thresholds.driftAlpha}; size by the Theil–Sen slope`,
+      drift: `Mann–Kendall trend test over the repetitions in the order they ran (round by round when the paths were measured in interleaved rounds; exact below 41 values without ties), from ${DRIFT_MIN_N} repetitions, p < ${thresholds.driftAlpha}; size by the Theil–Sen slope`,
       warmup: 'warm-up repetitions and repetitions recorded as failed are excluded from every statistic',
     },
     trend: computeTrend(runs),
@@ -126,8 +126,16 @@ function samplesOf(r: LoadedRun): SampleRecord[] {
 export function runInputs(r: LoadedRun): SeriesInput[] {
   return groupSamples(
     samplesOf(r).filter((s) => s.scenario !== IDLE_SCENARIO),
-    { defaultHost: r.host, failedReps: failedRepKeys(r) },
+    { defaultHost: r.host, failedReps: failedRepKeys(r), ...(r.record.schedule ? { order: runOrder(r) } : {}) },
   );
+}
+
+/** Each measured repetition's position in the order the run ran them (run.json `schedule.steps`). */
+function runOrder(r: LoadedRun): { rounds: boolean; position: Map<string, number> } {
+  const schedule = r.record.schedule!;
+  const position = new Map<string, number>();
+  schedule.steps.filter((s) => !s.warmup).forEach((s, i) => position.set(repKey(r.host, s.backend, s.scenario, s.rep), i));
+  return { rounds: schedule.mode === 'rounds', position };
 }
 
 /** Statistics of every series of one run (warm-up and failed repetitions excluded, idle left out), in report order. */
@@ -226,6 +234,8 @@ function runView(r: LoadedRun, current: boolean): RunView {
     samples: { measured: r.samples.filter((s) => !s.warmup).length, warmup: r.samples.filter((s) => s.warmup).length },
   };
   if (rec.endedAt) v.endedAt = rec.endedAt;
+  if (rec.schedule) v.order = { requested: rec.schedule.requested, mode: rec.schedule.mode, ...(rec.schedule.reason ? { reason: rec.schedule.reason } : {}) };
+  if (rec.wall) v.wall = rec.wall;
   if (rec.provenance) v.provenance = rec.provenance;
   if (rec.error) v.error = rec.error;
   return v;

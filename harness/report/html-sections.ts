@@ -7,6 +7,7 @@ import { html, type SafeHtml } from './escape.ts';
 import { compareMetrics, pathOrder, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
 import type { BackendView, ReportModel, RunView, TrendSeries } from './model.ts';
 import { costMethodNotes, idleTable, ratioMatrix, scenarioBlocks, type Cell, type Column, type Table } from './summary.ts';
+import { describeWall } from '../run/wall.ts';
 
 function byGroupThenName(a: { metric: MetricName }, b: { metric: MetricName }): number {
   return compareMetrics(a.metric, b.metric);
@@ -265,8 +266,9 @@ export function phasesSection(model: ReportModel): SafeHtml {
   return html`${model.runs
     .filter((r) => r.current)
     .map((r) => {
-      const total = r.phases.reduce((a, p) => a + p.ms, 0);
-      const measure = r.phases.filter((p) => p.phase === 'measure').reduce((a, p) => a + p.ms, 0);
+      // Runs that time their windows: the share of wall time in measured windows; older runs: the measure phases.
+      const total = r.wall ? r.wall.totalMs : r.phases.reduce((a, p) => a + p.ms, 0);
+      const measure = r.wall ? r.wall.measuredMs : r.phases.filter((p) => p.phase === 'measure').reduce((a, p) => a + p.ms, 0);
       const phases = [...new Set(r.phases.filter((p) => p.backend).map((p) => p.phase))];
       const backends = [...new Set(r.phases.flatMap((p) => (p.backend ? [p.backend] : [])))];
       const runWide = r.phases.filter((p) => !p.backend);
@@ -279,6 +281,19 @@ export function phasesSection(model: ReportModel): SafeHtml {
     })}`;
 }
 
+/** How a run ordered its repetitions, in words. */
+export function orderWords(o: NonNullable<RunView['order']>): string {
+  const how =
+    o.mode === 'rounds'
+      ? 'in rounds: each round one repetition of every scenario on every path, the paths in alternating order (A B C, C B A, ...), guests kept booted'
+      : 'in blocks: every repetition of one path, then the next path';
+  return `repetitions ${how}${o.reason ? ` (${o.reason})` : ''}`;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export function methodsSection(model: ReportModel): SafeHtml {
   const m = model.methods;
   return html`<ul>
@@ -287,6 +302,7 @@ export function methodsSection(model: ReportModel): SafeHtml {
 <li><strong>Outliers:</strong> ${m.outliers}.</li>
 <li><strong>Drift:</strong> ${m.drift}.</li>
 <li><strong>Excluded data:</strong> ${m.warmup}.</li>
+${model.runs.filter((r) => r.current && (r.order || r.wall)).map((r) => html`<li><strong>Order and wall time${model.runs.filter((x) => x.current).length > 1 ? html` (run ${r.id})` : ''}:</strong> ${r.order ? html`${orderWords(r.order)}. ` : ''}${r.wall ? html`${capitalise(describeWall(r.wall))}.` : ''}</li>`)}
 <li><strong>Exits and device accesses:</strong> counted per guest for that guest's own QEMU process over the measured window, with an idle window's counts subtracted; under software emulation (TCG) there are no VM exits, so QEMU's emulated device accesses are shown instead and labelled as such.</li>
 </ul>`;
 }

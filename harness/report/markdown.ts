@@ -5,7 +5,8 @@
 import type { MetricName } from '../metrics.ts';
 import { escapeMarkdown as md } from './escape.ts';
 import { formatTime } from './format.ts';
-import { subjectText } from './html-sections.ts';
+import { orderWords, subjectText } from './html-sections.ts';
+import { describeWall } from '../run/wall.ts';
 import { labStatements } from './lab.ts';
 import type { ReportModel } from './model.ts';
 import type { Warning } from '../stats/warnings.ts';
@@ -93,6 +94,9 @@ export function renderMarkdown(model: ReportModel): string {
     }
     if (model.warnings.length > MAX_WARNINGS) out.push(`- … and ${model.warnings.length - MAX_WARNINGS} more in index.html`);
     out.push('');
+  }
+  for (const r of model.runs.filter((x) => x.current && (x.order || x.wall))) {
+    out.push(`<sub>Run ${md(r.id)}: ${[r.order ? orderWords(r.order) : '', r.wall ? describeWall(r.wall) : ''].filter(Boolean).map(md).join('; ')}.</sub>`, '');
   }
   out.push(`<sub>Mean intervals: ${md(model.methods.ci)}. Ratios: ${md(model.methods.ratio)}. Full report: index.html / report.pdf; every series: stats.csv, stats.json.</sub>`, '');
   return out.join('\n');

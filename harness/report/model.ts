@@ -3,7 +3,7 @@
 
 import type { MetricName } from '../metrics.ts';
 import type { Direction } from '../metrics.ts';
-import type { BackendStatus, PhaseTiming, Provenance, RunStatus } from '../run/record.ts';
+import type { BackendStatus, PhaseTiming, WallRecord, Provenance, RunStatus } from '../run/record.ts';
 import type { CostSeries, PacketSize } from './costs.ts';
 import type { IdleView } from './idle.ts';
 import type { PathLook } from './format.ts';
@@ -30,6 +30,10 @@ export interface RunView {
   argv: string[];
   provenance?: Provenance;
   phases: PhaseTiming[];
+  /** How the repetitions were ordered (runs that record it). */
+  order?: { requested: 'rounds' | 'blocks'; mode: 'rounds' | 'blocks'; reason?: string };
+  /** Wall time inside and outside measured windows (runs that record it). */
+  wall?: WallRecord;
   notes: string[];
   error?: string;
   /** Which collectors could count on the run's host, and why not (when run.json records it). */

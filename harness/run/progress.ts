@@ -7,6 +7,7 @@ import { metricInfo } from '../metrics.ts';
 import type { SampleRecord } from '../samples.ts';
 import type { BackendOutcome, RepOutcome, RunRecord } from './record.ts';
 import type { Frozen } from './tree.ts';
+import { describeWall } from './wall.ts';
 
 export interface RepStart {
   backend: string;
@@ -121,6 +122,8 @@ export class ConsoleReporter implements Reporter {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#line(`run ${record.run} ${record.status}${record.error ? `: ${record.error}` : ''}`);
+    if (record.schedule) this.#line(`  order: ${record.schedule.mode}${record.schedule.mode !== record.schedule.requested ? ` (${record.schedule.reason})` : ''}`);
+    if (record.wall) this.#line(`  ${describeWall(record.wall)}`);
     this.#line(`  results: ${dir}`);
   }
 

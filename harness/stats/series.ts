@@ -27,6 +27,11 @@ export interface SeriesInput extends SeriesId {
   sources: string[];
   points: { rep: number; value: number; time: string }[];
   excluded: { warmup: number; failedRep: number };
+  /**
+   * `round` when the run measured its paths in interleaved rounds (run.json `schedule`): the points
+   * are then in round order, and a drift along them fell on every path alike.
+   */
+  orderedBy?: 'round' | 'repetition';
 }
 
 export interface SeriesStats extends SeriesInput {
@@ -48,7 +53,12 @@ export function repKey(host: string, backend: string, scenario: string, rep: num
  */
 export function groupSamples(
   records: readonly SampleRecord[],
-  options: { defaultHost: string; failedReps?: ReadonlySet<string> },
+  options: {
+    defaultHost: string;
+    failedReps?: ReadonlySet<string>;
+    /** The order the repetitions ran in: each repetition's position (by {@link repKey}), and whether they ran in rounds. */
+    order?: { rounds: boolean; position: ReadonlyMap<string, number> };
+  },
 ): SeriesInput[] {
   const groups = new Map<string, SeriesInput>();
   for (const r of records) {
@@ -65,9 +75,11 @@ export function groupSamples(
     else if (options.failedReps?.has(repKey(host, r.backend, r.scenario, r.rep))) g.excluded.failedRep++;
     else g.points.push({ rep: r.rep, value: r.value, time: r.time });
   }
+  const position = (g: SeriesInput, rep: number) => options.order?.position.get(repKey(g.host, g.backend, g.scenario, rep)) ?? rep;
   for (const g of groups.values()) {
     g.sources.sort();
-    g.points.sort((a, b) => a.rep - b.rep || a.time.localeCompare(b.time));
+    g.points.sort((a, b) => position(g, a.rep) - position(g, b.rep) || a.rep - b.rep || a.time.localeCompare(b.time));
+    if (options.order) g.orderedBy = options.order.rounds ? 'round' : 'repetition';
   }
   return [...groups.values()];
 }
@@ -166,13 +178,17 @@ export function analyseSeries(input: SeriesInput, thresholds: QualityThresholds 
       });
     }
     if (drift && drift.p < thresholds.driftAlpha) {
-      const perRep = summary.median === 0 ? '' : ` (${((drift.slopePerRep / Math.abs(summary.median)) * 100).toFixed(1)} % of the median per repetition)`;
+      const step = input.orderedBy === 'round' ? 'round' : 'repetition';
+      const perRep = summary.median === 0 ? '' : ` (${((drift.slopePerRep / Math.abs(summary.median)) * 100).toFixed(1)} % of the median per ${step})`;
       warnings.push({
         code: 'drift',
         severity: 'warning',
         subject,
-        message: `drifts ${drift.slopePerRep > 0 ? 'upward' : 'downward'} over the run: Mann–Kendall p = ${formatP(drift.p)}, Theil–Sen slope ${drift.slopePerRep.toPrecision(3)} ${input.unit} per repetition${perRep}`,
-        advice: 'the host may be warming up, throttling or under changing load; add warm-up, fix the CPU frequency, or check for background work',
+        message: `drifts ${drift.slopePerRep > 0 ? 'upward' : 'downward'} over the ${input.orderedBy === 'round' ? 'rounds' : 'run'}: Mann–Kendall p = ${formatP(drift.p)}, Theil–Sen slope ${drift.slopePerRep.toPrecision(3)} ${input.unit} per ${step}${perRep}`,
+        advice:
+          input.orderedBy === 'round'
+            ? 'the paths were measured in interleaved rounds, so a drift of the host fell on every path alike and the ratios between them hold, but it widens each path’s spread; add warm-up, fix the CPU frequency, or check for background work'
+            : 'the host may be warming up, throttling or under changing load; add warm-up, fix the CPU frequency, or check for background work',
       });
     }
   }
