@@ -79,7 +79,7 @@ export const standardCollectors: CollectorFactory = {
       }),
       ...scene.pathCollectors,
     ],
-    outer: [new GuestNicCollector(scene.endpoints.map((g) => ({ name: g.name, iface: g.iface!, readFile: (path) => readGuestFile(g, path) })))],
+    outer: [new GuestNicCollector(scene.endpoints.map((g) => ({ name: g.name, iface: g.iface!, readFile: (path) => readGuestFile(g, path), readLines: (paths) => readGuestLines(g, paths) })))],
   }),
 };
 
@@ -87,4 +87,12 @@ async function readGuestFile(g: Endpoint, path: string): Promise<string> {
   const r = await g.exec(['cat', path], 10);
   if (r.status !== 0) throw new GuestError(`${g.name}: cannot read ${path}: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** The first line of each of several files, read with one program run in the guest. */
+async function readGuestLines(g: Endpoint, paths: readonly string[]): Promise<string[]> {
+  const r = await g.exec(['cat', ...paths], 10);
+  const lines = r.stdout.split('\n');
+  if (r.status !== 0 || lines.length < paths.length) throw new GuestError(`${g.name}: cannot read ${paths.join(' ')}: ${r.stderr.trim() || 'short output'}`);
+  return lines.slice(0, paths.length);
 }
