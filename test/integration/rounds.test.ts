@@ -1,0 +1,67 @@
+// A short real bench in interleaved rounds, as a user starts it: two paths (e1000 and testpmd's
+// busy-polling vhost-user), two repetitions. run.json gives the rounds in alternating order, each
+// path's guests booted once and kept up across both rounds, testpmd quieted while e1000 is measured,
+// and the wall-time account; nothing is left behind.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect } from 'vitest';
+import { onPath } from '../../harness/host/facts.ts';
+import { projectRoot } from '../../harness/paths.ts';
+import { runRecordSchema } from '../../harness/run/record.ts';
+import { describeWall } from '../../harness/run/wall.ts';
+import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
+
+const guests = needs('rounds integration', whyNoGuests() ?? (onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)'));
+
+describe('a bench in rounds', () => {
+  guests.it('boots each path once, alternates the paths over two rounds, quiets testpmd between its turns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iopath-rounds-'));
+    const profile = join(dir, 'rounds.yaml');
+    writeFileSync(profile, 'backends: [e1000, vhost-user-testpmd]\nrepetitions: 2\nwarmup: 1\naccel: tcg\norder: rounds\nscenarios:\n  - kind: tcp-stream\n    durationSec: 2\n    omitSec: 0\n');
+    const results = join(dir, 'results');
+    const child = spawn(process.execPath, [join(projectRoot, 'bin/iopath.js'), 'bench', '--profile', profile, '--results-dir', results, '--no-report'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code, stderr.slice(-3000)).toBe(0);
+    const runDir = join(results, readdirSync(results)[0]!);
+    const record = runRecordSchema.parse(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')));
+    expect(record.status).toBe('complete');
+    expect(record.schedule).toMatchObject({ requested: 'rounds', mode: 'rounds' });
+    expect(record.schedule!.steps.map((s) => `${s.round} ${s.backend} ${s.warmup ? 'w' : ''}${s.rep} ${s.status}`)).toEqual([
+      '0 e1000 w0 ok',
+      '0 e1000 0 ok',
+      '0 vhost-user-testpmd w0 ok',
+      '0 vhost-user-testpmd 0 ok',
+      '1 vhost-user-testpmd 1 ok',
+      '1 e1000 1 ok',
+    ]);
+    // One boot per path, before the first repetition; each guest's kernel started once.
+    const boots = record.phases.filter((p) => p.phase === 'boot');
+    expect(boots.map((p) => p.backend)).toEqual(['e1000', 'vhost-user-testpmd']);
+    const firstStep = Date.parse(record.schedule!.steps[0]!.startedAt);
+    for (const b of boots) expect(Date.parse(b.startedAt!) + b.ms).toBeLessThanOrEqual(firstStep);
+    for (const b of record.backends) {
+      const serials = b.files.filter((f) => /serial-/.test(f));
+      expect(serials).toHaveLength(2);
+      for (const f of serials) expect(readFileSync(join(runDir, f), 'utf8').match(/Linux version/g) ?? []).toHaveLength(1);
+    }
+    // testpmd: quieted once it was up (while e1000 was measured), woken for its two visits back to
+    // back at the turn of the rounds, quieted before e1000's round 1.
+    const pauses = record.phases.filter((p) => p.phase === 'pause');
+    expect(pauses.every((p) => p.backend === 'vhost-user-testpmd')).toBe(true);
+    expect(pauses).toHaveLength(3);
+    // The wall-time account, from the phases.
+    const w = record.wall!;
+    expect(w.measuredMs).toBe(record.phases.filter((p) => p.phase === 'window').reduce((a, p) => a + p.ms, 0));
+    expect(w.measuredMs).toBeGreaterThanOrEqual(4 * 2000 * 0.9);
+    expect(w.outsideFraction).toBeGreaterThan(0);
+    expect(w.outsideFraction).toBeLessThan(1);
+    expect(stderr).toContain(describeWall(w));
+    console.log(describeWall(w));
+    expect(leftovers(record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+  }, 600_000);
+});
