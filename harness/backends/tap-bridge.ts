@@ -15,8 +15,9 @@ export interface TapTopology {
   hostAddress: string;
 }
 
-export async function setUpTapBridge(scope: Scope, ctx: BackendContext, queues = 1): Promise<TapTopology> {
-  const ns = await Netns.create(scope, netnsName(ctx.tag), ctx.signal);
+/** The path's own namespace (`path` is its id): in rounds, every tap path is up at the same time. */
+export async function setUpTapBridge(scope: Scope, ctx: BackendContext, path: string, queues = 1): Promise<TapTopology> {
+  const ns = await Netns.create(scope, netnsName(ctx.tag, path), ctx.signal);
   const bridge = bridgeName(ctx.tag);
   await ns.addBridge(scope, bridge, `${HOST_SIDE_IP}/${PREFIX}`, ctx.signal);
   for (const g of ctx.guests) await ns.addTap(scope, g.tap, bridge, ctx.signal, queues > 1);
@@ -83,7 +84,7 @@ export function defineTapBackend(spec: TapPathSpec): NicBackend {
     },
     async setUp(scope, ctx): Promise<BackendInstance> {
       // A multi-queue tap must be created so: QEMU opens one file per queue pair.
-      const topo = await setUpTapBridge(scope, ctx, spec.multiQueue ? (ctx.queues ?? 1) : 1);
+      const topo = await setUpTapBridge(scope, ctx, spec.id, spec.multiQueue ? (ctx.queues ?? 1) : 1);
       return {
         netns: topo.netns,
         hostEnd: { netns: topo.netns, address: topo.hostAddress },

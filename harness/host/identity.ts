@@ -37,9 +37,18 @@ export function guestIdentity(index: number, tag: string): GuestIdentity {
   };
 }
 
-/** Name of the run's network namespace. */
-export function netnsName(tag: string): string {
-  return `iopath-${tag}`;
+/**
+ * Name of a network namespace of the run: one per tap path (`path` given), since several paths'
+ * guests are up at once when the run measures in rounds. The tag stays last: recovery and the
+ * leftover checks find a run's namespaces by it.
+ */
+export function netnsName(tag: string, path?: string): string {
+  return path ? `iopath-${path}-${tag}` : `iopath-${tag}`;
+}
+
+/** The run tag in the name of one of iopath's network namespaces, or undefined for any other name. */
+export function tagOfNetns(name: string): string | undefined {
+  return /^iopath-(?:[a-z0-9][a-z0-9-]*-)?([0-9a-f]{6})$/.exec(name)?.[1];
 }
 
 /** Name of the bridge inside the namespace. */

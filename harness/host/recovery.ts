@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { NicBackend } from '../backends/types.ts';
 import { BusyError, describeError } from '../errors.ts';
 import { runtimeRoot } from '../paths.ts';
+import { tagOfNetns } from './identity.ts';
 import { deleteNetns, listNetns } from './netns.ts';
 import { processesInGroup, sleep } from './proc.ts';
 import { isAlive, readChildren, readOwner, selfIdentity, type ProcIdentity } from './registry.ts';
@@ -130,7 +131,7 @@ export async function recoverDeadRuns(root = runtimeRoot, o: RecoveryOptions = {
   }
   if (o.sweepNamespaces === false) return report;
   for (const ns of await listNetns().catch(() => [])) {
-    const tag = /^iopath-([0-9a-f]{6})$/.exec(ns)?.[1];
+    const tag = tagOfNetns(ns);
     if (!tag || liveTags.has(tag)) continue;
     await deleteNetns(ns).catch((err: Error) => report.notes.push(`could not delete network namespace ${ns}: ${err.message}`));
     report.netns.push(ns);

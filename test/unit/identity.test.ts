@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../harness/errors.ts';
-import { bridgeName, guestIdentity, netnsName } from '../../harness/host/identity.ts';
+import { bridgeName, guestIdentity, netnsName, tagOfNetns } from '../../harness/host/identity.ts';
 
 describe('identities derived from an index', () => {
   it('gives each guest distinct, valid names, MACs and addresses', () => {
@@ -20,6 +20,11 @@ describe('identities derived from an index', () => {
 
   it('carries the run tag in every host-side name and respects the 15-byte limit', () => {
     expect(netnsName('a1b2c3')).toBe('iopath-a1b2c3');
+    // One namespace per tap path, so that paths measured in rounds are up together; the tag stays last.
+    expect(netnsName('a1b2c3', 'vhost-net')).toBe('iopath-vhost-net-a1b2c3');
+    expect(netnsName('a1b2c3', 'e1000')).not.toBe(netnsName('a1b2c3', 'virtio-net'));
+    for (const n of [netnsName('a1b2c3'), netnsName('a1b2c3', 'vhost-net'), netnsName('a1b2c3', 'e1000')]) expect(tagOfNetns(n)).toBe('a1b2c3');
+    for (const n of ['iopath-a1b2c', 'iopath-lab', 'other-a1b2c3', 'iopath--a1b2c3']) expect(tagOfNetns(n)).toBeUndefined();
     expect(bridgeName('a1b2c3')).toBe('iopa1b2c3br');
     expect(bridgeName('a1b2c3').length).toBeLessThanOrEqual(15);
   });
