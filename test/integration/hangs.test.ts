@@ -29,9 +29,18 @@ function brokenImage(dir: string, agent: string): string {
   return images;
 }
 
-/** PID of a run's QEMU for a guest, or of its testpmd. */
-function pidOf(run: string, what: 'qemu a' | 'qemu b' | 'testpmd'): number | undefined {
-  return runProcess(run, (argv) => (what === 'testpmd' ? argv[0] === 'dpdk-testpmd' : argv[0]!.startsWith('qemu-system') && argv.includes(`guest=${what.slice(-1)},debug-threads=on`)));
+/**
+ * PID of a run's QEMU for a guest, or of its testpmd. With `path`, only that path's QEMU: in rounds
+ * every path's guests are up together (its runtime folder is in the QEMU command line).
+ */
+function pidOf(run: string, what: 'qemu a' | 'qemu b' | 'testpmd', path?: string): number | undefined {
+  return runProcess(
+    run,
+    (argv) =>
+      what === 'testpmd'
+        ? argv[0] === 'dpdk-testpmd'
+        : argv[0]!.startsWith('qemu-system') && argv.includes(`guest=${what.slice(-1)},debug-threads=on`) && (!path || argv.some((a) => a.includes(`/${path}/`))),
+  );
 }
 
 async function bench(profilePath: string, dir: string, reporter: Reporter = {}, imagesDir?: string) {
@@ -104,7 +113,7 @@ describe('bounded failures', () => {
         if (r.backend !== 'e1000' || r.rep !== 1 || killed) return;
         killed = true;
         setTimeout(() => {
-          const pid = pidOf(run, 'qemu b');
+          const pid = pidOf(run, 'qemu b', 'e1000');
           if (pid) process.kill(pid, 'SIGKILL');
         }, 500);
       },
