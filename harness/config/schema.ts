@@ -102,8 +102,9 @@ export const profileSchema = strict({
    */
   order: z.enum(['rounds', 'blocks']).default('rounds'),
   /**
-   * Seconds of traffic of each variant of a warm-up repetition (the omitted seconds come on top). A
-   * warm-up only brings the guests and the host to a steady state; its numbers are thrown away.
+   * Seconds of traffic of each variant of a warm-up repetition (at most the scenario's durationSec;
+   * nothing omitted). A warm-up only brings the guests and the host to a steady state; its numbers
+   * are thrown away.
    */
   warmupSec: int(1, 3600).default(2),
   guest: strict({

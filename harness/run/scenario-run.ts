@@ -54,9 +54,12 @@ export async function runScenario(env: RunEnv, node: ScenarioNode, s: ScenarioPl
   }
 }
 
-/** A warm-up repetition runs the scenario with shorter traffic (profile warmupSec): it only warms up. */
-function warmupPlan(s: ScenarioPlan, warmupSec: number): ScenarioPlan {
-  return { ...s, durationSec: Math.min(s.durationSec, warmupSec) };
+/**
+ * A warm-up repetition runs the scenario with shorter traffic (profile warmupSec) and nothing omitted
+ * at its start: its numbers are thrown away, so seconds left out of them would only cost time.
+ */
+export function warmupPlan(s: ScenarioPlan, warmupSec: number): ScenarioPlan {
+  return { ...s, durationSec: Math.min(s.durationSec, warmupSec), ...('omitSec' in s ? { omitSec: 0 } : {}) };
 }
 
 async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, ctx: ScenarioContext, windows: Windows, visit: ScenarioVisit): Promise<void> {

@@ -174,3 +174,19 @@ describe('a run in rounds, on fakes', () => {
     expect(describeWall(w)).toMatch(/^wall time [\d.]+ s, of which [\d.]+ s in measured windows: [\d.]+ % outside them \(.*idle baseline/);
   });
 });
+
+describe('warm-ups', () => {
+  it('run the scenario with at most warmupSec of traffic and nothing omitted; measured repetitions keep the profile\'s', async () => {
+    const { warmupPlan } = await import('../../harness/run/scenario-run.ts');
+    const tcp = { kind: 'tcp-stream', topology: 'guest-to-guest', durationSec: 10, omitSec: 2, parallel: 1, name: 'tcp-stream' } as const;
+    expect(warmupPlan(tcp, 2)).toEqual({ ...tcp, durationSec: 2, omitSec: 0 });
+    expect(warmupPlan({ ...tcp, durationSec: 1 }, 2)).toMatchObject({ durationSec: 1, omitSec: 0 });
+    const latency = { kind: 'latency', topology: 'guest-to-guest', durationSec: 5, name: 'latency' } as const;
+    expect(warmupPlan(latency, 2)).toEqual({ ...latency, durationSec: 2 });
+    const launcher = new FakeLauncher();
+    await fakeBench({ paths: [fakePath('p1')], launcher, plan: { ...fakePlan(['p1'], { scenarios: [{ ...tcp, durationSec: 3 }] }), warmupSec: 1 } });
+    const clients = launcher.calls.filter((c) => c.argv[0] === 'iperf3' && c.argv.includes('--client')).map((c) => c.argv.join(' '));
+    expect(clients[0]).toMatch(/--time 1 --omit 0 /);
+    expect(clients.slice(1).every((c) => / --time 3 --omit 2 /.test(c))).toBe(true);
+  });
+});
