@@ -39,7 +39,7 @@ describe('a bench in rounds', () => {
       '1 vhost-user-testpmd 1 ok',
       '1 e1000 1 ok',
     ]);
-    // One boot per path, before the first repetition; each guest's kernel started once.
+    // One boot per path, before the first repetition; each guest's init ran once (its serial log).
     const boots = record.phases.filter((p) => p.phase === 'boot');
     expect(boots.map((p) => p.backend)).toEqual(['e1000', 'vhost-user-testpmd']);
     const firstStep = Date.parse(record.schedule!.steps[0]!.startedAt);
@@ -47,13 +47,16 @@ describe('a bench in rounds', () => {
     for (const b of record.backends) {
       const serials = b.files.filter((f) => /serial-/.test(f));
       expect(serials).toHaveLength(2);
-      for (const f of serials) expect(readFileSync(join(runDir, f), 'utf8').match(/Linux version/g) ?? []).toHaveLength(1);
+      for (const f of serials) expect(readFileSync(join(runDir, f), 'utf8').match(/^iopath-init: kernel \S+ up/gm) ?? [], f).toHaveLength(1);
     }
     // testpmd: quieted once it was up (while e1000 was measured), woken for its two visits back to
     // back at the turn of the rounds, quieted before e1000's round 1.
     const pauses = record.phases.filter((p) => p.phase === 'pause');
     expect(pauses.every((p) => p.backend === 'vhost-user-testpmd')).toBe(true);
     expect(pauses).toHaveLength(3);
+    const testpmdLog = readFileSync(join(runDir, 'vhost-user-testpmd', 'testpmd.log'), 'utf8');
+    expect(testpmdLog.match(/^testpmd> stop$/gm) ?? []).toHaveLength(2);
+    expect(testpmdLog.match(/^testpmd> start$/gm) ?? []).toHaveLength(1);
     // The wall-time account, from the phases.
     const w = record.wall!;
     expect(w.measuredMs).toBe(record.phases.filter((p) => p.phase === 'window').reduce((a, p) => a + p.ms, 0));
