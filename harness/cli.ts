@@ -72,6 +72,7 @@ function benchOptions(y: Argv) {
     .option('duration', { type: 'number', describe: 'Measured seconds of traffic per repetition' })
     .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator (auto probes KVM with a guest boot)' })
     .option('collectors', { type: 'boolean', describe: 'Count exits, device accesses and host CPU (--no-collectors to measure without them)' })
+    .option('placement', { type: 'string', choices: ['auto', 'none'], describe: 'CPU placement: auto pins guests, helpers and host tools to chosen cores; none leaves them to the scheduler' })
     .option('results-dir', { type: 'string', default: defaultResultsDir, describe: 'Where run folders are written' })
     .option('reports-dir', { type: 'string', default: defaultReportsDir, describe: 'Where reports are written' })
     .option('report', { type: 'boolean', default: true, describe: 'Render the report after the run (--no-report to skip)' })
@@ -90,6 +91,7 @@ function benchPlan(a: BenchArgs) {
     ...(a.duration !== undefined ? { duration: a.duration } : {}),
     ...(a.accel !== undefined ? { accel: a.accel } : {}),
     ...(a.collectors !== undefined ? { collectors: a.collectors } : {}),
+    ...(a.placement !== undefined ? { placement: a.placement } : {}),
   });
 }
 

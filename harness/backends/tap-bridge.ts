@@ -57,6 +57,8 @@ export interface TapPathSpec {
   tapProps: Props;
   /** The device can have several queue pairs (virtio-net-pci); others always get one. */
   multiQueue?: boolean;
+  /** The kernel's vhost workers serve the queues (see NicBackend.vhostWorkers). */
+  vhostWorkers?: boolean;
   device: (guest: GuestIdentity, queues: number) => DeviceOpt;
 }
 
@@ -71,6 +73,7 @@ export function defineTapBackend(spec: TapPathSpec): NicBackend {
     // by scenarios of that topology.
     debianPackages: [],
     ...(spec.hostProbes ? { hostProbes: spec.hostProbes } : {}),
+    ...(spec.vhostWorkers ? { vhostWorkers: true } : {}),
     requirements: (host) => [...tapRequirements(host), ...(spec.extraRequirements?.(host) ?? [])],
     guestArgs: (g, env) => {
       const queues = spec.multiQueue ? (env.queues ?? 1) : 1;

@@ -15,7 +15,7 @@ export const TESTPMD = 'dpdk-testpmd';
 export const TESTPMD_PACKAGE = 'dpdk-dev';
 
 export interface TestpmdOptions {
-  /** CPU ids: the first is the main lcore (mostly idle at the prompt), the rest forward. */
+  /** CPU ids: the first is the main lcore (mostly idle at the prompt), the rest forward; a CPU may appear twice. */
   lcores: number[];
   /** A private prefix, so instances never share DPDK runtime state. */
   filePrefix: string;
@@ -29,9 +29,15 @@ export interface TestpmdOptions {
 }
 
 export function testpmdArgv(o: TestpmdOptions): string[] {
-  const eal = ['-l', o.lcores.join(',')];
-  // DPDK makes the lowest lcore the main one unless told otherwise.
-  if (o.lcores[0] !== Math.min(...o.lcores)) eal.push('--main-lcore', String(o.lcores[0]));
+  const eal: string[] = [];
+  if (new Set(o.lcores).size < o.lcores.length) {
+    // Two lcores on one CPU (a host with few cores): lcore i runs on CPU lcores[i], lcore 0 the main one.
+    eal.push('--lcores', o.lcores.map((cpu, i) => `${i}@${cpu}`).join(','));
+  } else {
+    eal.push('-l', o.lcores.join(','));
+    // DPDK makes the lowest lcore the main one unless told otherwise.
+    if (o.lcores[0] !== Math.min(...o.lcores)) eal.push('--main-lcore', String(o.lcores[0]));
+  }
   eal.push('--file-prefix', o.filePrefix, '--no-pci', '--no-telemetry', '-m', String(o.memoryMiB));
   // --in-memory keeps hugepage files unlinked (nothing left on hugetlbfs); without hugepages the
   // legacy memory mode that --no-huge implies cannot be combined with it, so --no-shconf keeps the

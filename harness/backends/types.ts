@@ -38,6 +38,12 @@ export interface BackendContext {
   queues?: number;
   /** A software switch that can busy-poll should (profile switchBusyPoll). */
   busyPoll?: boolean;
+  /**
+   * Cores chosen by CPU placement for helpers that pin themselves (`cpu.pinnedBy: 'itself'`), by
+   * role: `light` for their threads that do little, `busy` for their data threads. Absent with
+   * placement `none`: the helper keeps its own default.
+   */
+  cores?: Readonly<Record<string, HelperCores>>;
   host: HostFacts;
   signal: AbortSignal;
   log: (line: string) => void;
@@ -66,6 +72,26 @@ export interface HelperProcess {
   tids?: number[];
 }
 
+/** Cores a helper that pins itself takes on its own command line. */
+export interface HelperCores {
+  light: number;
+  busy: readonly number[];
+}
+
+/** How a helper uses CPU, for CPU placement (docs/placement.md). */
+export interface HelperCpu {
+  /** Whether its data thread spins without sleeping (then it wants a core of its own). */
+  busyPoll: 'always' | 'never' | 'when-switchBusyPoll';
+  /**
+   * `iopath`: every thread of the process is pinned to its core once the guests are up.
+   * `itself`: it takes its cores on its own command line (DPDK `-l`) from `BackendContext.cores`;
+   * iopath only reads back where its threads were allowed to run.
+   */
+  pinnedBy: 'iopath' | 'itself';
+  /** It also has threads that do little (a DPDK main lcore at its prompt), placed on the housekeeping core. */
+  lightThreads?: boolean;
+}
+
 /** A kind of host process that works for a path besides QEMU, as host CPU is attributed to it. */
 export interface HelperSpec {
   /** The `role` dim of its hostCpu samples, e.g. `switch`; a role per guest is `<role> <guest>`. */
@@ -74,6 +100,8 @@ export interface HelperSpec {
   what: string;
   /** Names its threads by what they do (e.g. busy-polling workers), before the generic rules. */
   threadKinds?: readonly ThreadKindRule[];
+  /** How it uses CPU, for placement; without it, it is placed as an event-driven process pinned by iopath. */
+  cpu?: HelperCpu;
 }
 
 /** A backend that has been set up on the host for one run. */
@@ -133,6 +161,8 @@ export interface NicBackend {
   readonly helpers?: readonly HelperSpec[];
   /** Host memory its helper processes take beside the guests, in MiB (decides whether every path's guests can stay up together). */
   readonly helperMemoryMiB?: number;
+  /** The kernel's vhost workers (`vhost-<qemu pid>`) carry each guest's queues: CPU placement gives them a unit of their own. */
+  readonly vhostWorkers?: boolean;
   /** Metrics only this path's own collectors produce. */
   readonly metrics?: readonly MetricName[];
   requirements(host: HostFacts): Requirement[];

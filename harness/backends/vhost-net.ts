@@ -27,5 +27,6 @@ export const vhostNet = defineTapBackend({
   },
   tapProps: { vhost: true },
   multiQueue: true,
+  vhostWorkers: true,
   device: (g, queues) => ({ driver: 'virtio-net-pci', props: { netdev: 'net0', mac: g.mac, mq: queues > 1 ? true : undefined, vectors: virtioVectors(queues) } }),
 });

@@ -28,7 +28,15 @@ export const vhostUserTestpmd: NicBackend = {
   debianPackages: [TESTPMD_PACKAGE],
   // testpmd has no --version that exits before EAL start-up; the package database knows it.
   hostProbes: { tools: [{ program: TESTPMD, versionArgv: ['dpkg-query', '-W', '-f=${Version}', TESTPMD_PACKAGE], pattern: /(\S+)/ }] },
-  helpers: [{ role: ROLE, what: 'DPDK testpmd, busy-polling its vhost ports', threadKinds: [{ comm: /^(lcore-worker|rte-worker|lcore)-?\d+$/, kind: 'lcore' }] }],
+  // DPDK pins its lcores itself: placement hands it a core for the main lcore and one to forward on (-l).
+  helpers: [
+    {
+      role: ROLE,
+      what: 'DPDK testpmd, busy-polling its vhost ports',
+      threadKinds: [{ comm: /^(lcore-worker|rte-worker|lcore)-?\d+$/, kind: 'lcore' }],
+      cpu: { busyPoll: 'always', pinnedBy: 'itself', lightThreads: true },
+    },
+  ],
   helperMemoryMiB: TESTPMD_MEMORY_MIB,
   metrics: SWITCH_PORT_METRICS,
   requirements: (host) => {
@@ -49,7 +57,9 @@ export const vhostUserTestpmd: NicBackend = {
   async setUp(scope, ctx) {
     const notes: string[] = [];
     const sockets = ctx.guests.map((g) => socketOf(ctx.runtimeDir, g.index));
-    const lcores = cpus().slice(0, 2).map((_, i) => i);
+    const placed = ctx.cores?.[ROLE];
+    // Without placement: CPUs 0 and 1, as DPDK users commonly start it.
+    const lcores = placed ? [placed.light, ...placed.busy] : cpus().slice(0, 2).map((_, i) => i);
     const queues = ctx.queues ?? 1;
     scope.defer('remove testpmd sockets', () => {
       for (const s of sockets) rmSync(s, { force: true });

@@ -28,7 +28,8 @@ export const vhostUserTs: NicBackend = {
   presentation: { order: 40, color: '#CC79A7', sources: { [SOURCE]: SOURCE } },
   // The switch and its native addon are built by `npm ci`; nothing from Debian beyond the build tools.
   debianPackages: [],
-  helpers: [{ role: ROLE, what: 'iopath\'s vhost-user switch, one Node.js process' }],
+  // One data thread (Node's main thread): CPU placement pins the whole process to one core.
+  helpers: [{ role: ROLE, what: 'iopath\'s vhost-user switch, one Node.js process', cpu: { busyPoll: 'when-switchBusyPoll', pinnedBy: 'iopath' } }],
   helperMemoryMiB: 150,
   metrics: [...SWITCH_PORT_METRICS, 'switchKicks', 'switchCalls', 'switchQueuePackets'],
   requirements: () => {

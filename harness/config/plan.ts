@@ -28,6 +28,8 @@ export interface RunPlan {
   order: 'rounds' | 'blocks';
   /** Traffic seconds of a warm-up repetition's variants (profile warmupSec). */
   warmupSec: number;
+  /** CPU placement policy (profile placement, flag --placement). */
+  placement: 'auto' | 'none';
   /** vcpus is at least queues: each queue pair of a multi-queue NIC wants a vCPU. */
   guest: { memoryMiB: number; vcpus: number; queues: number };
   scenarios: ScenarioPlan[];
@@ -42,6 +44,7 @@ export interface PlanOverrides {
   duration?: number;
   accel?: string;
   collectors?: boolean;
+  placement?: string;
 }
 
 export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): Readonly<RunPlan> {
@@ -53,6 +56,7 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
   const accel = flag('accel', flags.accel, overridable.accel, 'accel') ?? p.accel;
   const duration = flag('duration', flags.duration, overridable.durationSec, 'scenarios[].durationSec');
   const collectors = flag('collectors', flags.collectors, overridable.collectors, 'collectors') ?? p.collectors;
+  const placement = flag('placement', flags.placement, overridable.placement, 'placement') ?? p.placement;
   const scenarios = p.scenarios.map((s) => {
     const row = { ...s, name: s.name ?? s.kind, durationSec: duration ?? s.durationSec };
     return 'parallel' in row || s.kind === 'tcp-stream' || s.kind === 'tcp-stream-no-offload' ? { ...row, parallel: (row as { parallel?: number }).parallel ?? p.guest.queues } : row;
@@ -67,6 +71,7 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     switchBusyPoll: p.switchBusyPoll,
     order: p.order,
     warmupSec: p.warmupSec,
+    placement,
     guest: { ...p.guest, vcpus: Math.max(p.guest.vcpus, p.guest.queues) },
     scenarios,
     timeouts: { ...p.timeouts },

@@ -31,6 +31,8 @@ export const overridable = {
   accel: z.enum(['auto', 'kvm', 'tcg']),
   /** --collectors / --no-collectors */
   collectors: z.boolean(),
+  /** --placement */
+  placement: z.enum(['auto', 'none']),
 } as const;
 
 export const backendIdSchema = z.string().superRefine((id, ctx) => {
@@ -107,6 +109,12 @@ export const profileSchema = strict({
    * are thrown away.
    */
   warmupSec: int(1, 3600).default(2),
+  /**
+   * CPU placement: `auto` pins each guest's vCPU threads, QEMU's I/O threads, vhost workers, the
+   * path's helpers and iopath with its host-side tools to cores chosen for this host's core count
+   * (docs/placement.md); `none` leaves every thread where the scheduler puts it.
+   */
+  placement: overridable.placement.default('auto'),
   guest: strict({
     memoryMiB: int(128, 65536).default(512),
     vcpus: int(1, 64).default(1),

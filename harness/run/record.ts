@@ -117,6 +117,49 @@ const presentationSchema = z.object({
   sources: z.record(z.string(), z.string()).optional(),
 });
 
+/** Where CPU placement put one thread, and where the kernel then allowed it to run. */
+const placedThreadSchema = z.object({
+  /** Whose thread: `qemu <guest>`, a helper's role, or `iopath`. */
+  role: z.string(),
+  /** `vcpu`, `io`, `vhost`, `helper`, `helper-light` or `host` (the units of docs/placement.md). */
+  kind: z.string(),
+  tid: z.number().int(),
+  comm: z.string(),
+  /** The CPU list it was pinned to; absent when iopath did not pin it (placement none, or a helper that pins itself). */
+  pinned: z.string().optional(),
+  /** Its Cpus_allowed_list, read back from /proc/<pid>/task/<tid>/status after placement. */
+  allowed: z.string(),
+});
+
+/** CPU time of processes outside the run while a path was measured (from its placement to its teardown). */
+const otherLoadSchema = z.object({
+  seconds: z.number(),
+  /** Mean number of CPUs kept busy by processes that are not the run's, over those seconds. */
+  busyCpus: z.number(),
+  /** The busiest of them: command name and CPU seconds. */
+  top: z.array(z.object({ pid: z.number().int(), comm: z.string(), cpuSec: z.number() })),
+  status: z.enum(['ok', 'not-ready', 'unknown']),
+  detail: z.string(),
+});
+
+/** A path's CPU placement: the policy, the plan (auto), and what each thread got. */
+const placementSchema = z.object({
+  policy: z.enum(['auto', 'none']),
+  /** CPUs the run could use (its own affinity when it started the path). */
+  cpus: z.string(),
+  housekeeping: z.number().int().optional(),
+  /** What auto placed where, in words; a unit may hold several threads. */
+  units: z.array(z.object({ id: z.string(), kind: z.string(), what: z.string(), cpu: z.number().int(), alone: z.boolean() })).optional(),
+  /** Cores that hold more than one unit, and what shares them. */
+  shared: z.array(z.object({ cpu: z.number().int(), units: z.array(z.string()) })).optional(),
+  threads: z.array(placedThreadSchema),
+  /** What could not be pinned, and why. */
+  notes: z.array(z.string()).default([]),
+  otherLoad: otherLoadSchema.optional(),
+});
+export type PlacementRecord = z.infer<typeof placementSchema>;
+export type OtherLoad = z.infer<typeof otherLoadSchema>;
+
 const backendSchema = z.object({
   id: z.string(),
   title: z.string(),
@@ -142,6 +185,8 @@ const backendSchema = z.object({
   collectors: z.array(collectorSchema).optional(),
   /** Serial logs and other files of this backend, relative to the run folder. */
   files: z.array(z.string()).default([]),
+  /** CPU placement of the path's threads (runs before placement was recorded lack it). */
+  placement: placementSchema.optional(),
 });
 export type BackendOutcome = z.infer<typeof backendSchema>;
 
@@ -204,6 +249,26 @@ const wallSchema = z.object({
 });
 export type WallRecord = z.infer<typeof wallSchema>;
 
+/** One item of the host readiness check (docs/placement.md): its state and the command that fixes it. */
+const readinessItemSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  /** `unknown`: the host does not expose it (no cpufreq in a VM, say). */
+  status: z.enum(['ok', 'not-ready', 'unknown']),
+  detail: z.string(),
+  fix: z.string().optional(),
+});
+
+/** Whether the host was set up for repeatable numbers, as a benchmark recipe expects of it. */
+const readinessSchema = z.object({
+  checkedAt: z.string(),
+  /** No item is `not-ready`. */
+  ready: z.boolean(),
+  items: z.array(readinessItemSchema),
+});
+export type ReadinessRecord = z.infer<typeof readinessSchema>;
+export type ReadinessItem = z.infer<typeof readinessItemSchema>;
+
 export const runRecordSchema = z.object({
   schema: z.literal(RUN_SCHEMA),
   run: z.string().min(1),
@@ -237,5 +302,7 @@ export const runRecordSchema = z.object({
   collectors: z.array(collectorSchema).optional(),
   /** When the run did not complete: the error that stopped it, in words (its stack is in run.log). */
   error: z.string().optional(),
+  /** Host readiness, checked when the first path started (runs before it was recorded lack it). */
+  readiness: readinessSchema.optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

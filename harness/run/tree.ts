@@ -5,7 +5,21 @@
 
 import { describeError, errorDetail, InternalError } from '../errors.ts';
 import type { PathPresentation } from '../backends/types.ts';
-import { RUN_SCHEMA, type AccelChoice, type BackendOutcome, type CollectorRecord, type PhaseTiming, type Provenance, type RepOutcome, type RunRecord, type ScenarioOutcome, type ScheduleRecord, type StepRecord } from './record.ts';
+import {
+  RUN_SCHEMA,
+  type AccelChoice,
+  type BackendOutcome,
+  type CollectorRecord,
+  type PhaseTiming,
+  type PlacementRecord,
+  type Provenance,
+  type ReadinessRecord,
+  type RepOutcome,
+  type RunRecord,
+  type ScenarioOutcome,
+  type ScheduleRecord,
+  type StepRecord,
+} from './record.ts';
 import { wallTime } from './wall.ts';
 
 /** A read-only view of the record for everyone but its owner. */
@@ -137,6 +151,12 @@ export class RunTree {
     this.save();
   }
 
+  /** Host readiness, as checked once per run. */
+  readiness(r: ReadinessRecord): void {
+    this.#record.readiness = r;
+    this.save();
+  }
+
   /** Keep one run-wide entry per collector: available if it was available for any path. */
   mergeCollectors(records: readonly CollectorRecord[]): void {
     const all = (this.#record.collectors ??= []);
@@ -213,6 +233,12 @@ export class PathNode {
   /** NIC queue pairs asked for, and running in each guest. */
   queues(q: { requested: number; guests: Record<string, number> }): void {
     this.#outcome.queues = q;
+    this.tree.save();
+  }
+
+  /** The path's CPU placement (replaced whole: the other-load figure is added at teardown). */
+  placement(p: PlacementRecord): void {
+    this.#outcome.placement = p;
     this.tree.save();
   }
 

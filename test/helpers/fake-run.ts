@@ -199,7 +199,7 @@ export function fakePath(id: string, o: FakePathOptions = {}): NicBackend {
 const tcp: ScenarioPlan = { kind: 'tcp-stream', topology: 'guest-to-guest', durationSec: 1, omitSec: 0, parallel: 1, name: 'tcp-stream' };
 const latency: ScenarioPlan = { kind: 'latency', topology: 'guest-to-guest', durationSec: 1, name: 'latency' };
 
-export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'repetitions' | 'warmup' | 'collectors' | 'order'>> & { scenarios?: ScenarioPlan[] } = {}): RunPlan {
+export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'repetitions' | 'warmup' | 'collectors' | 'order' | 'placement'>> & { scenarios?: ScenarioPlan[] } = {}): RunPlan {
   return {
     profile: { name: 'fake', path: '/fake.yaml', hash: 'f00' },
     backends: [...paths],
@@ -210,6 +210,7 @@ export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'rep
     switchBusyPoll: false,
     order: o.order ?? 'rounds',
     warmupSec: 1,
+    placement: o.placement ?? 'none',
     guest: { memoryMiB: 64, vcpus: 1, queues: 1 },
     scenarios: o.scenarios ?? [tcp, latency],
     timeouts: { bootSec: 5, probeSec: 5 },

@@ -41,6 +41,12 @@ describe('testpmd', () => {
     expect(testpmdArgv(base)).not.toContain('--main-lcore');
   });
 
+  it('maps two lcores onto one CPU with --lcores when placement gives them the same core', () => {
+    const argv = testpmdArgv({ ...base, lcores: [1, 1] });
+    expect(argv.slice(1, 3)).toEqual(['--lcores', '0@1,1@1']);
+    expect(argv).not.toContain('-l');
+  });
+
   it('reads the receive rate too, where testpmd prints it', () => {
     expect(parsePortStats(fixture('show-port-stats-all_after-traffic.txt')).map((s) => s.rxPps)).toEqual([362, 362]);
   });
