@@ -7,6 +7,7 @@ import type { RunPlan } from '../config/plan.ts';
 import type { HostFacts } from '../host/facts.ts';
 import type { GuestImage } from '../image/build.ts';
 import type { CollectorFactory, GuestLauncher } from './launcher.ts';
+import type { Placer } from './placement-step.ts';
 import type { Reporter } from './progress.ts';
 import type { AccelChoice } from './record.ts';
 import type { RunStore } from './store.ts';
@@ -18,6 +19,8 @@ export interface RunSeams {
   paths: ReadonlyMap<string, NicBackend>;
   launcher: GuestLauncher;
   collectors: CollectorFactory;
+  /** Pins a path's threads to cores (CPU placement) and reads host readiness. */
+  placer: Placer;
 }
 
 export interface RunEnv extends RunSeams {

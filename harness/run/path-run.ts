@@ -19,6 +19,7 @@ import { scenarioFor } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
 import type { LaunchedGuest } from './launcher.ts';
 import type { CollectorRecord } from './record.ts';
+import { placedHelperCores, placePath } from './placement-step.ts';
 import { runScenario } from './scenario-run.ts';
 import type { PathNode } from './tree.ts';
 import type { Visit } from './schedule.ts';
@@ -82,6 +83,7 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
         guests,
         queues: plan.guest.queues,
         busyPoll: plan.switchBusyPoll,
+        ...(plan.placement === 'auto' ? { cores: placedHelperCores(env, plan, path) } : {}),
         host: env.host,
         signal,
         log: (line) => reporter.phase?.(`${path.id}: ${line}`),
@@ -118,6 +120,9 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
       if (env.bootOneByOne) node.notes(['the guests booted one after the other (nested lab: two booting at once under emulated SVM is unreliable)']);
       return launched;
     });
+
+    stage = 'CPU placement';
+    await placePath(env, scope, node, path, helperProcesses(path, instance, vms.map((vm) => ({ name: vm.name, qemuPid: vm.pid }))), vms);
 
     stage = 'network set-up in the guests';
     const up = await tree.timed('network', path.id, async () => {

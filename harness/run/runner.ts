@@ -21,6 +21,7 @@ import { runtimeRoot } from '../paths.ts';
 import { chooseAccel, type ProbeOptions } from '../vm/accel.ts';
 import type { RunEnv, RunSeams } from './env.ts';
 import { qemuLauncher, standardCollectors } from './launcher.ts';
+import { realPlacer } from './placement-step.ts';
 import type { Reporter } from './progress.ts';
 import { collectProvenance, newRunId } from './provenance.ts';
 import type { AccelChoice, Provenance, RunRecord } from './record.ts';
@@ -60,6 +61,7 @@ export const realSeams: BenchSeams = {
   paths: new Map(Object.entries(backends)),
   launcher: qemuLauncher,
   collectors: standardCollectors,
+  placer: realPlacer,
   hostGuard: {
     lock: (run) => acquireHostLock(run),
     recover: (paths) => recoverDeadRuns(runtimeRoot, { markInterrupted: markRunInterrupted, paths }),

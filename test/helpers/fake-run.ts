@@ -16,6 +16,7 @@ import type { GuestImage } from '../../harness/image/build.ts';
 import type { CollectorFactory, GuestLauncher, LaunchedGuest } from '../../harness/run/launcher.ts';
 import type { Reporter } from '../../harness/run/progress.ts';
 import type { LabProvenance } from '../../harness/run/record.ts';
+import type { Placer, PlaceRequest } from '../../harness/run/placement-step.ts';
 import { runBench, type BenchOutcome, type BenchSeams } from '../../harness/run/runner.ts';
 import type { ExecResult, GuestControl } from '../../harness/vm/agent.ts';
 import type { QmpClient } from '../../harness/vm/qmp.ts';
@@ -158,6 +159,30 @@ export function fakeCollectors(inner: () => Collector[] = () => [new FakeCollect
   return factory;
 }
 
+/** Placement that pins nothing: it records what it was asked, as if two CPUs were there. */
+export class FakePlacer implements Placer {
+  readonly requests: PlaceRequest[] = [];
+  readonly finished: number[] = [];
+  cpus() {
+    return { cpus: [0, 1], isolated: [] };
+  }
+  readiness() {
+    return [{ id: 'governor', title: 'CPU frequency governor', status: 'unknown' as const, detail: 'unknown (no cpufreq on this host: a VM, or no frequency driver)' }];
+  }
+  async apply(req: PlaceRequest) {
+    this.requests.push(req);
+    const n = this.requests.length;
+    const threads = req.guests.map((g, i) => ({ role: `qemu ${g.name}`, kind: 'vcpu', tid: 1000 + i, comm: 'CPU 0/TCG', ...(req.plan ? { pinned: String(req.plan.units.find((u) => u.id === `vcpu ${g.name}/0`)!.cpu) } : {}), allowed: req.plan ? String(req.plan.units.find((u) => u.id === `vcpu ${g.name}/0`)!.cpu) : '0-1' }));
+    return {
+      record: { policy: req.policy, cpus: '0-1', ...(req.plan ? { housekeeping: req.plan.housekeeping, units: req.plan.units, shared: req.plan.shared } : {}), threads, notes: [] },
+      finish: async () => {
+        this.finished.push(n);
+        return { seconds: 1, busyCpus: 0.01, top: [], status: 'ok' as const, detail: 'processes outside the run kept 0.01 CPUs busy on average over 1 s' };
+      },
+    };
+  }
+}
+
 export interface FakePathOptions {
   unmet?: Requirement;
   setUpFails?: Error;
@@ -251,6 +276,7 @@ export async function fakeBench(o: FakeBench): Promise<{ outcome?: BenchOutcome;
     paths: new Map(o.paths.map((p) => [p.id, p])),
     launcher: o.launcher ?? new FakeLauncher(),
     collectors: o.collectors ?? fakeCollectors(),
+    placer: new FakePlacer(),
     hostGuard: { lock: () => () => undefined, recover: async () => ({ runs: [], processGroups: 0, netns: [], resultsMarked: [], notes: [] }) },
     probeHost: async () => host,
     image: async () => image,
