@@ -8,6 +8,7 @@ import { pathList, pathProbes } from '../backends/registry.ts';
 import type { NicBackend, Requirement } from '../backends/types.ts';
 import { ExitCode, describeError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost, type HostFacts } from '../host/facts.ts';
+import { checkReadiness, hostFilesAt, irqbalanceRunning, type ReadinessItem } from '../host/readiness.ts';
 import { ensureImage } from '../image/build.ts';
 import { runtimeRoot } from '../paths.ts';
 import { recoverDeadRuns } from '../host/recovery.ts';
@@ -55,7 +56,8 @@ export async function doctor(o: { probeKvm: boolean; json: boolean; signal: Abor
   if (lab) checks.unshift({ name: 'nested lab', ok: true, detail: describeLab(lab) });
   if (o.probeKvm) checks.push(await kvmProbeCheck(host, o.signal));
   const paths = pathChecks(host, pathsToCheck);
-  process.stdout.write(o.json ? JSON.stringify({ host, checks, paths }, null, 2) + '\n' : doctorText(host, checks, paths));
+  const readiness = checkReadiness(hostFilesAt(), { irqbalance: irqbalanceRunning() });
+  process.stdout.write(o.json ? JSON.stringify({ host, checks, paths, readiness }, null, 2) + '\n' : doctorText(host, checks, paths, readiness));
   const essential = checks.filter((c) => ['QEMU', 'network namespaces and taps', 'image tools'].includes(c.name));
   return essential.every((c) => c.ok) ? ExitCode.ok : ExitCode.host;
 }
@@ -76,8 +78,8 @@ export function pathChecks(host: HostFacts, paths: readonly NicBackend[]): PathC
   });
 }
 
-/** The findings as doctor prints them: host checks, then each path with a line per requirement. */
-export function doctorText(host: HostFacts, checks: readonly Check[], paths: readonly PathCheck[]): string {
+/** The findings as doctor prints them: host checks, each path with a line per requirement, then host readiness. */
+export function doctorText(host: HostFacts, checks: readonly Check[], paths: readonly PathCheck[], readiness: readonly ReadinessItem[] = []): string {
   const out: string[] = [`iopath doctor: ${host.hostname}, kernel ${host.kernel}, ${host.cpuCount} CPUs (${host.cpuModel}), ${host.memoryMiB} MiB`];
   out.push('', 'Host:');
   for (const c of checks) out.push(`  ${c.ok ? 'ok  ' : 'MISS'} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n         fix: ${c.fix}` : ''}`);
@@ -88,6 +90,12 @@ export function doctorText(host: HostFacts, checks: readonly Check[], paths: rea
       const mark = r.ok ? 'ok  ' : r.optional ? 'note' : 'MISS';
       out.push(`         ${mark} ${r.what}${r.detail ? `: ${r.detail}` : ''}${!r.ok && r.fix ? `\n              fix: ${r.fix}` : ''}`);
     }
+  }
+  if (readiness.length) {
+    const notReady = readiness.filter((r) => r.status === 'not-ready').length;
+    out.push('', `Host readiness for repeatable numbers: ${notReady ? `NOT READY (${notReady} of ${readiness.length} items)` : 'ready'}; iopath runs either way and records this in run.json:`);
+    const mark = { ok: 'ok  ', 'not-ready': 'WARN', unknown: '??  ' } as const;
+    for (const r of readiness) out.push(`  ${mark[r.status]} ${r.title}: ${r.detail}${r.status === 'not-ready' && r.fix ? `\n         fix: ${r.fix}` : ''}`);
   }
   return out.join('\n') + '\n';
 }

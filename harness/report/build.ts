@@ -211,6 +211,7 @@ function backendViews(r: LoadedRun): BackendView[] {
       if (b.reason) v.reason = b.reason;
       if (b.fix) v.fix = b.fix;
       if (b.features && Object.keys(b.features).length) v.features = b.features;
+      if (b.placement) v.placement = b.placement;
       return v;
     });
 }
@@ -238,6 +239,7 @@ function runView(r: LoadedRun, current: boolean): RunView {
   if (rec.wall) v.wall = rec.wall;
   if (rec.provenance) v.provenance = rec.provenance;
   if (rec.error) v.error = rec.error;
+  if (rec.readiness) v.readiness = rec.readiness;
   return v;
 }
 

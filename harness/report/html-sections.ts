@@ -6,6 +6,7 @@ import type { Warning, WarningSubject } from '../stats/warnings.ts';
 import { html, type SafeHtml } from './escape.ts';
 import { compareMetrics, pathOrder, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
 import type { BackendView, ReportModel, RunView, TrendSeries } from './model.ts';
+import { coresTable, notReadyLine, placedPaths, placementLines, readinessTable, threadsTable } from './placement.ts';
 import { costMethodNotes, idleTable, ratioMatrix, scenarioBlocks, type Cell, type Column, type Table } from './summary.ts';
 import { describeWall } from '../run/wall.ts';
 
@@ -187,6 +188,20 @@ export function featuresSection(model: ReportModel): SafeHtml {
   }
   const missing = model.backends.filter((b) => !b.features || Object.keys(b.features).length === 0);
   return html`<ul class="features">${lines}</ul>${tables}${missing.length ? html`<p class="muted">Not reported: ${missing.map((b) => `${model.multiHost ? `${b.id} @ ${b.host}` : b.id} (${b.status})`).join(', ')}.</p>` : ''}`;
+}
+
+/** CPU placement per path (cores, threads read back, other load), then host readiness per run. */
+export function placementSection(model: ReportModel): SafeHtml {
+  const placed = placedPaths(model);
+  const runs = model.runs.filter((r) => r.current && r.readiness);
+  if (placed.length === 0 && runs.length === 0) return html`<p>run.json records no CPU placement or host readiness (runs before they were recorded).</p>`;
+  return html`${placed.map(({ b, p }) => {
+    const cores = coresTable(b, p);
+    return html`<h4>${model.multiHost ? `${b.id} @ ${b.host}` : b.id}</h4><ul class="notes">${placementLines(b, p).map((l) => html`<li>${l}</li>`)}</ul>${cores ? tableHtml(cores) : ''}${tableHtml(threadsTable(b, p))}`;
+  })}${runs.map((r) => {
+    const line = notReadyLine(r.readiness!);
+    return html`<h4>Host readiness${model.runs.length > 1 ? ` (run ${r.id})` : ''}</h4>${line ? html`<p class="banner">${line}</p>` : ''}${tableHtml(readinessTable(r.readiness!, r.id))}`;
+  })}`;
 }
 
 export function warningsSection(model: ReportModel): SafeHtml {

@@ -8,6 +8,7 @@ import { formatTime } from './format.ts';
 import { orderWords, subjectText } from './html-sections.ts';
 import { describeWall } from '../run/wall.ts';
 import { labStatements } from './lab.ts';
+import { notReadyLine, placedPaths, placementLines } from './placement.ts';
 import type { ReportModel } from './model.ts';
 import type { Warning } from '../stats/warnings.ts';
 import { costMethodNotes, costTableOf, idleTable, performanceTableLong, ratioMatrix, scenarioBlocks, type Table } from './summary.ts';
@@ -81,6 +82,19 @@ export function renderMarkdown(model: ReportModel): string {
   if (notRun.length) {
     out.push('### Paths not fully measured', '');
     for (const b of notRun) out.push(`- ${model.multiHost ? `${md(b.host)}: ` : ''}**${md(b.id)}** ${b.status}${b.reason ? `: ${md(b.reason)}` : ''}${b.fix ? ` Fix: ${md(b.fix)}` : ''}`);
+    out.push('');
+  }
+  const placed = placedPaths(model);
+  if (placed.length) {
+    out.push('### CPU placement', '');
+    for (const { b, p } of placed) for (const l of placementLines(b, p)) out.push(`- ${md(l)}`);
+    out.push('');
+  }
+  for (const r of model.runs.filter((x) => x.current && x.readiness)) {
+    const line = notReadyLine(r.readiness!);
+    out.push(`### Host readiness${model.runs.length > 1 ? ` (run ${md(r.id)})` : ''}: ${r.readiness!.ready ? 'ready' : 'not ready'}`, '');
+    if (line) out.push(`> ${md(line)}`, '');
+    for (const i of r.readiness!.items) out.push(`- ${i.status === 'ok' ? 'ok' : i.status === 'unknown' ? 'unknown' : '**not ready**'}: ${md(i.title)}: ${md(i.detail)}${i.status === 'not-ready' && i.fix ? ` Fix: \`${i.fix}\`` : ''}`);
     out.push('');
   }
   if (model.warnings.length) {

@@ -3,7 +3,7 @@
 
 import type { MetricName } from '../metrics.ts';
 import type { Direction } from '../metrics.ts';
-import type { BackendStatus, PhaseTiming, WallRecord, Provenance, RunStatus } from '../run/record.ts';
+import type { BackendStatus, PhaseTiming, PlacementRecord, Provenance, ReadinessRecord, RunStatus, WallRecord } from '../run/record.ts';
 import type { CostSeries, PacketSize } from './costs.ts';
 import type { IdleView } from './idle.ts';
 import type { PathLook } from './format.ts';
@@ -40,6 +40,8 @@ export interface RunView {
   collectors: CollectorAvailability[];
   /** Whether its series are in the summary (the latest run of each host) or only in the trend. */
   current: boolean;
+  /** Host readiness as the run checked it (runs before it was recorded lack it). */
+  readiness?: ReadinessRecord;
   samples: { measured: number; warmup: number };
 }
 
@@ -54,6 +56,8 @@ export interface BackendView {
   fix?: string;
   notes: string[];
   features?: Record<string, string[]>;
+  /** CPU placement of the path's threads, and the other load while it ran (when recorded). */
+  placement?: PlacementRecord;
   /** Every collector considered for this path, available or with the reason it was not. */
   collectors: CollectorAvailability[];
   /** Repetitions that ran (ok, failed, warm-up), and those blocked by a failure around them (counted only when there are some). */

@@ -97,3 +97,15 @@ describe('other load', () => {
     expect(otherLoad(snap(0, []), s1, 100, 100).status).toBe('unknown');
   });
 });
+
+describe('doctor', () => {
+  it('prints each readiness item with its status, and the fix under those not ready', async () => {
+    const { doctorText } = await import('../../harness/commands/doctor.ts');
+    const host = { hostname: 'h', kernel: 'k', cpuCount: 2, cpuModel: 'm', memoryMiB: 1 } as Parameters<typeof doctorText>[0];
+    const text = doctorText(host, [], [], checkReadiness(root('vm-2cpu')));
+    expect(text).toContain('Host readiness for repeatable numbers: NOT READY (4 of 7 items); iopath runs either way and records this in run.json:');
+    expect(text).toContain('  ??   CPU frequency governor: unknown (no cpufreq on this host: a VM, or no frequency driver)\n');
+    expect(text).toMatch(/ {2}WARN hugepages: none reserved: .*\n {9}fix: echo 1024 > \/proc\/sys\/vm\/nr_hugepages/);
+    expect(doctorText(host, [], [], checkReadiness(root('tuned-16cpu')))).toContain('Host readiness for repeatable numbers: ready;');
+  });
+});
