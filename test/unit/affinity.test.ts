@@ -33,3 +33,37 @@ describe('thread affinity on the live host', () => {
     expect(vhostWorkersOf(gone.pid!)).toEqual([]);
   });
 });
+
+describe('the real placer on processes of our own', () => {
+  it('pins a "guest" vCPU thread found through QMP, a helper\'s every thread and iopath itself, reads them back, gives iopath its CPUs back', async () => {
+    const { realPlacer } = await import('../../harness/run/placement-step.ts');
+    const { planPlacement } = await import('../../harness/host/placement.ts');
+    const cpus = ownCpus();
+    const qemu = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const helper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const plan = planPlacement({ cpus, guests: [{ name: 'a', vcpus: 1 }], helpers: [{ role: 'switch', busyPoll: false }] });
+      const qmp = { execute: async (cmd: string) => (cmd === 'query-cpus-fast' ? [{ 'cpu-index': 0, 'thread-id': qemu.pid }] : undefined) };
+      const applied = await realPlacer.apply({
+        policy: 'auto',
+        plan,
+        guests: [{ name: 'a', pid: qemu.pid!, qmp: qmp as never }],
+        helpers: [{ role: 'switch', pid: helper.pid!, pinnedBy: 'iopath' }],
+        signal: new AbortController().signal,
+      });
+      const cpuOf = (id: string) => String(plan.units.find((u) => u.id === id)!.cpu);
+      const r = applied.record;
+      expect(r.notes).toEqual([]);
+      expect(r.threads.find((t) => t.tid === qemu.pid)).toMatchObject({ role: 'qemu a', kind: 'vcpu', pinned: cpuOf('vcpu a/0'), allowed: cpuOf('vcpu a/0') });
+      expect(allowedCpus(qemu.pid!, qemu.pid!)).toBe(cpuOf('vcpu a/0'));
+      expect(r.threads.filter((t) => t.role === 'switch').every((t) => t.allowed === cpuOf('helper switch'))).toBe(true);
+      expect(allowedCpus(process.pid, process.pid)).toBe(String(plan.housekeeping));
+      const load = await applied.finish();
+      expect(['ok', 'not-ready']).toContain(load.status);
+      expect(allowedCpus(process.pid, process.pid)).toBe(formatCpuList(cpus));
+    } finally {
+      qemu.kill('SIGKILL');
+      helper.kill('SIGKILL');
+    }
+  });
+});
