@@ -27,7 +27,8 @@ export interface PlaceRequest {
   /** The auto plan; absent for `none`. */
   plan?: PlacementPlan;
   guests: readonly { name: string; pid: number; qmp: QmpClient }[];
-  helpers: readonly { role: string; pid: number; pinnedBy: 'iopath' | 'itself' }[];
+  /** `unit`: the role its descriptor declares (a per-guest helper's role is `<unit> <guest>`). */
+  helpers: readonly { role: string; unit: string; pid: number; pinnedBy: 'iopath' | 'itself' }[];
   signal: AbortSignal;
 }
 
@@ -85,7 +86,10 @@ export async function placePath(env: RunEnv, scope: Scope, node: PathNode, path:
     policy: env.plan.placement,
     ...(plan ? { plan } : {}),
     guests: vms.map((vm) => ({ name: vm.name, pid: vm.pid, qmp: vm.qmp })),
-    helpers: helpers.map((h) => ({ ...h, pinnedBy: path.helpers?.find((s) => s.role === h.role || h.role.startsWith(`${s.role} `))?.cpu?.pinnedBy ?? 'iopath' })),
+    helpers: helpers.map((h) => {
+      const spec = path.helpers?.find((s) => s.role === h.role || h.role.startsWith(`${s.role} `));
+      return { ...h, unit: spec?.role ?? h.role, pinnedBy: spec?.cpu?.pinnedBy ?? 'iopath' };
+    }),
     signal: env.signal,
   });
   node.placement(applied.record);
@@ -155,7 +159,7 @@ export const realPlacer: Placer = {
       for (const w of workers) await place(role, 'vhost', w, unitCpu(`vhost ${g.name}`) ?? unitCpu(`io ${g.name}`));
     }
     for (const h of req.helpers) {
-      const cpu = h.pinnedBy === 'iopath' ? unitCpu(`helper ${h.role}`) : undefined;
+      const cpu = h.pinnedBy === 'iopath' ? unitCpu(`helper ${h.unit}`) : undefined;
       await place(h.role, 'helper', { pid: h.pid, tid: h.pid, comm: tasksOf(h.pid)[0]?.comm ?? '?' }, cpu, true);
     }
     // iopath itself: the host tools it starts from now on (iperf3 and sockperf servers, perf) inherit this.

@@ -48,7 +48,7 @@ describe('the real placer on processes of our own', () => {
         policy: 'auto',
         plan,
         guests: [{ name: 'a', pid: qemu.pid!, qmp: qmp as never }],
-        helpers: [{ role: 'switch', pid: helper.pid!, pinnedBy: 'iopath' }],
+        helpers: [{ role: 'switch', unit: 'switch', pid: helper.pid!, pinnedBy: 'iopath' }],
         signal: new AbortController().signal,
       });
       const cpuOf = (id: string) => String(plan.units.find((u) => u.id === id)!.cpu);

@@ -41,7 +41,7 @@ describe('placement in a run', () => {
     expect(placer.finished).toEqual([1, 2]);
     // set-up of the self-pinning helper got its cores: main lcore on the housekeeping CPU, the poller on guest a's.
     expect(given).toEqual([{ poller: { light: 0, busy: [1] } }]);
-    expect(placer.requests[1]!.helpers).toEqual([{ role: 'poller', pid: 4242, pinnedBy: 'itself' }]);
+    expect(placer.requests[1]!.helpers).toEqual([{ role: 'poller', unit: 'poller', pid: 4242, pinnedBy: 'itself' }]);
     expect(placer.requests[1]!.plan!.shared.find((s) => s.cpu === 1)!.units).toContain('poller (busy-polling)');
 
     const record = onDisk(resultsRoot);
