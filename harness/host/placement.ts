@@ -69,7 +69,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
   const cpus = [...new Set(input.cpus)].sort((a, b) => a - b);
   if (cpus.length === 0) throw new UsageError('CPU placement: this process may run on no CPU');
   const isolated = new Set((input.isolated ?? []).filter((c) => cpus.includes(c)));
-  const housekeeping = cpus.find((c) => !isolated.has(c)) ?? cpus[0]!;
+  const housekeeping = housekeepingCore(cpus, [...isolated]);
   const fill = [...cpus.filter((c) => isolated.has(c)), ...cpus.filter((c) => !isolated.has(c) && c !== housekeeping), housekeeping];
   const units: PlacedUnit[] = [];
   const load = new Map<number, number>(cpus.map((c) => [c, 0]));
@@ -121,6 +121,13 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     .sort(([a], [b]) => a - b)
     .map(([cpu, us]) => ({ cpu, units: us.map((u) => u.what) }));
   return { cpus, housekeeping, units, shared };
+}
+
+/** The housekeeping core of a set of CPUs: the first that is not isolated (the first CPU when all are). */
+export function housekeepingCore(cpus: readonly number[], isolated: readonly number[] = []): number {
+  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
+  if (sorted.length === 0) throw new UsageError('CPU placement: this process may run on no CPU');
+  return sorted.find((c) => !isolated.includes(c)) ?? sorted[0]!;
 }
 
 /** The cores a helper that pins itself (DPDK `-l`) should take: its light threads' and its busy ones'. */

@@ -7,7 +7,7 @@ import type { RunPlan } from '../config/plan.ts';
 import type { HostFacts } from '../host/facts.ts';
 import type { GuestImage } from '../image/build.ts';
 import type { CollectorFactory, GuestLauncher } from './launcher.ts';
-import type { Placer } from './placement-step.ts';
+import type { Placer, RunPlacement } from './placement-step.ts';
 import type { Reporter } from './progress.ts';
 import type { AccelChoice } from './record.ts';
 import type { RunStore } from './store.ts';
@@ -34,6 +34,8 @@ export interface RunEnv extends RunSeams {
   accel: AccelChoice;
   signal: AbortSignal;
   reporter: Reporter;
+  /** CPU placement across the run's paths (the run's CPUs, what is in force, iopath's own affinity). */
+  placement: RunPlacement;
   /**
    * Boot a path's guests one after the other, each once its agent answers (the nested lab: there a
    * second guest started while the first still boots died before its kernel spoke, 4 times in 8).

@@ -19,7 +19,6 @@ import { scenarioFor } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
 import type { LaunchedGuest } from './launcher.ts';
 import type { CollectorRecord } from './record.ts';
-import { placedHelperCores, placePath } from './placement-step.ts';
 import { runScenario } from './scenario-run.ts';
 import type { PathNode } from './tree.ts';
 import type { Visit } from './schedule.ts';
@@ -71,6 +70,8 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
   const guests = GUEST_NAMES.map((_, i) => guestIdentity(i, env.tag));
   const qemuVersion = parseVersion(env.host.qemu?.version ?? '0.0.0');
   let stage = 'set-up';
+  // Another path's placement may hold iopath on one core: what this path starts gets the run's CPUs.
+  const starting = await env.placement.starting(node);
   try {
     const instance: BackendInstance = await tree.timed('setup', path.id, () =>
       path.setUp(scope, {
@@ -83,7 +84,7 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
         guests,
         queues: plan.guest.queues,
         busyPoll: plan.switchBusyPoll,
-        ...(plan.placement === 'auto' ? { cores: placedHelperCores(env, plan, path) } : {}),
+        ...(plan.placement === 'auto' ? { cores: env.placement.helperCores(plan, path) } : {}),
         host: env.host,
         signal,
         log: (line) => reporter.phase?.(`${path.id}: ${line}`),
@@ -121,8 +122,11 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
       return launched;
     });
 
+    // Pinned once per bring-up: the pins stay through every round until the path is torn down.
     stage = 'CPU placement';
-    await placePath(env, scope, node, path, helperProcesses(path, instance, vms.map((vm) => ({ name: vm.name, qemuPid: vm.pid }))), vms);
+    await starting.done();
+    const helpers = helperProcesses(path, instance, vms.map((vm) => ({ name: vm.name, qemuPid: vm.pid })));
+    await env.placement.place({ tree, scope, node, path, plan, helpers, vms, signal });
 
     stage = 'network set-up in the guests';
     const up = await tree.timed('network', path.id, async () => {
@@ -157,6 +161,7 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
     const hostEnd = instance.hostEnd ? hostEndpoint(scope, instance.hostEnd.netns, instance.hostEnd.address, logDir) : undefined;
     return { path, node, scope, instance, guests: up, hostEnd, windows };
   } catch (err) {
+    await starting.done();
     const session = { path, node, scope, fatal: '' } as PathSession;
     if (signal.aborted || err instanceof StorageError) {
       // Without a place for results there is no point going on; tear down, then stop the run.

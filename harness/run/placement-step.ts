@@ -1,7 +1,14 @@
-// CPU placement in a run: the plan for a path (from its descriptor, the profile and this host's
-// CPUs), applied once the path's guests and helpers are up, recorded in run.json with what every
-// thread was then allowed to run on, and undone before teardown, when the load of other processes
-// over the path's span is recorded too. The host readiness check is recorded with the first path.
+// CPU placement in a run: the plan for a path (from its descriptor, the profile and the run's CPUs),
+// applied once the path's guests and helpers are up, recorded in run.json with what every thread was
+// then allowed to run on, and undone before teardown, when the load of other processes over the
+// path's span is recorded too. The host readiness check is recorded with the first path.
+//
+// Several paths can be up at once (rounds keep every path's guests booted). Each path is placed as
+// if it were alone, on the CPUs the run had when it started: only the path being measured carries
+// traffic, and the others' guests idle with their busy pollers paused, so what competes for a core
+// while a path is measured is what its own placement decided. iopath's own pin (the housekeeping
+// core, which every path's plan shares) is run-wide: held while any path's placement is in force,
+// lifted while another path's host side and guests start, given back when the last is undone.
 // What touches the machine is the `Placer` seam; unit tests give the run a fake.
 
 import type { HelperCores, NicBackend } from '../backends/types.ts';
@@ -10,20 +17,21 @@ import { describeError } from '../errors.ts';
 import { allowedCpus, ownCpus, pinTo, tasksOf, vhostWorkersOf, type TaskRef } from '../host/affinity.ts';
 import { GUEST_NAMES } from '../host/identity.ts';
 import { otherLoad, snapshotProcesses, type OtherLoadFigure } from '../host/other-load.ts';
-import { formatCpuList, helperCores, planPlacement, type PlacementPlan, type UnitKind } from '../host/placement.ts';
+import { formatCpuList, helperCores, housekeepingCore, planPlacement, type PlacementPlan, type UnitKind } from '../host/placement.ts';
 import { checkReadiness, hostFilesAt, irqbalanceRunning, isolatedCpus, type ReadinessItem } from '../host/readiness.ts';
 import type { Scope } from '../host/scope.ts';
 import { clockTicksPerSecond } from '../collectors/host-probe.ts';
 import type { QmpClient } from '../vm/qmp.ts';
-import type { RunEnv } from './env.ts';
 import type { LaunchedGuest } from './launcher.ts';
 import type { PlacementRecord, ReadinessRecord } from './record.ts';
-import type { PathNode } from './tree.ts';
+import type { PathNode, RunTree } from './tree.ts';
 
 type PlacedThread = PlacementRecord['threads'][number];
 
 export interface PlaceRequest {
   policy: 'auto' | 'none';
+  /** The CPUs the run may use (its affinity when it started), recorded with the placement. */
+  cpus: readonly number[];
   /** The auto plan; absent for `none`. */
   plan?: PlacementPlan;
   guests: readonly { name: string; pid: number; qmp: QmpClient }[];
@@ -34,25 +42,26 @@ export interface PlaceRequest {
 
 export interface AppliedPlacement {
   record: PlacementRecord;
-  /** Undo what was pinned on iopath itself and measure other processes' load since apply. */
+  /** Measure other processes' load since apply. */
   finish(): Promise<OtherLoadFigure>;
 }
 
 /** The part of placement that touches the machine. */
 export interface Placer {
-  /** The CPUs this run may use, and those the kernel isolates. */
+  /** The CPUs this process may use now, and those the kernel isolates. A run asks once, before it pins anything. */
   cpus(): { cpus: number[]; isolated: number[] };
+  /** Pin the path's threads (and, with a plan, iopath itself to the housekeeping core) and read back where each may run. */
   apply(req: PlaceRequest): Promise<AppliedPlacement>;
+  /** Set where every thread of iopath may run (what it starts from then on inherits it). */
+  pinSelf(cpus: readonly number[]): Promise<void>;
   readiness(): ReadinessItem[];
 }
 
-/** The auto plan of a path on this host, or undefined with placement `none`. */
-export function planFor(env: Pick<RunEnv, 'placer'>, plan: Readonly<RunPlan>, path: NicBackend): PlacementPlan | undefined {
-  if (plan.placement !== 'auto') return undefined;
-  const { cpus, isolated } = env.placer.cpus();
+/** The auto plan of a path on `cpus`, as if it were the only path up. */
+export function planFor(cpus: { cpus: readonly number[]; isolated: readonly number[] }, plan: Readonly<RunPlan>, path: NicBackend): PlacementPlan {
   return planPlacement({
-    cpus,
-    isolated,
+    cpus: cpus.cpus,
+    isolated: cpus.isolated,
     guests: GUEST_NAMES.map((name) => ({ name, vcpus: plan.guest.vcpus })),
     vhostWorkers: path.vhostWorkers === true,
     helpers: (path.helpers ?? []).map((h) => ({
@@ -63,42 +72,150 @@ export function planFor(env: Pick<RunEnv, 'placer'>, plan: Readonly<RunPlan>, pa
   });
 }
 
-/** Cores for the path's helpers that pin themselves (given to `setUp`), or undefined with placement `none`. */
-export function placedHelperCores(env: Pick<RunEnv, 'placer'>, plan: Readonly<RunPlan>, path: NicBackend): Record<string, HelperCores> | undefined {
-  const p = planFor(env, plan, path);
-  if (!p) return undefined;
-  const out: Record<string, HelperCores> = {};
-  for (const h of path.helpers ?? []) {
-    const c = h.cpu?.pinnedBy === 'itself' ? helperCores(p, h.role) : undefined;
-    if (c) out[h.role] = c;
-  }
-  return out;
+/** A path's bring-up while it starts its processes: `done()` once its guests are up or it failed (idempotent). */
+export interface StartingPath {
+  done(): Promise<void>;
 }
 
 /**
- * Place the path's threads now that its guests and helpers are up, record it, and register the undo
- * (with the other-load figure) to run before the guests stop.
+ * CPU placement across the paths of one run: the run's CPUs (asked once, when the run is made,
+ * before anything is pinned), each path's plan on them, the placements in force, and iopath's own
+ * affinity, which every change goes through one queue to set, so that paths starting, placed and
+ * undone in any interleaving leave it where the paths then in force want it.
  */
-export async function placePath(env: RunEnv, scope: Scope, node: PathNode, path: NicBackend, helpers: readonly { role: string; pid: number }[], vms: readonly LaunchedGuest[]): Promise<void> {
-  if (!env.tree.record.readiness) env.tree.readiness(readinessRecord(env.placer.readiness()));
-  const plan = planFor(env, env.plan, path);
-  const applied = await env.placer.apply({
-    policy: env.plan.placement,
-    ...(plan ? { plan } : {}),
-    guests: vms.map((vm) => ({ name: vm.name, pid: vm.pid, qmp: vm.qmp })),
-    helpers: helpers.map((h) => {
-      const spec = path.helpers?.find((s) => s.role === h.role || h.role.startsWith(`${s.role} `));
-      return { ...h, unit: spec?.role ?? h.role, pinnedBy: spec?.cpu?.pinnedBy ?? 'iopath' };
-    }),
-    signal: env.signal,
-  });
-  node.placement(applied.record);
-  scope.defer('undo CPU placement and measure other load', async () => {
-    const load = await applied.finish();
-    node.placement({ ...applied.record, otherLoad: load });
-    const r = env.tree.record.readiness;
-    if (r) env.tree.readiness(withPathLoad(r as ReadinessRecord, path.id, load));
-  });
+export class RunPlacement {
+  readonly policy: 'auto' | 'none';
+  readonly cpus: { cpus: number[]; isolated: number[] };
+  readonly #placer: Placer;
+  readonly #housekeeping: number;
+  /** Paths whose placement is in force, each with the other paths in force at some time beside it. */
+  readonly #live = new Map<string, Set<string>>();
+  /** Paths starting their host side and guests now. */
+  #starting = 0;
+  /** Where iopath was last put: the run's CPUs or the housekeeping core (undefined: not known, after a failure). */
+  #self: 'run' | 'housekeeping' | undefined = 'run';
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(placer: Placer, policy: 'auto' | 'none') {
+    this.#placer = placer;
+    this.policy = policy;
+    this.cpus = placer.cpus();
+    this.#housekeeping = this.cpus.cpus.length ? housekeepingCore(this.cpus.cpus, this.cpus.isolated) : -1;
+  }
+
+  /** The auto plan of a path, or undefined with placement `none`. */
+  planFor(plan: Readonly<RunPlan>, path: NicBackend): PlacementPlan | undefined {
+    return this.policy === 'auto' ? planFor(this.cpus, plan, path) : undefined;
+  }
+
+  /** Cores for the path's helpers that pin themselves (given to `setUp`), or undefined with placement `none`. */
+  helperCores(plan: Readonly<RunPlan>, path: NicBackend): Record<string, HelperCores> | undefined {
+    const p = this.planFor(plan, path);
+    if (!p) return undefined;
+    const out: Record<string, HelperCores> = {};
+    for (const h of path.helpers ?? []) {
+      const c = h.cpu?.pinnedBy === 'itself' ? helperCores(p, h.role) : undefined;
+      if (c) out[h.role] = c;
+    }
+    return out;
+  }
+
+  /**
+   * A path is about to set up its host side and boot its guests. When another path's placement
+   * holds iopath on the housekeeping core, iopath gets the run's CPUs back until `done()`, so that
+   * the QEMUs and helpers it starts are not confined to that one core (they inherit its affinity;
+   * DPDK's lcores, say, must be allowed where `-l` puts them) before this path's own placement.
+   */
+  async starting(node: PathNode): Promise<StartingPath> {
+    this.#starting++;
+    this.#noteFailure(node, await this.#settleSelf());
+    let open = true;
+    return {
+      done: async () => {
+        if (!open) return;
+        open = false;
+        this.#starting--;
+        this.#noteFailure(node, await this.#settleSelf());
+      },
+    };
+  }
+
+  /**
+   * Place the path's threads now that its guests and helpers are up, record it, and register the
+   * undo (with the other-load figure) to run before the guests stop.
+   */
+  async place(o: { tree: RunTree; scope: Scope; node: PathNode; path: NicBackend; plan: Readonly<RunPlan>; helpers: readonly { role: string; pid: number }[]; vms: readonly LaunchedGuest[]; signal: AbortSignal }): Promise<void> {
+    const { tree, scope, node, path } = o;
+    if (!tree.record.readiness) tree.readiness(readinessRecord(this.#placer.readiness()));
+    const plan = this.planFor(o.plan, path);
+    const alongside = new Set(this.#live.keys());
+    for (const others of this.#live.values()) others.add(path.id);
+    this.#live.set(path.id, alongside);
+    const applied = await this.#serial(async () => {
+      const a = await this.#placer.apply({
+        policy: this.policy,
+        cpus: this.cpus.cpus,
+        ...(plan ? { plan } : {}),
+        guests: o.vms.map((vm) => ({ name: vm.name, pid: vm.pid, qmp: vm.qmp })),
+        helpers: o.helpers.map((h) => {
+          const spec = path.helpers?.find((s) => s.role === h.role || h.role.startsWith(`${s.role} `));
+          return { ...h, unit: spec?.role ?? h.role, pinnedBy: spec?.cpu?.pinnedBy ?? 'iopath' };
+        }),
+        signal: o.signal,
+      });
+      if (plan) this.#self = 'housekeeping';
+      return a;
+    }).catch(async (err: unknown) => {
+      // It may have pinned iopath before it failed: settle it from scratch.
+      if (plan) this.#self = undefined;
+      this.#live.delete(path.id);
+      for (const others of this.#live.values()) others.delete(path.id);
+      await this.#settleSelf();
+      throw err;
+    });
+    const withAlongside = (r: PlacementRecord): PlacementRecord => (alongside.size ? { ...r, alongside: [...alongside] } : r);
+    node.placement(withAlongside(applied.record));
+    this.#noteFailure(node, await this.#settleSelf());
+    scope.defer('undo CPU placement and measure other load', async () => {
+      const load = await applied.finish();
+      this.#live.delete(path.id);
+      const failed = await this.#settleSelf();
+      const record = withAlongside(applied.record);
+      node.placement({ ...record, otherLoad: load, ...(failed ? { notes: [...record.notes, `after this undo, iopath's own affinity could not be changed: ${failed}`] } : {}) });
+      const r = tree.record.readiness;
+      if (r) tree.readiness(withPathLoad(r as ReadinessRecord, path.id, load));
+    });
+  }
+
+  /** Run `fn` after every change of affinity queued before it. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#queue.then(fn);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Put iopath where the paths want it now: on the housekeeping core while some path's placement is
+   * in force and none is starting, else on the run's CPUs. Returns why it could not, if it could not.
+   */
+  #settleSelf(): Promise<string | undefined> {
+    return this.#serial(async () => {
+      const want = this.policy === 'auto' && this.#live.size > 0 && this.#starting === 0 ? 'housekeeping' : 'run';
+      if (want === this.#self) return undefined;
+      try {
+        await this.#placer.pinSelf(want === 'run' ? this.cpus.cpus : [this.#housekeeping]);
+        this.#self = want;
+        return undefined;
+      } catch (err) {
+        this.#self = undefined;
+        return describeError(err);
+      }
+    });
+  }
+
+  #noteFailure(node: PathNode, failed: string | undefined): void {
+    if (failed) node.notes([`CPU placement: iopath's own affinity could not be changed: ${failed}`]);
+  }
 }
 
 /** The readiness record of a run: the host items, with the load item measured per path later. */
@@ -123,8 +240,8 @@ export function withPathLoad(r: ReadinessRecord, pathId: string, load: OtherLoad
 export const realPlacer: Placer = {
   cpus: () => ({ cpus: ownCpus(), isolated: isolatedCpus(hostFilesAt()).isolated }),
   readiness: () => checkReadiness(hostFilesAt(), { irqbalance: irqbalanceRunning() }),
+  pinSelf: (cpus) => pinTo(process.pid, cpus, { wholeProcess: true }),
   async apply(req) {
-    const self = ownCpus();
     const threads: PlacedThread[] = [];
     const notes: string[] = [];
     const unitCpu = (id: string) => req.plan?.units.find((u) => u.id === id)?.cpu;
@@ -167,7 +284,7 @@ export const realPlacer: Placer = {
     await place('iopath', 'host', { pid: process.pid, tid: process.pid, comm: 'iopath' }, host, true);
     const record: PlacementRecord = {
       policy: req.policy,
-      cpus: formatCpuList(self),
+      cpus: formatCpuList(req.cpus),
       ...(req.plan ? { housekeeping: req.plan.housekeeping, units: req.plan.units.map((u) => ({ id: u.id, kind: u.kind, what: u.what, cpu: u.cpu, alone: u.alone })), shared: req.plan.shared } : {}),
       threads,
       notes,
@@ -176,7 +293,6 @@ export const realPlacer: Placer = {
     return {
       record,
       async finish() {
-        if (host !== undefined && self.length) await pinTo(process.pid, self, { wholeProcess: true }).catch(() => undefined);
         const hz = await clockTicksPerSecond().catch(() => 100);
         return otherLoad(before, snapshotProcesses(), process.pid, hz);
       },

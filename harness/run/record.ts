@@ -145,7 +145,7 @@ const otherLoadSchema = z.object({
 /** A path's CPU placement: the policy, the plan (auto), and what each thread got. */
 const placementSchema = z.object({
   policy: z.enum(['auto', 'none']),
-  /** CPUs the run could use (its own affinity when it started the path). */
+  /** CPUs the run could use (its own affinity when the run started). */
   cpus: z.string(),
   housekeeping: z.number().int().optional(),
   /** What auto placed where, in words; a unit may hold several threads. */
@@ -155,6 +155,11 @@ const placementSchema = z.object({
   threads: z.array(placedThreadSchema),
   /** What could not be pinned, and why. */
   notes: z.array(z.string()).default([]),
+  /**
+   * Other paths whose guests were up, placed as if each were alone (so on the same cores), while
+   * this placement was in force (rounds keep every path up); they carried no traffic meanwhile.
+   */
+  alongside: z.array(z.string()).optional(),
   otherLoad: otherLoadSchema.optional(),
 });
 export type PlacementRecord = z.infer<typeof placementSchema>;

@@ -21,7 +21,7 @@ import { runtimeRoot } from '../paths.ts';
 import { chooseAccel, type ProbeOptions } from '../vm/accel.ts';
 import type { RunEnv, RunSeams } from './env.ts';
 import { qemuLauncher, standardCollectors } from './launcher.ts';
-import { realPlacer } from './placement-step.ts';
+import { realPlacer, RunPlacement } from './placement-step.ts';
 import type { Reporter } from './progress.ts';
 import { collectProvenance, newRunId } from './provenance.ts';
 import type { AccelChoice, Provenance, RunRecord } from './record.ts';
@@ -145,7 +145,9 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     reporter.phase?.(`accelerator: ${accel.kind.toUpperCase()} (${accel.reason})`);
     const provenance = await seams.provenance(host, image, accel);
     tree.provenance(provenance);
-    const env: RunEnv = { ...seams, plan, tree, store, tag, runtimeDir, host, image, accel, signal, reporter, bootOneByOne: provenance.lab !== undefined };
+    // The run's CPUs are read here, before any path pins anything (iopath included).
+    const placement = new RunPlacement(seams.placer, plan.placement);
+    const env: RunEnv = { ...seams, plan, tree, store, tag, runtimeDir, host, image, accel, signal, reporter, placement, bootOneByOne: provenance.lab !== undefined };
     await runPaths(env, root, runnable, seams.availableMemoryMiB());
   } catch (err) {
     stopped = signal.aborted ? { interrupted: signal.reason } : { error: err };

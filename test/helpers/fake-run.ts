@@ -11,6 +11,7 @@ import type { Collector } from '../../harness/collectors/types.ts';
 import type { RunPlan, ScenarioPlan } from '../../harness/config/plan.ts';
 import { GuestError, TimeoutError } from '../../harness/errors.ts';
 import type { HostFacts } from '../../harness/host/facts.ts';
+import { formatCpuList } from '../../harness/host/placement.ts';
 import type { Scope } from '../../harness/host/scope.ts';
 import type { GuestImage } from '../../harness/image/build.ts';
 import type { CollectorFactory, GuestLauncher, LaunchedGuest } from '../../harness/run/launcher.ts';
@@ -159,12 +160,22 @@ export function fakeCollectors(inner: () => Collector[] = () => [new FakeCollect
   return factory;
 }
 
-/** Placement that pins nothing: it records what it was asked, as if two CPUs were there. */
+/**
+ * Placement that pins nothing: it records what it was asked, as if two CPUs were there, and in
+ * `events` the order of placements (`apply <n>`), undos (`finish <n>`) and iopath's own affinity
+ * (`self <cpu list>`); a test's path may add its own events to that list.
+ */
 export class FakePlacer implements Placer {
   readonly requests: PlaceRequest[] = [];
   readonly finished: number[] = [];
+  readonly events: string[] = [];
+  cpusAsked = 0;
   cpus() {
+    this.cpusAsked++;
     return { cpus: [0, 1], isolated: [] };
+  }
+  async pinSelf(cpus: readonly number[]) {
+    this.events.push(`self ${formatCpuList(cpus)}`);
   }
   readiness() {
     return [{ id: 'governor', title: 'CPU frequency governor', status: 'unknown' as const, detail: 'unknown (no cpufreq on this host: a VM, or no frequency driver)' }];
@@ -172,11 +183,13 @@ export class FakePlacer implements Placer {
   async apply(req: PlaceRequest) {
     this.requests.push(req);
     const n = this.requests.length;
+    this.events.push(`apply ${n}`);
     const threads = req.guests.map((g, i) => ({ role: `qemu ${g.name}`, kind: 'vcpu', tid: 1000 + i, comm: 'CPU 0/TCG', ...(req.plan ? { pinned: String(req.plan.units.find((u) => u.id === `vcpu ${g.name}/0`)!.cpu) } : {}), allowed: req.plan ? String(req.plan.units.find((u) => u.id === `vcpu ${g.name}/0`)!.cpu) : '0-1' }));
     return {
-      record: { policy: req.policy, cpus: '0-1', ...(req.plan ? { housekeeping: req.plan.housekeeping, units: req.plan.units, shared: req.plan.shared } : {}), threads, notes: [] },
+      record: { policy: req.policy, cpus: formatCpuList(req.cpus), ...(req.plan ? { housekeeping: req.plan.housekeeping, units: req.plan.units, shared: req.plan.shared } : {}), threads, notes: [] },
       finish: async () => {
         this.finished.push(n);
+        this.events.push(`finish ${n}`);
         return { seconds: 1, busyCpus: 0.01, top: [], status: 'ok' as const, detail: 'processes outside the run kept 0.01 CPUs busy on average over 1 s' };
       },
     };

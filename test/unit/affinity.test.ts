@@ -35,7 +35,7 @@ describe('thread affinity on the live host', () => {
 });
 
 describe('the real placer on processes of our own', () => {
-  it('pins a "guest" vCPU thread found through QMP, a helper\'s every thread and iopath itself, reads them back, gives iopath its CPUs back', async () => {
+  it('pins a "guest" vCPU thread found through QMP, a helper\'s every thread and iopath itself, reads them back; giving iopath its CPUs back is a step of its own', async () => {
     const { realPlacer } = await import('../../harness/run/placement-step.ts');
     const { planPlacement } = await import('../../harness/host/placement.ts');
     const cpus = ownCpus();
@@ -46,6 +46,7 @@ describe('the real placer on processes of our own', () => {
       const qmp = { execute: async (cmd: string) => (cmd === 'query-cpus-fast' ? [{ 'cpu-index': 0, 'thread-id': qemu.pid }] : undefined) };
       const applied = await realPlacer.apply({
         policy: 'auto',
+        cpus,
         plan,
         guests: [{ name: 'a', pid: qemu.pid!, qmp: qmp as never }],
         helpers: [{ role: 'switch', unit: 'switch', pid: helper.pid!, pinnedBy: 'iopath' }],
@@ -60,8 +61,12 @@ describe('the real placer on processes of our own', () => {
       expect(allowedCpus(process.pid, process.pid)).toBe(String(plan.housekeeping));
       const load = await applied.finish();
       expect(['ok', 'not-ready']).toContain(load.status);
+      // Undoing a path leaves iopath alone (other paths may be in force); the run gives its CPUs back.
+      expect(allowedCpus(process.pid, process.pid)).toBe(String(plan.housekeeping));
+      await realPlacer.pinSelf(cpus);
       expect(allowedCpus(process.pid, process.pid)).toBe(formatCpuList(cpus));
     } finally {
+      await realPlacer.pinSelf(cpus).catch(() => undefined);
       qemu.kill('SIGKILL');
       helper.kill('SIGKILL');
     }

@@ -1,7 +1,9 @@
 // CPU placement inside a run, on fakes: the placer is asked once per path after both guests are up,
 // with the auto plan of that path (testpmd-like helpers get their cores before set-up); run.json
 // carries the placement, the other-load figure taken at teardown, and the host readiness; `none`
-// asks for no plan. The readiness record's load item follows the worst path.
+// asks for no plan. In rounds every path is planned as if alone on the run's CPUs and pinned once;
+// iopath's own affinity follows the placements in force. The readiness record's load item follows
+// the worst path.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +28,17 @@ function selfPinning(given: unknown[]): NicBackend {
       given.push(ctx.cores);
       const inst = await base.setUp(scope, ctx);
       return { ...inst, processes: () => [{ role: 'poller', pid: 4242 }] };
+    },
+  };
+}
+
+/** The path, adding `setup <id>` to the placer's events when its set-up starts. */
+function noting(placer: FakePlacer, base: NicBackend): NicBackend {
+  return {
+    ...base,
+    async setUp(scope, ctx) {
+      placer.events.push(`setup ${base.id}`);
+      return base.setUp(scope, ctx);
     },
   };
 }
@@ -63,6 +76,44 @@ describe('placement in a run', () => {
     const p = onDisk(resultsRoot).backends[0]!.placement!;
     expect(p.policy).toBe('none');
     expect(p.threads.every((t) => t.pinned === undefined && t.allowed === '0-1')).toBe(true);
+  });
+
+  it('rounds: every path is planned as if alone on the run\'s CPUs, pinned once at its bring-up, with the other paths up recorded', async () => {
+    const placer = new FakePlacer();
+    const paths = ['p1', 'p2'].map((id) => noting(placer, fakePath(id)));
+    const { resultsRoot } = await fakeBench({ paths, plan: fakePlan(['p1', 'p2'], { placement: 'auto', repetitions: 3 }), seams: { placer } });
+    // The run's CPUs are read once, before anything is pinned; both plans are the same.
+    expect(placer.cpusAsked).toBe(1);
+    expect(placer.requests.map((r) => r.cpus)).toEqual([[0, 1], [0, 1]]);
+    expect(placer.requests[1]!.plan).toEqual(placer.requests[0]!.plan);
+    // One placement per path for the three rounds. While p2 starts, iopath (held on the housekeeping
+    // core by p1's placement) has the run's CPUs, and is back on core 0 once p2's guests are up; the
+    // last undo gives them back.
+    expect(placer.events).toEqual(['setup p1', 'apply 1', 'self 0-1', 'setup p2', 'self 0', 'apply 2', 'finish 1', 'finish 2', 'self 0-1']);
+    const record = onDisk(resultsRoot);
+    expect(record.schedule!.mode).toBe('rounds');
+    const placement = (id: string) => record.backends.find((b) => b.id === id)!.placement!;
+    expect(placement('p1')).toMatchObject({ cpus: '0-1', housekeeping: 0, alongside: ['p2'] });
+    expect(placement('p2')).toMatchObject({ cpus: '0-1', housekeeping: 0, alongside: ['p1'] });
+    expect(placement('p2').units).toEqual(placement('p1').units);
+  });
+
+  it('rounds: a path that fails to boot while another is placed puts iopath back on the housekeeping core', async () => {
+    const placer = new FakePlacer();
+    const launcher = new FakeLauncher({ neverReady: (p, g) => p === 'p2' && g === 'b' });
+    const paths = ['p1', 'p2'].map((id) => noting(placer, fakePath(id)));
+    const { resultsRoot } = await fakeBench({ paths, launcher, plan: fakePlan(['p1', 'p2'], { placement: 'auto' }), seams: { placer } });
+    expect(placer.events).toEqual(['setup p1', 'apply 1', 'self 0-1', 'setup p2', 'self 0', 'finish 1', 'self 0-1']);
+    const record = onDisk(resultsRoot);
+    expect(record.backends.find((b) => b.id === 'p2')!.placement).toBeUndefined();
+    expect(record.backends.find((b) => b.id === 'p1')!.placement!.alongside).toBeUndefined();
+  });
+
+  it('none: iopath\'s own affinity is never touched, in rounds either', async () => {
+    const placer = new FakePlacer();
+    await fakeBench({ paths: [fakePath('p1'), fakePath('p2')], plan: fakePlan(['p1', 'p2'], { placement: 'none' }), seams: { placer } });
+    expect(placer.events.filter((e) => e.startsWith('self'))).toEqual([]);
+    expect(placer.requests.map((r) => r.plan)).toEqual([undefined, undefined]);
   });
 
   it('a path whose boot failed is never placed', async () => {
