@@ -56,7 +56,7 @@ export function threadsTable(b: BackendView, p: PlacementRecord): Table {
   };
 }
 
-/** One line per path: the policy, what shares a core, the other load, and any thread that could not be pinned. */
+/** One line per path: the policy, what shares a core, the other load, any thread that could not be pinned, and the paths up beside it. */
 export function placementLines(b: BackendView, p: PlacementRecord): string[] {
   const out: string[] = [];
   if (p.policy === 'none') out.push(`${b.id}: placement none: no thread was pinned; each may run on CPUs ${p.cpus}, wherever the scheduler puts it.`);
@@ -65,6 +65,9 @@ export function placementLines(b: BackendView, p: PlacementRecord): string[] {
   const mismatched = p.threads.filter((t) => t.pinned !== undefined && t.pinned !== t.allowed);
   if (mismatched.length) out.push(`${b.id}: ${mismatched.length} thread(s) are not where they were pinned (${mismatched.slice(0, 3).map((t) => `${t.role} ${t.comm}: pinned ${t.pinned}, allowed ${t.allowed}`).join('; ')}).`);
   for (const n of p.notes) out.push(`${b.id}: ${n}`);
+  if (p.alongside?.length) {
+    out.push(`${b.id}: placed as if alone; the guests of ${p.alongside.join(', ')} were up at the same time on the same cores, idle, their busy pollers paused, while ${b.id} was measured.`);
+  }
   if (p.otherLoad) out.push(`${b.id}: other load ${p.otherLoad.status === 'not-ready' ? '(host not quiet)' : `(${p.otherLoad.status})`}: ${p.otherLoad.detail}.`);
   return out;
 }

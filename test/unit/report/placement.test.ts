@@ -1,7 +1,7 @@
 // The report's CPU placement and host readiness: run.json's optional fields are accepted (and old
 // runs without them still load), the HTML section shows each path's cores, the threads read back
-// and what shared a core, the readiness table says NOT READY with the fixes, and summary.md says
-// the same in Markdown.
+// and what shared a core and which other paths were up beside it, the readiness table says NOT
+// READY with the fixes, and summary.md says the same in Markdown.
 
 import { describe, expect, it } from 'vitest';
 import { buildReportModel } from '../../../harness/report/build.ts';
@@ -27,6 +27,7 @@ const auto: PlacementRecord = {
     { role: 'iopath', kind: 'host', tid: 50, comm: 'node', pinned: '0', allowed: '0' },
   ],
   notes: [],
+  alongside: ['virtio-net'],
   otherLoad: { seconds: 40, busyCpus: 0.42, top: [{ pid: 7, comm: 'cc1', cpuSec: 12 }], status: 'not-ready', detail: 'processes outside the run kept 0.42 CPUs busy on average over 40 s; busiest: cc1 (7) 12.00 s' },
 };
 const none: PlacementRecord = { policy: 'none', cpus: '0-1', threads: [{ role: 'qemu a', kind: 'vcpu', tid: 301, comm: 'CPU 0/TCG', allowed: '0-1' }], notes: [] };
@@ -66,6 +67,7 @@ describe('placement and readiness in run.json and the report', () => {
     expect(page).toMatch(/<td class="num">0<br><span class="muted">housekeeping<\/span><\/td>/);
     expect(page).toContain('e1000: 1 thread(s) are not where they were pinned (qemu b CPU 0/TCG: pinned 0, allowed 0-1)');
     expect(page).toContain('e1000: other load (host not quiet): processes outside the run kept 0.42 CPUs busy');
+    expect(page).toContain('e1000: placed as if alone; the guests of virtio-net were up at the same time on the same cores, idle, their busy pollers paused, while e1000 was measured.');
     expect(page).toContain('virtio-net: placement none: no thread was pinned; each may run on CPUs 0-1, wherever the scheduler puts it.');
     expect(page).toContain('This host was not set up for repeatable numbers: hugepages not ready (fixes in the table).');
     expect(page).toMatch(/<caption>Host readiness of run [0-9a-z-]+: NOT READY<\/caption>/);
@@ -77,6 +79,7 @@ describe('placement and readiness in run.json and the report', () => {
     const text = renderMarkdown(model(withPlacement()));
     expect(text).toContain('### CPU placement');
     expect(text).toMatch(/- e1000: fewer cores than busy units, so these share a core: core 0: vCPU 0 of guest b/);
+    expect(text).toContain('- e1000: placed as if alone; the guests of virtio-net were up at the same time');
     expect(text).toContain('### Host readiness: not ready');
     expect(text).toContain('- **not ready**: hugepages: none reserved Fix: `echo 1024 > /proc/sys/vm/nr_hugepages`');
     expect(text).toContain('- unknown: CPU frequency governor: unknown (no cpufreq on this host: a VM, or no frequency driver)');
