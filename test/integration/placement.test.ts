@@ -1,7 +1,8 @@
 // CPU placement on real guests: a short bench with placement auto on a tap path and on iopath's own
 // switch, watched while the guests are up: every vCPU thread (found through QMP, independently of
 // the placer) is allowed exactly the core run.json records for it, the switch's threads are on
-// theirs, iopath's own affinity is given back afterwards; and with placement none nothing is pinned.
+// theirs, each path is planned on all the run's CPUs even when the other is already up and pinned
+// (rounds), iopath's own affinity is given back afterwards; and with placement none nothing is pinned.
 
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,10 +65,18 @@ describe('CPU placement', () => {
     expect(formatCpuList(ownCpus())).toBe(mine); // iopath gave its own affinity back
     expect(seen.filter((s) => s.path === 0)).toHaveLength(2);
     expect(seen.filter((s) => s.path === 1)).toHaveLength(2);
+    // In rounds both paths are up at once: each is planned on the run's CPUs as if alone (the second
+    // is not squeezed onto the core the first holds iopath on), and names the other as alongside.
+    const rounds = auto.schedule!.mode === 'rounds';
+    console.log(`order: ${auto.schedule!.mode} (${auto.schedule!.reason})`);
     for (const [i, b] of auto.backends.entries()) {
       const p = b.placement!;
       expect(p.policy).toBe('auto');
       expect(p.notes).toEqual([]);
+      expect(p.cpus).toBe(mine);
+      const vcpuCore = (g: string) => p.units!.find((u) => u.id === `vcpu ${g}/0`)!.cpu;
+      if (ownCpus().length >= 2) expect(vcpuCore('a')).not.toBe(vcpuCore('b'));
+      if (rounds) expect(p.alongside).toEqual([auto.backends[1 - i]!.id]);
       for (const s of seen.filter((x) => x.path === i)) {
         const unit = p.units!.find((u) => u.id === `vcpu ${s.guest}/0`)!;
         const rec = p.threads.find((t) => t.tid === s.tid)!;
