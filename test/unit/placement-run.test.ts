@@ -109,6 +109,19 @@ describe('placement in a run', () => {
     expect(record.backends.find((b) => b.id === 'p1')!.placement!.alongside).toBeUndefined();
   });
 
+  it('blocks: the next path starts with iopath on the run\'s CPUs though the previous one\'s teardown overlaps it, and the run ends with them', async () => {
+    const placer = new FakePlacer();
+    const paths = ['p1', 'p2'].map((id) => noting(placer, fakePath(id)));
+    const { resultsRoot } = await fakeBench({ paths, plan: fakePlan(['p1', 'p2'], { placement: 'auto', order: 'blocks' }), seams: { placer } });
+    expect(onDisk(resultsRoot).schedule!.mode).toBe('blocks');
+    const e = placer.events;
+    expect(e.filter((x) => !x.startsWith('self'))).toEqual(expect.arrayContaining(['setup p1', 'apply 1', 'setup p2', 'apply 2', 'finish 1', 'finish 2']));
+    // Between p1's placement and p2's set-up iopath was given the run's CPUs; it is there at the end.
+    expect(e.slice(e.indexOf('apply 1'), e.indexOf('setup p2'))).toContain('self 0-1');
+    expect(e.at(-1)).toBe('self 0-1');
+    expect(e.indexOf('apply 2')).toBeGreaterThan(e.indexOf('setup p2'));
+  });
+
   it('none: iopath\'s own affinity is never touched, in rounds either', async () => {
     const placer = new FakePlacer();
     await fakeBench({ paths: [fakePath('p1'), fakePath('p2')], plan: fakePlan(['p1', 'p2'], { placement: 'none' }), seams: { placer } });
