@@ -7,6 +7,7 @@ export { medianRatio, RATIO_METHOD, type RatioEstimate, type BootstrapOptions } 
 export { permutationTest, welchTest, relativeChange, binomial, CHANGE_METHOD, type TestResult } from './hypothesis.ts';
 export { tCdf, tQuantile, tTwoSidedP, incompleteBeta, normalCdf } from './tdist.ts';
 export { seededRandom } from './resample.ts';
+export { pairedLogRatio, atLeast, within, abbaIsA, abbaPairs, PAIRED_RATIO_METHOD, type Pair, type PairedRatio, type Verdict } from './paired.ts';
 export {
   groupSamples,
   analyseSeries,
