@@ -7,7 +7,7 @@ import { resolvePlan } from './config/plan.ts';
 import { ExitCode, InterruptedError, UsageError, describeError, exitCodeOf, type ExitCodeValue } from './errors.ts';
 import { defaultReportsDir, defaultResultsDir } from './paths.ts';
 import { backendIds } from './backends/registry.ts';
-import { checkNumber, checkSwitchArgs, NO_INSTALL_ENV, overheadLimits } from './config/flags.ts';
+import { checkCollectorIds, checkNumber, checkSwitchArgs, NO_INSTALL_ENV, overheadCollectorIds, overheadLimits } from './config/flags.ts';
 import type { PackageNeed } from './host/needs.ts';
 import { ConsoleReporter } from './run/progress.ts';
 
@@ -236,13 +236,15 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
         y
           .option('profile', { type: 'string', default: 'overhead', describe: 'Profile to run each way' })
           .option('backends', { type: 'string', describe: 'Comma-separated paths (overrides the profile)' })
-          .option('rounds', { type: 'number', default: 2, describe: 'Rounds of on/off runs, alternating their order' })
+          .option('rounds', { type: 'number', default: 12, describe: 'On/off pairs of measured repetitions per path, laid out A B B A in one run' })
+          .option('collectors', { type: 'string', describe: `Comma-separated collectors to switch on in the "on" repetitions (default: all): ${overheadCollectorIds.join(', ')}` })
           .option('goal', { type: 'number', default: 0.97, describe: 'Ratio the collectors should keep' })
           .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'], describe: 'Accelerator' })
           .option('install', installOption)
           .check((a) => {
             checkNumber('rounds', a.rounds, overheadLimits.rounds);
             checkNumber('goal', a.goal, overheadLimits.goal);
+            if (a.collectors !== undefined) checkCollectorIds(a.collectors, overheadCollectorIds);
             return true;
           }),
       (a) =>
@@ -253,6 +255,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
             profile: a.profile,
             rounds: a.rounds,
             goal: a.goal,
+            ...(a.collectors !== undefined ? { only: checkCollectorIds(a.collectors, overheadCollectorIds) } : {}),
             overrides: { ...(a.backends !== undefined ? { backends: a.backends } : {}), ...(a.accel !== undefined ? { accel: a.accel } : {}) },
             signal,
           });

@@ -1,163 +1,126 @@
-// Overhead benchmark: runs the same repetitions with the collectors on and off and prints the
-// throughput ratio (goal: at least 0.97, i.e. collectors cost at most 3% of throughput).
+// Overhead benchmark, the parts that need no machine: a gate that switches real collectors on for
+// some measured windows and off for others within one run (same boot, same guests), the A B B A
+// schedule of those windows, and the analysis of the throughputs that came out.
 //
-// The repetitions come from a driver: any function `runReps(collectorsOn)` that runs the configured
-// measured repetitions (guests already booted, same workload each time), with the collectors
-// started and stopped around every repetition when `collectorsOn` is true, and returns one
-// throughput per repetition in bit/s. The runner provides one; so can a hand-written module:
-//
-//   npx tsx harness/collectors/overhead-bench.ts --driver ./driver.ts [--rounds 3] [--goal 0.97]
-//
-// where driver.ts exports `runReps(collectorsOn: boolean): Promise<number[]>` and optionally
-// `setup(): Promise<void>` and `teardown(): Promise<void>`.
-//
-// Method: rounds alternate the order (off,on / on,off / ...) so slow drift of the host hits both
-// sides alike; the ratio is median(on) / median(off), with a 95% percentile bootstrap interval
-// (resampling each side with replacement, seeded, so the output is reproducible). On a shared,
-// noisy host the paired ratio is more telling: the median over rounds of each round's
-// median(on) / median(off), which cancels drift slower than a round.
+// Method: in one run per path, measured repetitions alternate collectors on and off in pairs laid
+// out A B / B A (on first, then off first, ...), so a trend within the run falls on both sides
+// alike and boot-to-boot differences cancel within each pair. The ratio is the geometric mean of the
+// pairs' on/off throughput ratios, with a Student t interval on the mean log ratio
+// (harness/stats/paired.ts). The verdict against the goal (0.97) is given only when the interval lies
+// wholly on one side of it; otherwise the output says the interval is too wide to decide.
 
-import { InternalError } from '../errors.ts';
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { resampleWithReplacement, seededRandom } from '../stats/resample.ts';
+import { median } from 'simple-statistics';
+import type { Sample, SampleRecord } from '../samples.ts';
+import { abbaIsA, abbaPairs, atLeast, pairedLogRatio, type PairedRatio, type Verdict } from '../stats/paired.ts';
+import type { Availability, Collector, Window } from './types.ts';
 
-export type RunReps = (collectorsOn: boolean) => Promise<number[]>;
+/** Whether the collectors run in this window: idle baselines always, measured repetitions A B B A. */
+export function collectorsOnIn(window: Window): boolean {
+  return window.kind === 'idle' || (!window.warmup && abbaIsA(window.rep));
+}
 
-export interface OverheadOptions {
-  runReps: RunReps;
-  /** Number of on/off pairs of calls to runReps (default 2). */
-  rounds?: number;
-  /** Ratio to reach (default 0.97). */
-  goal?: number;
-  /** Progress lines (default: none). */
-  log?: (line: string) => void;
+/**
+ * A collector that does its work only in the windows `on` selects; in the others it neither starts
+ * nor stops the one it wraps, and returns no samples. `enabled: false` keeps it off everywhere (to
+ * find which collector costs what, one at a time).
+ */
+export class GatedCollector implements Collector {
+  readonly id: string;
+  readonly source: string;
+  readonly #inner: Collector;
+  readonly #on: (w: Window) => boolean;
+
+  constructor(inner: Collector, on: (w: Window) => boolean, enabled = true) {
+    this.#inner = inner;
+    this.id = inner.id;
+    this.source = inner.source;
+    this.#on = enabled ? on : () => false;
+  }
+
+  availability(): Promise<Availability> {
+    return this.#inner.availability();
+  }
+
+  async start(window: Window): Promise<void> {
+    if (this.#on(window)) await this.#inner.start(window);
+  }
+
+  async stop(window: Window): Promise<Sample[]> {
+    return this.#on(window) ? this.#inner.stop(window) : [];
+  }
+
+  async close(): Promise<void> {
+    await this.#inner.close?.();
+  }
+
+  notes(): string[] {
+    return this.#inner.notes?.() ?? [];
+  }
+}
+
+export interface OverheadSeries {
+  backend: string;
+  scenario: string;
+  /** Measured throughputs (bit/s) by repetition. */
+  byRep: Map<number, number>;
+}
+
+/** Measured throughputs of a run's samples, per path and scenario. */
+export function throughputSeries(records: readonly SampleRecord[]): OverheadSeries[] {
+  const out = new Map<string, OverheadSeries>();
+  for (const r of records) {
+    if (r.metric !== 'throughput' || r.warmup) continue;
+    const key = `${r.backend}|${r.scenario}`;
+    let s = out.get(key);
+    if (!s) out.set(key, (s = { backend: r.backend, scenario: r.scenario, byRep: new Map() }));
+    s.byRep.set(r.rep, r.value);
+  }
+  return [...out.values()];
 }
 
 export interface OverheadResult {
+  backend: string;
+  scenario: string;
   on: number[];
   off: number[];
   medianOn: number;
   medianOff: number;
-  /** median(on) / median(off). */
-  ratio: number;
-  /** 95% bootstrap interval of the ratio of medians. */
-  interval: [number, number];
-  /** Median over rounds of median(on) / median(off) within the round (absent with one round). */
-  pairedRatio?: number;
+  paired: PairedRatio;
   goal: number;
-  /** Whether the ratio reaches the goal. */
-  pass: boolean;
+  /** Whether on/off is at least the goal: decided only when the interval is on one side of it. */
+  verdict: Verdict;
+  /** Half-width the interval must stay under to resolve a difference of 1 − goal. */
+  resolution: number;
 }
 
-/** Run the rounds and compare. */
-export async function measureOverhead(o: OverheadOptions): Promise<OverheadResult> {
-  const rounds = o.rounds ?? 2;
-  const on: number[] = [];
-  const off: number[] = [];
-  const roundRatios: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [false, true] : [true, false];
-    const medians: Record<string, number> = {};
-    for (const collectorsOn of order) {
-      const values = await o.runReps(collectorsOn);
-      if (values.length === 0 || values.some((v) => !(v > 0))) {
-        throw new InternalError(`runReps(${collectorsOn}) returned ${JSON.stringify(values)}: expected positive throughputs`);
-      }
-      (collectorsOn ? on : off).push(...values);
-      medians[String(collectorsOn)] = median(values);
-      o.log?.(`round ${round + 1}/${rounds} collectors ${collectorsOn ? 'on ' : 'off'}: ${values.map(gbps).join(', ')} Gbit/s`);
-    }
-    roundRatios.push(medians.true! / medians.false!);
-  }
-  const result = compareThroughput(on, off, o.goal ?? 0.97);
-  if (roundRatios.length > 1) result.pairedRatio = median(roundRatios);
-  return result;
-}
-
-/** The ratio of medians with its bootstrap interval (pure). */
-export function compareThroughput(on: readonly number[], off: readonly number[], goal = 0.97, resamples = 2000): OverheadResult {
-  if (on.length === 0 || off.length === 0) throw new InternalError('compareThroughput: both sides need at least one repetition');
-  const medianOn = median(on);
-  const medianOff = median(off);
-  const random = seededRandom(0x10_9a_7);
-  const ratios: number[] = [];
-  for (let i = 0; i < resamples; i++) ratios.push(median(resampleWithReplacement(on, random)) / median(resampleWithReplacement(off, random)));
-  ratios.sort((a, b) => a - b);
-  const ratio = medianOn / medianOff;
-  return {
-    on: [...on],
-    off: [...off],
-    medianOn,
-    medianOff,
-    ratio,
-    interval: [ratios[Math.floor(0.025 * (resamples - 1))]!, ratios[Math.ceil(0.975 * (resamples - 1))]!],
-    goal,
-    pass: ratio >= goal,
-  };
+/** On/off ratio of one series laid out by `collectorsOnIn` (null when no pair is complete). */
+export function analyseOverhead(s: OverheadSeries, goal = 0.97): OverheadResult | null {
+  const pairs = abbaPairs(s.byRep);
+  if (pairs.length === 0) return null;
+  const on = [...s.byRep].filter(([rep]) => abbaIsA(rep)).map(([, v]) => v);
+  const off = [...s.byRep].filter(([rep]) => !abbaIsA(rep)).map(([, v]) => v);
+  const paired = pairedLogRatio(pairs);
+  return { backend: s.backend, scenario: s.scenario, on, off, medianOn: median(on), medianOff: median(off), paired, goal, verdict: atLeast(paired, goal), resolution: 1 - goal };
 }
 
 export function formatOverhead(r: OverheadResult): string {
+  const ci = r.paired.ci;
+  const interval = ci ? `95% interval ${ci.low.toFixed(3)}..${ci.high.toFixed(3)} (\u00b1${(100 * r.paired.halfWidth!).toFixed(1)} %)` : 'no interval (one pair)';
+  const wide = r.paired.halfWidth === null || r.paired.halfWidth > r.resolution;
+  const verdict =
+    r.verdict === 'yes'
+      ? `goal >= ${r.goal}: met`
+      : r.verdict === 'no'
+        ? `goal >= ${r.goal}: NOT met`
+        : `goal >= ${r.goal}: cannot tell, the interval is too wide to decide (run more --rounds)`;
   return [
-    `collectors off: median ${gbps(r.medianOff)} Gbit/s over ${r.off.length} repetitions (${r.off.map(gbps).join(', ')})`,
-    `collectors on:  median ${gbps(r.medianOn)} Gbit/s over ${r.on.length} repetitions (${r.on.map(gbps).join(', ')})`,
-    `throughput ratio on/off: ${r.ratio.toFixed(3)} (95% bootstrap interval ${r.interval[0].toFixed(3)}..${r.interval[1].toFixed(3)}); goal >= ${r.goal}: ${r.pass ? 'met' : 'NOT met'}`,
-    ...(r.pairedRatio === undefined ? [] : [`paired ratio (median over rounds of on/off within a round): ${r.pairedRatio.toFixed(3)}`]),
+    `${r.backend} ${r.scenario}: collectors off median ${gbps(r.medianOff)} Gbit/s, on ${gbps(r.medianOn)} Gbit/s (${r.paired.n} pairs)`,
+    `  on/off ${r.paired.ratio.toFixed(3)}, ${interval}; ${verdict}${wide && r.verdict !== 'undecided' ? ` (interval wider than \u00b1${(100 * r.resolution).toFixed(0)} %: it does not resolve a ${(100 * r.resolution).toFixed(0)} % difference)` : ''}`,
+    `  off: ${r.off.map(gbps).join(' ')}`,
+    `  on:  ${r.on.map(gbps).join(' ')}`,
   ].join('\n');
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function gbps(bitsPerSecond: number): string {
   return (bitsPerSecond / 1e9).toFixed(3);
-}
-
-interface DriverModule {
-  runReps: RunReps;
-  setup?: () => Promise<void>;
-  teardown?: () => Promise<void>;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const flag = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const driverPath = flag('driver');
-  if (!driverPath) {
-    console.error('usage: tsx harness/collectors/overhead-bench.ts --driver <module exporting runReps> [--rounds N] [--goal 0.97]');
-    return 2;
-  }
-  const driver = (await import(pathToFileURL(resolve(driverPath)).href)) as DriverModule;
-  if (typeof driver.runReps !== 'function') {
-    console.error(`${driverPath} does not export runReps(collectorsOn: boolean): Promise<number[]>`);
-    return 2;
-  }
-  await driver.setup?.();
-  try {
-    const result = await measureOverhead({
-      runReps: driver.runReps,
-      rounds: Number(flag('rounds') ?? 2),
-      goal: Number(flag('goal') ?? 0.97),
-      log: (line) => console.log(line),
-    });
-    console.log(formatOverhead(result));
-    return result.pass ? 0 : 1;
-  } finally {
-    await driver.teardown?.();
-  }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.stack : err);
-      process.exit(1);
-    },
-  );
 }

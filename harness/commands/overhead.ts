@@ -1,16 +1,19 @@
-// `iopath overhead`: the collectors' cost in throughput. Runs the same profile with the collectors
-// on and off, in alternating order over several rounds, and prints the ratio of median throughputs
-// with its bootstrap interval (goal: at least 0.97). A benchmark that prints figures, not a test.
+// `iopath overhead`: the collectors' cost in throughput, per path. One run of the profile in which
+// every path's measured repetitions alternate collectors on and off in A B B A pairs (same boot,
+// same guests), then per path the on/off ratio with its interval and a verdict against the goal
+// (at least 0.97), or "too wide to decide". A benchmark that prints figures, not a test.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatOverhead, measureOverhead } from '../collectors/overhead-bench.ts';
+import type { Collector } from '../collectors/index.ts';
+import { analyseOverhead, collectorsOnIn, formatOverhead, GatedCollector, throughputSeries } from '../collectors/overhead-bench.ts';
 import { loadProfile } from '../config/load.ts';
 import { resolvePlan, type PlanOverrides } from '../config/plan.ts';
 import { ExitCode, IopathError, type ExitCodeValue } from '../errors.ts';
 import { provide } from '../host/install.ts';
 import { benchNeeds } from '../host/needs.ts';
+import { standardCollectors, type CollectorFactory } from '../run/launcher.ts';
 import { runBench } from '../run/runner.ts';
 import type { SampleRecord } from '../samples.ts';
 
@@ -18,36 +21,66 @@ export interface OverheadCommand {
   /** Install the Debian packages the runs need when they are missing (false: --no-install). */
   install: boolean;
   profile: string;
+  /** On/off pairs of measured repetitions per path and scenario. */
   rounds: number;
   goal: number;
+  /** Collectors switched on in the "on" repetitions (default: all); the others stay off throughout. */
+  only?: readonly string[];
   overrides: PlanOverrides;
   signal: AbortSignal;
 }
 
+/** The standard collectors behind a gate: on in the A windows, off in the B windows. */
+export function gatedFactory(base: CollectorFactory, only?: readonly string[]): CollectorFactory {
+  const gate = (c: Collector) => new GatedCollector(c, collectorsOnIn, only === undefined || only.includes(c.id));
+  return {
+    qemuArgs: base.qemuArgs,
+    create(scene) {
+      const rings = base.create(scene);
+      return { inner: rings.inner.map(gate), outer: rings.outer.map(gate) };
+    },
+  };
+}
+
 export async function overhead(o: OverheadCommand): Promise<ExitCodeValue> {
   const loaded = loadProfile(o.profile);
-  const plan = resolvePlan(loaded, o.overrides);
+  // Collectors on for the run (the gate decides per window); 2 x rounds measured repetitions.
+  const plan = resolvePlan(loaded, { ...o.overrides, collectors: true, reps: 2 * o.rounds });
   await provide(benchNeeds(plan, { report: false, kvmPossible: existsSync('/dev/kvm') }), { install: o.install, signal: o.signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });
   const scratch = mkdtempSync(join(tmpdir(), 'iopath-overhead-'));
+  let keep = true;
   try {
-    const runReps = async (collectors: boolean): Promise<number[]> => {
-      const plan = resolvePlan(loaded, { ...o.overrides, collectors });
-      const outcome = await runBench({ plan, argv: ['iopath', 'overhead'], resultsRoot: scratch, signal: o.signal, reporter: {} });
-      if (outcome.record.status !== 'complete') {
-        throw new IopathError(`a run with collectors ${collectors ? 'on' : 'off'} did not complete: ${outcome.record.error ?? outcome.record.backends.map((b) => `${b.id}: ${b.reason ?? b.status}`).join('; ')}`);
-      }
-      return readFileSync(join(outcome.runDir, 'samples.ndjson'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as SampleRecord)
-        .filter((s) => s.metric === 'throughput' && !s.warmup)
-        .map((s) => s.value);
-    };
-    process.stdout.write(`collector overhead on ${plan.backends.join(', ')}, ${plan.scenarios.map((s) => s.name).join(', ')}: ${o.rounds} rounds of ${plan.repetitions} repetitions each way\n`);
-    const result = await measureOverhead({ runReps, rounds: o.rounds, goal: o.goal, log: (l) => process.stdout.write(`${l}\n`) });
-    process.stdout.write(formatOverhead(result) + '\n');
+    process.stdout.write(
+      `collector overhead on ${plan.backends.join(', ')}, ${plan.scenarios.map((s) => s.name).join(', ')}: ${o.rounds} on/off pairs of repetitions per path (A B B A), collectors ${o.only ? o.only.join(', ') : 'all'}\n`,
+    );
+    const outcome = await runBench({
+      plan,
+      argv: ['iopath', 'overhead'],
+      resultsRoot: scratch,
+      signal: o.signal,
+      reporter: {},
+      seams: { collectors: gatedFactory(standardCollectors, o.only) },
+    });
+    if (outcome.record.status !== 'complete') {
+      throw new IopathError(`the overhead run did not complete: ${outcome.record.error ?? outcome.record.backends.map((b) => `${b.id}: ${b.reason ?? b.status}`).join('; ')}`);
+    }
+    const records = readFileSync(join(outcome.runDir, 'samples.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SampleRecord);
+    let printed = 0;
+    for (const series of throughputSeries(records)) {
+      const r = analyseOverhead(series, o.goal);
+      if (!r) continue;
+      process.stdout.write(formatOverhead(r) + '\n');
+      printed++;
+    }
+    if (printed === 0) throw new IopathError(`the overhead run measured no complete on/off pair of TCP throughputs (see ${outcome.runDir} for failed repetitions)`);
+    keep = false;
     return ExitCode.ok;
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    if (keep) process.stderr.write(`iopath: the overhead run's results are kept in ${scratch}\n`);
+    else rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -11,11 +11,23 @@ import { kindOf } from './user-file.ts';
 export const NO_INSTALL_ENV = 'IOPATH_NO_INSTALL';
 
 export const overheadLimits = {
-  /** Rounds of on/off runs: each round is two whole runs. */
+  /** On/off pairs of measured repetitions per path. */
   rounds: z.number().int().min(1).max(100),
   /** A throughput ratio: above 0, at most 1. */
   goal: z.number().gt(0).max(1),
 };
+
+/** Collectors `iopath overhead --collectors` can switch on (the ids of harness/collectors). */
+export const overheadCollectorIds: readonly string[] = ['perf-kvm', 'perf-kvm-exit-reasons', 'debugfs', 'qmp-stats', 'tcg-trace', 'host-cpu', 'guest-nic'];
+
+/** A comma-separated list of collector ids, each one known. */
+export function checkCollectorIds(list: string, known: readonly string[]): string[] {
+  const ids = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new UsageError(`--collectors ${JSON.stringify(list)}: name at least one collector (known: ${known.join(', ')})`);
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length) throw new UsageError(`--collectors: unknown collector ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  return ids;
+}
 
 export const switchLimits = {
   statsIntervalMs: z.number().int().min(10).max(3_600_000),
