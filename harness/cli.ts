@@ -262,6 +262,44 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
         }),
     )
     .command(
+      'handrun',
+      'Benchmark: iopath against a bare QEMU pair started by hand (no agent, no collectors), interleaved, as a ratio with its interval',
+      (y) =>
+        y
+          .option('profile', { type: 'string', default: 'handrun', describe: 'Profile iopath runs (one tcp-stream scenario; its duration is the hand run\'s iperf3 -t)' })
+          .option('backends', { type: 'string', describe: 'Comma-separated paths: e1000, virtio-net (overrides the profile)' })
+          .option('rounds', { type: 'number', default: 4, describe: 'Rounds; each runs the hand pair and iopath once per path, alternating which goes first' })
+          .option('reps', { type: 'number', describe: 'iperf3 runs per side and round (default: the profile\'s repetitions)' })
+          .option('tolerance', { type: 'number', default: 0.05, describe: 'Agreement band of iopath/hand (0.05: within 5 %)' })
+          .option('memory-mib', { type: 'number', describe: "The hand pair's guest memory (default: the profile's)" })
+          .option('qemu-arg', { type: 'string', array: true, default: [] as string[], describe: "An option for the hand pair's QEMU, repeatable (e.g. --qemu-arg=-cpu --qemu-arg=max)" })
+          .option('iperf3-arg', { type: 'string', array: true, default: [] as string[], describe: 'An option for the hand run\'s iperf3 client, repeatable (e.g. --iperf3-arg=-O --iperf3-arg=2)' })
+          .option('collectors', { type: 'boolean', describe: 'iopath with its collectors as the profile says (--no-collectors: off)' })
+          .option('install', installOption)
+          .check((a) => {
+            checkNumber('rounds', a.rounds, overheadLimits.rounds);
+            checkNumber('tolerance', a.tolerance, overheadLimits.tolerance);
+            if (a['memory-mib'] !== undefined) checkNumber('memory-mib', a['memory-mib'], overheadLimits.memoryMiB);
+            return true;
+          }),
+      (a) =>
+        set(async (signal) => {
+          const { handrun } = await import('./commands/handrun.ts');
+          return handrun({
+            install: a.install,
+            profile: a.profile,
+            ...(a.backends !== undefined ? { backends: a.backends.split(',') } : {}),
+            rounds: a.rounds,
+            tolerance: a.tolerance,
+            ...(a['memory-mib'] !== undefined ? { memoryMiB: a['memory-mib'] } : {}),
+            qemuArgs: a['qemu-arg'].map(String),
+            iperf3Args: a['iperf3-arg'].map(String),
+            overrides: { ...(a.reps !== undefined ? { reps: a.reps } : {}), ...(a.collectors === false ? { collectors: false } : {}) },
+            signal,
+          });
+        }),
+    )
+    .command(
       'lab [command..]',
       'Run an iopath command inside a nested KVM lab: a VM under software emulation whose emulated AMD SVM gives its guests a real KVM (exits are real, speeds are not)',
       (y) =>

@@ -15,6 +15,10 @@ export const overheadLimits = {
   rounds: z.number().int().min(1).max(100),
   /** A throughput ratio: above 0, at most 1. */
   goal: z.number().gt(0).max(1),
+  /** An agreement band: iopath/hand within ±tolerance. */
+  tolerance: z.number().gt(0).lt(1),
+  /** Guest memory of a hand-run pair, MiB. */
+  memoryMiB: z.number().int().min(64).max(65536),
 };
 
 /** Collectors `iopath overhead --collectors` can switch on (the ids of harness/collectors). */
