@@ -84,3 +84,21 @@ describe('analysis', () => {
     expect(analyseOverhead(throughputSeries([rec(0, 1e9)])[0]!)).toBeNull();
   });
 });
+
+describe('the overhead run\'s collector factory', () => {
+  it('gates both rings of the standard factory, and --collectors leaves the others off', async () => {
+    const { gatedFactory } = await import('../../../harness/commands/overhead.ts');
+    const trace = recorder();
+    const nic = { ...recorder(), id: 'guest-nic' };
+    const base = { qemuArgs: () => ['-D', 'x'], create: () => ({ inner: [trace], outer: [nic] }) };
+    const f = gatedFactory(base, ['guest-nic']);
+    expect(f.qemuArgs('tcg', { traceFile: 'x' })).toEqual(['-D', 'x']);
+    const rings = f.create({} as Parameters<typeof f.create>[0]);
+    for (const c of [...rings.inner, ...rings.outer]) {
+      await c.start(measure(0));
+      await c.stop(measure(0));
+    }
+    expect(trace.calls).toEqual([]);
+    expect(nic.calls).toEqual(['start measure 0', 'stop measure 0']);
+  });
+});
