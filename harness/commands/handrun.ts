@@ -86,11 +86,17 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
   }
 }
 
+const shownArgv = new Set<string>();
+
 async function handSession(path: string, image: { kernel: string; initrd: string }, memoryMiB: number, reps: number, seconds: number, o: HandrunCommand, logDir: string): Promise<number[]> {
   mkdirSync(logDir, { recursive: true });
   const scope = new Scope(`hand run ${path}`);
   try {
     const pair = await BarePair.start(scope, { path, image, memoryMiB, extraQemuArgs: o.qemuArgs, tag: String(process.pid), logDir, signal: o.signal });
+    if (!shownArgv.has(path)) {
+      shownArgv.add(path);
+      process.stdout.write(`  hand ${path}, guest a: ${pair.argv[0]!.join(' ')}\n`);
+    }
     const values: number[] = [];
     for (let i = 0; i < reps; i++) values.push((await pair.iperf3(seconds, o.iperf3Args)).receiverBitsPerSec);
     return values;
