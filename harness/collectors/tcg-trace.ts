@@ -16,8 +16,8 @@
 // Sampling: QEMU's log backend formats a line and writes it (line-buffered: one write(2) each) for
 // every access, on the emulating thread, which costs the guest throughput. So by default the events
 // are on for a slice of every period (250 ms of each second) and the counts are scaled by the
-// window's length over the time traced: estimates of the whole window's counts at a quarter of the
-// cost. `sample: false` traces the whole window and counts exactly.
+// window's length over the time traced: estimates of the whole window's counts, with a quarter of the
+// lines logged. `sample: false` traces the whole window and counts exactly.
 
 import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
