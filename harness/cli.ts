@@ -267,7 +267,7 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
       (y) =>
         y
           .option('profile', { type: 'string', default: 'handrun', describe: 'Profile iopath runs (one tcp-stream scenario; its duration is the hand run\'s iperf3 -t)' })
-          .option('backends', { type: 'string', describe: 'Comma-separated paths: e1000, virtio-net (overrides the profile)' })
+          .option('backends', { type: 'string', describe: 'Comma-separated tap paths whose guests have one QEMU NIC (overrides the profile)' })
           .option('rounds', { type: 'number', default: 4, describe: 'Rounds; each runs the hand pair and iopath once per path, alternating which goes first' })
           .option('reps', { type: 'number', describe: 'iperf3 runs per side and round (default: the profile\'s repetitions)' })
           .option('tolerance', { type: 'number', default: 0.05, describe: 'Agreement band of iopath/hand (0.05: within 5 %)' })

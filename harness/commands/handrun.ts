@@ -13,7 +13,8 @@ import { median } from 'simple-statistics';
 import { loadProfile } from '../config/load.ts';
 import { resolvePlan, type PlanOverrides } from '../config/plan.ts';
 import { ExitCode, IopathError, UsageError, type ExitCodeValue } from '../errors.ts';
-import { BarePair, HAND_DEVICES } from '../handrun/bare-pair.ts';
+import { backends } from '../backends/registry.ts';
+import { BarePair, handNic, type HandNic } from '../handrun/bare-pair.ts';
 import { provide } from '../host/install.ts';
 import { benchNeeds } from '../host/needs.ts';
 import { Scope } from '../host/scope.ts';
@@ -49,8 +50,7 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
   const base = resolvePlan(loaded, { ...o.overrides, ...(o.backends ? { backends: [...o.backends] } : {}) });
   const tcp = base.scenarios.find((s) => s.kind === 'tcp-stream');
   if (!tcp || base.scenarios.length !== 1) throw new UsageError(`profile ${o.profile} must have exactly one scenario, a tcp-stream (it has ${base.scenarios.map((s) => s.kind).join(', ')})`);
-  const unknown = base.backends.filter((b) => !(b in HAND_DEVICES));
-  if (unknown.length) throw new UsageError(`a hand run stands in for ${Object.keys(HAND_DEVICES).join(' and ')} only; drop ${unknown.join(', ')} from --backends`);
+  const nics = new Map(base.backends.map((id) => [id, handNic(backends[id as keyof typeof backends])]));
   await provide(benchNeeds(base, { report: false, kvmPossible: existsSync('/dev/kvm') }), { install: o.install, signal: o.signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });
   const image = await ensureImage({ log: (l) => process.stderr.write(`iopath: ${l}\n`), signal: o.signal });
   const scratch = mkdtempSync(join(tmpdir(), 'iopath-handrun-'));
@@ -70,7 +70,7 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
           o.signal.throwIfAborted();
           const values =
             side === 'hand'
-              ? await handSession(path, image, memoryMiB, reps, tcp.durationSec, o, join(scratch, `hand-${path}-${round}`))
+              ? await handSession(nics.get(path)!, image, memoryMiB, reps, tcp.durationSec, o, join(scratch, `hand-${path}-${round}`))
               : await iopathSession(loaded, o, path, scratch);
           figures.get(path)![side].push(values);
           out(`round ${round + 1}/${o.rounds} ${path} ${side.padEnd(6)}: ${values.map(gbps).join(' ')} Gbit/s`);
@@ -88,11 +88,12 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
 
 const shownArgv = new Set<string>();
 
-async function handSession(path: string, image: { kernel: string; initrd: string }, memoryMiB: number, reps: number, seconds: number, o: HandrunCommand, logDir: string): Promise<number[]> {
+async function handSession(nic: HandNic, image: { kernel: string; initrd: string }, memoryMiB: number, reps: number, seconds: number, o: HandrunCommand, logDir: string): Promise<number[]> {
   mkdirSync(logDir, { recursive: true });
+  const path = nic.path;
   const scope = new Scope(`hand run ${path}`);
   try {
-    const pair = await BarePair.start(scope, { path, image, memoryMiB, extraQemuArgs: o.qemuArgs, tag: String(process.pid), logDir, signal: o.signal });
+    const pair = await BarePair.start(scope, { nic, image, memoryMiB, extraQemuArgs: o.qemuArgs, tag: String(process.pid), logDir, signal: o.signal });
     if (!shownArgv.has(path)) {
       shownArgv.add(path);
       process.stdout.write(`  hand ${path}, guest a: ${pair.argv[0]!.join(' ')}\n`);

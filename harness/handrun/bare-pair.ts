@@ -6,22 +6,40 @@
 // console. Everything started is registered with the scope: the QEMU process groups first (so they
 // are gone before), then the namespace, whose deletion takes the bridge and the taps with it.
 
-import { GuestError } from '../errors.ts';
+import type { NicBackend } from '../backends/types.ts';
+import { GuestError, UsageError } from '../errors.ts';
+import { guestIdentity } from '../host/identity.ts';
 import { runCommand, startDaemon } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
 import type { GuestImage } from '../image/build.ts';
+import { renderProps, type Props } from '../vm/qemu-args.ts';
 import { parseIperf3Json, type Iperf3Result } from '../workloads/iperf3.ts';
 import { SerialShell } from './serial-shell.ts';
 
-/** The NIC a hand-run guest gets for each path it can stand in for. */
-export const HAND_DEVICES: Readonly<Record<string, string>> = {
-  e1000: 'e1000',
-  'virtio-net': 'virtio-net-pci',
-};
+/** What a person types for a path's NIC: the QEMU device and the tap's own options. */
+export interface HandNic {
+  path: string;
+  driver: string;
+  tapProps: Props;
+}
+
+/**
+ * The hand-typed NIC of a path, read from the path's own QEMU options: a path a hand run can stand
+ * in for plugs one QEMU device into one tap (no chardev, no shared memory, one queue pair).
+ */
+export function handNic(path: Pick<NicBackend, 'id' | 'guestArgs'>): HandNic {
+  const nic = path.guestArgs(guestIdentity(0, 'hand'), { runtimeDir: '/nonexistent', accel: 'tcg', qemuVersion: { major: 7, minor: 2, micro: 0 }, queues: 1 });
+  const [netdev, ...moreNetdevs] = nic.netdevs;
+  const [device, ...moreDevices] = nic.devices;
+  if (!netdev || !device || moreNetdevs.length || moreDevices.length || netdev.type !== 'tap' || nic.chardevs.length || nic.sharedMemory) {
+    throw new UsageError(`a hand run stands in for a path whose guests have one QEMU NIC on a tap; ${path.id} is not one (drop it from --backends)`);
+  }
+  const tapProps = Object.fromEntries(Object.entries(netdev.props).filter(([k, v]) => !['ifname', 'script', 'downscript', 'queues'].includes(k) && v !== undefined));
+  return { path: path.id, driver: device.driver, tapProps };
+}
 
 export interface BarePairOptions {
-  /** Path id: a key of HAND_DEVICES. */
-  path: string;
+  nic: HandNic;
   image: Pick<GuestImage, 'kernel' | 'initrd'>;
   memoryMiB: number;
   /** Options appended to both guests' QEMU command lines (experiments: `-accel tcg,thread=single`, ...). */
@@ -37,13 +55,11 @@ export interface BarePairOptions {
 const SUBNET = '10.98.0';
 
 export function handArgv(o: BarePairOptions, index: number, tap: string): string[] {
-  const device = HAND_DEVICES[o.path];
-  if (!device) throw new GuestError(`a hand run stands in for ${Object.keys(HAND_DEVICES).join(' and ')} only, not ${o.path}`);
   const mac = `52:54:00:1b:00:0${index + 1}`;
   return [
     'qemu-system-x86_64', '-accel', 'tcg', '-m', `${o.memoryMiB}M`, '-nodefaults', '-display', 'none', '-serial', 'stdio',
     '-kernel', o.image.kernel, '-initrd', o.image.initrd, '-append', 'console=ttyS0 quiet rdinit=/bin/busybox -- sh',
-    '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', `${device},netdev=n0,mac=${mac}`,
+    '-netdev', renderProps('tap', { id: 'n0', ifname: tap, script: 'no', downscript: 'no', ...o.nic.tapProps }), '-device', `${o.nic.driver},netdev=n0,mac=${mac}`,
     ...(o.extraQemuArgs ?? []),
   ];
 }
@@ -112,7 +128,7 @@ export class BarePair {
     for (let attempt = 0; ; attempt++) {
       const r = await client.run(`ping -c 1 -W 1 ${SUBNET}.1 >/dev/null`, 15_000, o.signal);
       if (r.status === 0) break;
-      if (attempt >= 30) throw new GuestError(`guest b cannot reach guest a at ${SUBNET}.1 over ${o.path}`);
+      if (attempt >= 30) throw new GuestError(`guest b cannot reach guest a at ${SUBNET}.1 over ${o.nic.path}`);
     }
     return new BarePair(server, client, argvs, o.signal);
   }

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handArgv, setUpCommand } from '../../../harness/handrun/bare-pair.ts';
+import { backends } from '../../../harness/backends/registry.ts';
+import { handArgv, handNic, setUpCommand } from '../../../harness/handrun/bare-pair.ts';
 import { SerialShell } from '../../../harness/handrun/serial-shell.ts';
 import { startDaemon } from '../../../harness/host/proc.ts';
 import { Scope } from '../../../harness/host/scope.ts';
@@ -57,15 +58,22 @@ describe('SerialShell', () => {
 });
 
 describe('the hand pair', () => {
-  const o = { path: 'e1000', image: { kernel: '/k', initrd: '/i' }, memoryMiB: 512, tag: '1', logDir: '/tmp' };
+  const e1000 = handNic(backends.e1000);
+  const o = { nic: e1000, image: { kernel: '/k', initrd: '/i' }, memoryMiB: 512, tag: '1', logDir: '/tmp' };
+  it('takes its NIC from the path\'s own QEMU options; a path that is not one NIC on a tap is refused', () => {
+    expect(e1000).toEqual({ path: 'e1000', driver: 'e1000', tapProps: {} });
+    expect(handNic(backends['virtio-net'])).toEqual({ path: 'virtio-net', driver: 'virtio-net-pci', tapProps: { vhost: false } });
+    expect(() => handNic(backends['vhost-user-ts'])).toThrow(/one QEMU NIC on a tap; vhost-user-ts is not one/);
+  });
   it('a short command line as typed by hand: no agent port, no monitor, no tracing', () => {
     const argv = handArgv(o, 1, 'tap1');
     expect(argv.join(' ')).toBe(
       'qemu-system-x86_64 -accel tcg -m 512M -nodefaults -display none -serial stdio -kernel /k -initrd /i -append console=ttyS0 quiet rdinit=/bin/busybox -- sh ' +
         '-netdev tap,id=n0,ifname=tap1,script=no,downscript=no -device e1000,netdev=n0,mac=52:54:00:1b:00:02',
     );
-    expect(handArgv({ ...o, path: 'virtio-net', extraQemuArgs: ['-cpu', 'max'] }, 0, 'tap0').slice(-4)).toEqual(['-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:1b:00:01', '-cpu', 'max']);
-    expect(() => handArgv({ ...o, path: 'vhost-user-ts' }, 0, 'tap0')).toThrow(/e1000 and virtio-net only/);
+    expect(handArgv({ ...o, nic: handNic(backends['virtio-net']), extraQemuArgs: ['-cpu', 'max'] }, 0, 'tap0').slice(-6)).toEqual([
+      '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:1b:00:01', '-cpu', 'max',
+    ]);
   });
   it('the console set-up loads the image\'s drivers and gives each guest its address', () => {
     expect(setUpCommand(1)).toMatch(/insmod \/lib\/modules\/\$m\.ko.*ip addr add 10\.98\.0\.2\/24 dev eth0$/);
