@@ -1,7 +1,8 @@
 // One bench at a time per host, and the clean-up of runs that died without tearing down (SIGKILL,
 // power loss, a crash). A second bench refuses at once with a message naming the run in progress;
 // every start (and `iopath doctor --clean`) removes what dead runs left: their process groups (from
-// their pid files, start times checked), their network namespace, what each path's own recovery
+// their pid files, start times checked), their network namespaces (a tap path's, a hand run's: any
+// `iopath-...-<tag>` whose run is not alive, identity.ts's tagOfNetns), what each path's own recovery
 // hook knows it leaves outside the runtime directory, the runtime directory itself, and it marks
 // their run.json as interrupted. Live runs are never touched.
 
@@ -90,6 +91,8 @@ export interface RecoveryOptions {
   paths?: readonly Pick<NicBackend, 'id' | 'recover'>[];
   /** Also delete iopath network namespaces that no live run of this root owns (default true). */
   sweepNamespaces?: boolean;
+  /** How the host's network namespaces are listed and deleted (default: `ip netns`; tests pass their own). */
+  namespaces?: { list(): Promise<string[]>; remove(name: string): Promise<void> };
 }
 
 /** Remove everything dead runs left behind. Safe to call while other runs are alive. */
@@ -130,10 +133,12 @@ export async function recoverDeadRuns(root = runtimeRoot, o: RecoveryOptions = {
     rmSync(dir, { recursive: true, force: true });
   }
   if (o.sweepNamespaces === false) return report;
-  for (const ns of await listNetns().catch(() => [])) {
+  // One rule for every namespace iopath makes (a tap path's, a hand run's): the run's tag ends its name.
+  const namespaces = o.namespaces ?? { list: listNetns, remove: deleteNetns };
+  for (const ns of await namespaces.list().catch(() => [])) {
     const tag = tagOfNetns(ns);
     if (!tag || liveTags.has(tag)) continue;
-    await deleteNetns(ns).catch((err: Error) => report.notes.push(`could not delete network namespace ${ns}: ${err.message}`));
+    await namespaces.remove(ns).catch((err: Error) => report.notes.push(`could not delete network namespace ${ns}: ${err.message}`));
     report.netns.push(ns);
   }
   return report;
