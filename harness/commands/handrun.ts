@@ -4,22 +4,25 @@
 // iopath runs the same path with a profile (default `handrun`); the two alternate which goes first
 // from round to round. Prints per path both medians and the ratio iopath/hand with a paired t
 // interval over rounds, and whether they agree within the tolerance (or that the interval is too
-// wide to decide). Everything the hand pair starts is torn down by its scope after each session.
+// wide to decide). Everything the hand pair starts is torn down by its scope after each session; the
+// command holds the host lock throughout and is registered as a run, so recovery (the next bench,
+// `iopath doctor --clean`) removes what a killed hand run left.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
 import { loadProfile } from '../config/load.ts';
 import { resolvePlan, type PlanOverrides } from '../config/plan.ts';
-import { ExitCode, IopathError, UsageError, type ExitCodeValue } from '../errors.ts';
+import { describeError, ExitCode, IopathError, UsageError, type ExitCodeValue } from '../errors.ts';
 import { backends } from '../backends/registry.ts';
 import { BarePair, handNic, type HandNic } from '../handrun/bare-pair.ts';
+import { claimHost } from '../handrun/host.ts';
 import { provide } from '../host/install.ts';
 import { benchNeeds } from '../host/needs.ts';
 import { Scope } from '../host/scope.ts';
 import { ensureImage } from '../image/build.ts';
-import { runBench } from '../run/runner.ts';
+import { realSeams, runBench } from '../run/runner.ts';
 import type { SampleRecord } from '../samples.ts';
 import { pairedLogRatio, within, type Pair } from '../stats/paired.ts';
 
@@ -61,8 +64,14 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
   out(`  hand: iperf3 -c <a> -t ${tcp.durationSec}${o.iperf3Args.length ? ' ' + o.iperf3Args.join(' ') : ''} at the console of a bare pair (${memoryMiB} MiB, no agent, no collectors${o.qemuArgs.length ? `, plus ${o.qemuArgs.join(' ')}` : ''})`);
   out(`  iopath: profile ${base.profile.name} (${tcp.durationSec} s, omit ${tcp.omitSec} s, ${base.warmup} warm-up, collectors ${base.collectors ? 'on' : 'off'})`);
   const figures = new Map<string, PathFigures>(base.backends.map((b) => [b, { hand: [], iopath: [] }]));
+  const root = new Scope('hand run');
   let keep = true;
   try {
+    // One bench per host: the hand run holds the lock for the whole command and registers itself
+    // as a run, so that recovery finds what a killed hand run leaves (host.ts).
+    const host = await claimHost(root, { resultsDir: scratch });
+    const { runs, netns } = host.recovered;
+    if (runs.length || netns.length) process.stderr.write(`iopath: removed what ${runs.length + netns.length} dead run(s) left behind: ${[...runs, ...netns].join(', ')}\n`);
     for (let round = 0; round < o.rounds; round++) {
       for (const [pi, path] of base.backends.entries()) {
         const handFirst = (round + pi) % 2 === 0;
@@ -70,7 +79,7 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
           o.signal.throwIfAborted();
           const values =
             side === 'hand'
-              ? await handSession(nics.get(path)!, image, memoryMiB, reps, tcp.durationSec, o, join(scratch, `hand-${path}-${round}`))
+              ? await host.recording(() => handSession(nics.get(path)!, image, memoryMiB, reps, tcp.durationSec, o, host.tag, join(scratch, `hand-${path}-${round}`)))
               : await iopathSession(loaded, o, path, scratch);
           figures.get(path)![side].push(values);
           out(`round ${round + 1}/${o.rounds} ${path} ${side.padEnd(6)}: ${values.map(gbps).join(' ')} Gbit/s`);
@@ -81,19 +90,26 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
     keep = false;
     return ExitCode.ok;
   } finally {
-    if (keep) process.stderr.write(`iopath: the runs' results and console logs are kept in ${scratch}\n`);
+    // Lock and runtime directory go after everything the sessions started (their own scopes).
+    const closeError = await root.close().then(() => undefined, (err: unknown) => err);
+    if (keep && readdirSync(scratch).length) process.stderr.write(`iopath: the runs' results and console logs are kept in ${scratch}\n`);
     else rmSync(scratch, { recursive: true, force: true });
+    if (closeError !== undefined) {
+      // After a success it is the command's error; after a failure it is said beside that one.
+      if (!keep) throw closeError;
+      process.stderr.write(`iopath: ${describeError(closeError)}\n`);
+    }
   }
 }
 
 const shownArgv = new Set<string>();
 
-async function handSession(nic: HandNic, image: { kernel: string; initrd: string }, memoryMiB: number, reps: number, seconds: number, o: HandrunCommand, logDir: string): Promise<number[]> {
+async function handSession(nic: HandNic, image: { kernel: string; initrd: string }, memoryMiB: number, reps: number, seconds: number, o: HandrunCommand, tag: string, logDir: string): Promise<number[]> {
   mkdirSync(logDir, { recursive: true });
   const path = nic.path;
   const scope = new Scope(`hand run ${path}`);
   try {
-    const pair = await BarePair.start(scope, { nic, image, memoryMiB, extraQemuArgs: o.qemuArgs, tag: String(process.pid), logDir, signal: o.signal });
+    const pair = await BarePair.start(scope, { nic, image, memoryMiB, extraQemuArgs: o.qemuArgs, tag, logDir, signal: o.signal });
     if (!shownArgv.has(path)) {
       shownArgv.add(path);
       process.stdout.write(`  hand ${path}, guest a: ${pair.argv[0]!.join(' ')}\n`);
@@ -108,7 +124,8 @@ async function handSession(nic: HandNic, image: { kernel: string; initrd: string
 
 async function iopathSession(loaded: ReturnType<typeof loadProfile>, o: HandrunCommand, path: string, resultsRoot: string): Promise<number[]> {
   const plan = resolvePlan(loaded, { ...o.overrides, backends: [path] });
-  const outcome = await runBench({ plan, argv: ['iopath', 'handrun'], resultsRoot, signal: o.signal, reporter: {} });
+  // The hand run holds the host lock already; the run still cleans up after dead runs (ours is alive).
+  const outcome = await runBench({ plan, argv: ['iopath', 'handrun'], resultsRoot, signal: o.signal, reporter: {}, seams: { hostGuard: { ...realSeams.hostGuard, lock: () => () => undefined } } });
   const values = readFileSync(join(outcome.runDir, 'samples.ndjson'), 'utf8')
     .trim()
     .split('\n')

@@ -3,13 +3,14 @@
 // NIC, the kernel and initramfs of iopath's image cache, the serial console on stdio), no guest
 // agent, no control port, no tracing, no collectors. The guests boot straight into a shell
 // (`rdinit=/bin/busybox -- sh`), where the driver modules are loaded and iperf3 is run at the
-// console. Everything started is registered with the scope: the QEMU process groups first (so they
-// are gone before), then the namespace, whose deletion takes the bridge and the taps with it.
+// console. Everything started is registered with the scope, its removal before its creation: the
+// QEMU process groups last (so they are gone first), then the taps, the bridge and the namespace.
 
 import type { NicBackend } from '../backends/types.ts';
 import { GuestError, UsageError } from '../errors.ts';
-import { guestIdentity } from '../host/identity.ts';
-import { runCommand, startDaemon } from '../host/proc.ts';
+import { guestIdentity, netnsName } from '../host/identity.ts';
+import { Netns } from '../host/netns.ts';
+import { startDaemon } from '../host/proc.ts';
 import type { Scope } from '../host/scope.ts';
 import type { GuestImage } from '../image/build.ts';
 import { renderProps, type Props } from '../vm/qemu-args.ts';
@@ -44,7 +45,7 @@ export interface BarePairOptions {
   memoryMiB: number;
   /** Options appended to both guests' QEMU command lines (experiments: `-accel tcg,thread=single`, ...). */
   extraQemuArgs?: readonly string[];
-  /** Unique among concurrent hand runs; part of the namespace and tap names. */
+  /** The hand run's tag (host.ts's claimHost): last in the namespace's name, so recovery finds it. */
   tag: string;
   /** Folder for the two consoles' logs. */
   logDir: string;
@@ -53,6 +54,14 @@ export interface BarePairOptions {
 }
 
 const SUBNET = '10.98.0';
+
+/**
+ * The hand pair's network namespace on `path`: `iopath-hand-<path>-<tag>`, a tap path's name with
+ * `hand-` before the path, so that the one rule recovery sweeps by (the run's tag last) covers it.
+ */
+export function handNetns(tag: string, path: string): string {
+  return netnsName(tag, `hand-${path}`);
+}
 
 export function handArgv(o: BarePairOptions, index: number, tap: string): string[] {
   const mac = `52:54:00:1b:00:0${index + 1}`;
@@ -94,25 +103,18 @@ export class BarePair {
 
   /** Make the namespace and taps, boot both guests, configure them and start the iperf3 server. */
   static async start(scope: Scope, o: BarePairOptions): Promise<BarePair> {
-    const ns = `iopath-hand-${o.tag}`;
-    const ip = (...args: string[]) => runCommand(['ip', '-n', ns, ...args], o.signal ? { signal: o.signal } : {});
-    await runCommand(['ip', 'netns', 'add', ns]);
-    scope.defer(`delete network namespace ${ns}`, async () => {
-      await runCommand(['ip', 'netns', 'del', ns]);
-    });
-    await ip('link', 'add', 'br0', 'type', 'bridge');
-    await ip('link', 'set', 'br0', 'up');
+    // The same `ip` commands a person types, each removal registered before its creation.
+    const ns = await Netns.create(scope, handNetns(o.tag, o.nic.path), o.signal);
+    await ns.addBridge(scope, 'br0', undefined, o.signal);
     const shells: SerialShell[] = [];
     const argvs: string[][] = [];
     for (const index of [0, 1]) {
       const tap = `tap${index}`;
-      await ip('tuntap', 'add', 'dev', tap, 'mode', 'tap');
-      await ip('link', 'set', tap, 'master', 'br0');
-      await ip('link', 'set', tap, 'up');
+      await ns.addTap(scope, tap, 'br0', o.signal);
       const argv = handArgv(o, index, tap);
       argvs.push(argv);
       const name = index === 0 ? 'a' : 'b';
-      const qemu = startDaemon(scope, { name: `hand-run qemu ${name}`, argv: ['ip', 'netns', 'exec', ns, ...argv], logFile: `${o.logDir}/hand-console-${name}.log`, interactive: true });
+      const qemu = startDaemon(scope, { name: `hand-run qemu ${name}`, argv: ['ip', 'netns', 'exec', ns.name, ...argv], logFile: `${o.logDir}/hand-console-${name}.log`, interactive: true });
       shells.push(new SerialShell(name, qemu));
     }
     const bootMs = (o.bootTimeoutSec ?? 120) * 1000;
