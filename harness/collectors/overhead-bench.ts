@@ -2,9 +2,11 @@
 // some measured windows and off for others within one run (same boot, same guests), the A B B A
 // schedule of those windows, and the analysis of the throughputs that came out.
 //
-// Method: in one run per path, measured repetitions alternate collectors on and off in pairs laid
-// out A B / B A (on first, then off first, ...), so a trend within the run falls on both sides
-// alike and boot-to-boot differences cancel within each pair. The ratio is the geometric mean of the
+// Method: in one run, each path's measured repetitions alternate collectors on and off in pairs by
+// repetition index, laid out A B / B A (on first, then off first, ...), so a trend within the run
+// falls on both sides alike and both sides share one boot of the guests. In rounds (the run's
+// default order) a path's repetitions 2k and 2k+1 are in adjacent rounds, the other paths measured
+// between them; in blocks they are back to back. The ratio is the geometric mean of the
 // pairs' on/off throughput ratios, with a Student t interval on the mean log ratio
 // (harness/stats/paired.ts). The verdict against the goal (0.97) is given only when the interval lies
 // wholly on one side of it; otherwise the output says the interval is too wide to decide.

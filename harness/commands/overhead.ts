@@ -14,7 +14,9 @@ import { ExitCode, IopathError, type ExitCodeValue } from '../errors.ts';
 import { provide } from '../host/install.ts';
 import { benchNeeds } from '../host/needs.ts';
 import { standardCollectors, type CollectorFactory } from '../run/launcher.ts';
+import type { Reporter } from '../run/progress.ts';
 import { runBench } from '../run/runner.ts';
+import { describeWall } from '../run/wall.ts';
 import type { SampleRecord } from '../samples.ts';
 
 export interface OverheadCommand {
@@ -42,6 +44,20 @@ export function gatedFactory(base: CollectorFactory, only?: readonly string[]): 
   };
 }
 
+/** One line per measured throughput as it comes (the run takes minutes); the run's phases and warnings on stderr. */
+export function overheadReporter(write: (line: string) => void = (l) => process.stdout.write(`${l}\n`), note: (line: string) => void = (l) => process.stderr.write(`iopath: ${l}\n`)): Reporter {
+  return {
+    phase: note,
+    warn: note,
+    samples(records) {
+      for (const r of records) {
+        if (r.metric !== 'throughput' || r.warmup) continue;
+        write(`  ${r.backend} ${r.scenario} rep ${r.rep} collectors ${collectorsOnIn({ kind: 'measure', backend: r.backend, scenario: r.scenario, rep: r.rep, warmup: false }) ? 'on ' : 'off'}: ${(r.value / 1e9).toFixed(3)} Gbit/s`);
+      }
+    },
+  };
+}
+
 export async function overhead(o: OverheadCommand): Promise<ExitCodeValue> {
   const loaded = loadProfile(o.profile);
   // Collectors on for the run (the gate decides per window); 2 x rounds measured repetitions.
@@ -58,9 +74,12 @@ export async function overhead(o: OverheadCommand): Promise<ExitCodeValue> {
       argv: ['iopath', 'overhead'],
       resultsRoot: scratch,
       signal: o.signal,
-      reporter: {},
+      reporter: overheadReporter(),
       seams: { collectors: gatedFactory(standardCollectors, o.only) },
     });
+    const order = outcome.record.schedule;
+    if (order) process.stdout.write(`order: ${order.mode}${order.reason ? ` (${order.reason})` : ''}\n`);
+    if (outcome.record.wall) process.stdout.write(`${describeWall(outcome.record.wall)}\n`);
     if (outcome.record.status !== 'complete') {
       throw new IopathError(`the overhead run did not complete: ${outcome.record.error ?? outcome.record.backends.map((b) => `${b.id}: ${b.reason ?? b.status}`).join('; ')}`);
     }

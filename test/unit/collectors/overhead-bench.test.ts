@@ -102,3 +102,16 @@ describe('the overhead run\'s collector factory', () => {
     expect(nic.calls).toEqual(['start measure 0', 'stop measure 0']);
   });
 });
+
+describe('the overhead run\'s progress', () => {
+  it('prints each measured throughput with the side the gate put it on, and nothing for warm-ups or other metrics', async () => {
+    const { overheadReporter } = await import('../../../harness/commands/overhead.ts');
+    const lines: string[] = [];
+    const notes: string[] = [];
+    const reporter = overheadReporter((l) => lines.push(l), (l) => notes.push(l));
+    reporter.samples!([rec(0, 1.5e9), rec(1, 1.25e9), rec(0, 9e9, { warmup: true }), rec(2, 7, { metric: 'retransmits', unit: 'count' } as Partial<SampleRecord>)]);
+    reporter.phase!('order: rounds');
+    expect(lines).toEqual(['  e1000 tcp-stream rep 0 collectors on : 1.500 Gbit/s', '  e1000 tcp-stream rep 1 collectors off: 1.250 Gbit/s']);
+    expect(notes).toEqual(['order: rounds']);
+  });
+});
