@@ -50,6 +50,20 @@ export function pairedLogRatio(pairs: readonly Pair[], level = 0.95): PairedRati
   };
 }
 
+/**
+ * Pairs needed for the interval's half-width to stay under `halfWidth` (a fraction: 0.03 for ±3 %)
+ * if the pairs' log ratios keep the spread `sdLog`: the least n ≥ 2 with
+ * t(level, n − 1) · sdLog / √n ≤ log(1 + halfWidth). Null when it would take more than `max`.
+ */
+export function pairsFor(sdLog: number, halfWidth: number, level = 0.95, max = 1000): number | null {
+  if (!(sdLog >= 0 && halfWidth > 0)) throw new InternalError(`pairsFor: spread ${sdLog} and half-width ${halfWidth} must be non-negative and positive`);
+  const limit = Math.log1p(halfWidth);
+  for (let n = 2; n <= max; n++) {
+    if (tQuantile(1 - (1 - level) / 2, n - 1) * (sdLog / Math.sqrt(n)) <= limit) return n;
+  }
+  return null;
+}
+
 export type Verdict = 'yes' | 'no' | 'undecided';
 
 /** Whether the ratio is at least `goal`: decided only when the whole interval lies on one side. */

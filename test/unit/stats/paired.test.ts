@@ -1,7 +1,8 @@
 // The paired log-ratio interval and its verdicts, against figures worked out by hand.
 
 import { describe, expect, it } from 'vitest';
-import { abbaIsA, abbaPairs, atLeast, pairedLogRatio, within } from '../../../harness/stats/paired.ts';
+import { abbaIsA, abbaPairs, atLeast, pairedLogRatio, pairsFor, within } from '../../../harness/stats/paired.ts';
+import { tQuantile } from '../../../harness/stats/tdist.ts';
 
 describe('pairedLogRatio', () => {
   it('geometric mean ratio with a t interval (worked example)', () => {
@@ -31,6 +32,22 @@ describe('pairedLogRatio', () => {
     expect(() => pairedLogRatio([])).toThrow(/no pairs/);
     expect(() => pairedLogRatio([{ a: 0, b: 1 }])).toThrow(/positive/);
     expect(() => pairedLogRatio([{ a: 1, b: Number.NaN }])).toThrow(/positive/);
+  });
+});
+
+describe('pairsFor', () => {
+  it('the least number of pairs whose t interval is narrower than the half-width asked for', () => {
+    const half = (sd: number, n: number) => Math.expm1(tQuantile(0.975, n - 1) * (sd / Math.sqrt(n)));
+    for (const sd of [0.01, 0.026, 0.05, 0.08]) {
+      const n = pairsFor(sd, 0.03)!;
+      expect(half(sd, n)).toBeLessThanOrEqual(0.03);
+      if (n > 2) expect(half(sd, n - 1)).toBeGreaterThan(0.03);
+    }
+    // t(0.975, 30) = 2.0423: 2.0423 * 0.08 / sqrt(31) = 0.02935 <= log(1.03) = 0.02956; with 30 pairs 0.02987 is not.
+    expect(pairsFor(0.08, 0.03)).toBe(31);
+    expect(pairsFor(0, 0.03)).toBe(2);
+    expect(pairsFor(0.5, 0.03, 0.95, 100)).toBeNull();
+    expect(() => pairsFor(-1, 0.03)).toThrow(/non-negative/);
   });
 });
 
