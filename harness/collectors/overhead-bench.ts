@@ -9,11 +9,13 @@
 // between them; in blocks they are back to back. The ratio is the geometric mean of the
 // pairs' on/off throughput ratios, with a Student t interval on the mean log ratio
 // (harness/stats/paired.ts). The verdict against the goal (0.97) is given only when the interval lies
-// wholly on one side of it; otherwise the output says the interval is too wide to decide.
+// wholly on one side of it. Apart from the verdict, the output says whether the interval resolves a
+// difference of 1 − goal (3 %: narrower than ±3 %), and when it does not, how many pairs the spread
+// the pairs showed would need.
 
 import { median } from 'simple-statistics';
 import type { Sample, SampleRecord } from '../samples.ts';
-import { abbaIsA, abbaPairs, atLeast, pairedLogRatio, type PairedRatio, type Verdict } from '../stats/paired.ts';
+import { abbaIsA, abbaPairs, atLeast, pairedLogRatio, pairsFor, type PairedRatio, type Verdict } from '../stats/paired.ts';
 import type { Availability, Collector, Window } from './types.ts';
 
 /** Whether the collectors run in this window: idle baselines always, measured repetitions A B B A. */
@@ -93,7 +95,17 @@ export interface OverheadResult {
   verdict: Verdict;
   /** Half-width the interval must stay under to resolve a difference of 1 − goal. */
   resolution: number;
+  /** Whether the interval is narrower than ±resolution. */
+  resolved: boolean;
+  /**
+   * Pairs that would resolve it if the pairs' spread stayed as measured (at most
+   * {@link MAX_PAIRS}); null with one pair (no spread) or when more would be needed.
+   */
+  pairsNeeded: number | null;
 }
+
+/** The most pairs `iopath overhead --rounds` runs (config/flags.ts's overheadLimits). */
+export const MAX_PAIRS = 100;
 
 /** On/off ratio of one series laid out by `collectorsOnIn` (null when no pair is complete). */
 export function analyseOverhead(s: OverheadSeries, goal = 0.97): OverheadResult | null {
@@ -102,25 +114,78 @@ export function analyseOverhead(s: OverheadSeries, goal = 0.97): OverheadResult 
   const on = [...s.byRep].filter(([rep]) => abbaIsA(rep)).map(([, v]) => v);
   const off = [...s.byRep].filter(([rep]) => !abbaIsA(rep)).map(([, v]) => v);
   const paired = pairedLogRatio(pairs);
-  return { backend: s.backend, scenario: s.scenario, on, off, medianOn: median(on), medianOff: median(off), paired, goal, verdict: atLeast(paired, goal), resolution: 1 - goal };
+  const resolution = 1 - goal;
+  return {
+    backend: s.backend,
+    scenario: s.scenario,
+    on,
+    off,
+    medianOn: median(on),
+    medianOff: median(off),
+    paired,
+    goal,
+    verdict: atLeast(paired, goal),
+    resolution,
+    resolved: paired.halfWidth !== null && paired.halfWidth < resolution,
+    pairsNeeded: paired.sdLog === null ? null : pairsFor(paired.sdLog, resolution, paired.ci!.level, MAX_PAIRS),
+  };
 }
 
 export function formatOverhead(r: OverheadResult): string {
   const ci = r.paired.ci;
-  const interval = ci ? `95% interval ${ci.low.toFixed(3)}..${ci.high.toFixed(3)} (\u00b1${(100 * r.paired.halfWidth!).toFixed(1)} %)` : 'no interval (one pair)';
-  const wide = r.paired.halfWidth === null || r.paired.halfWidth > r.resolution;
+  const res = pct(r.resolution);
+  let interval: string;
+  if (!ci) interval = `no interval (one pair): a ${res} % difference needs at least two`;
+  else if (r.resolved) interval = `95% interval ${ci.low.toFixed(3)}..${ci.high.toFixed(3)} (\u00b1${pct(r.paired.halfWidth!)} %): resolves a ${res} % difference`;
+  else interval = `95% interval ${ci.low.toFixed(3)}..${ci.high.toFixed(3)} (\u00b1${pct(r.paired.halfWidth!)} %): does NOT resolve a ${res} % difference (it needs narrower than \u00b1${res} %); ${morePairs(r)}`;
+  const goal = `goal >= ${r.goal}`;
   const verdict =
     r.verdict === 'yes'
-      ? `goal >= ${r.goal}: met`
+      ? `${goal}: met`
       : r.verdict === 'no'
-        ? `goal >= ${r.goal}: NOT met`
-        : `goal >= ${r.goal}: cannot tell, the interval is too wide to decide (run more --rounds)`;
+        ? `${goal}: NOT met`
+        : r.resolved
+          ? `${goal}: cannot tell, the goal lies inside the interval (the collectors cost between ${pct(1 - ci!.high)} % and ${pct(1 - ci!.low)} % of throughput)`
+          : `${goal}: cannot tell, the interval is too wide to decide`;
   return [
     `${r.backend} ${r.scenario}: collectors off median ${gbps(r.medianOff)} Gbit/s, on ${gbps(r.medianOn)} Gbit/s (${r.paired.n} pairs)`,
-    `  on/off ${r.paired.ratio.toFixed(3)}, ${interval}; ${verdict}${wide && r.verdict !== 'undecided' ? ` (interval wider than \u00b1${(100 * r.resolution).toFixed(0)} %: it does not resolve a ${(100 * r.resolution).toFixed(0)} % difference)` : ''}`,
+    `  on/off ${r.paired.ratio.toFixed(3)}, ${interval}`,
+    `  ${verdict}`,
     `  off: ${r.off.map(gbps).join(' ')}`,
     `  on:  ${r.on.map(gbps).join(' ')}`,
   ].join('\n');
+}
+
+/** How many pairs the measured spread needs, in words with the flag that asks for them. */
+function morePairs(r: OverheadResult): string {
+  if (r.pairsNeeded === null) return `the spread of these pairs would need more than ${MAX_PAIRS} pairs: the host is too noisy to resolve it`;
+  return `the spread of these pairs needs about ${r.pairsNeeded} pairs (--rounds ${r.pairsNeeded})`;
+}
+
+/**
+ * The closing line: whether every interval resolves a difference of 1 − goal, and if not, the
+ * --rounds that the widest spread would need.
+ */
+export function formatResolution(results: readonly OverheadResult[]): string {
+  if (results.length === 0) return 'no interval';
+  const res = pct(results[0]!.resolution);
+  const open = results.filter((r) => !r.resolved);
+  if (open.length === 0) return `every interval is narrower than \u00b1${res} %: each resolves a ${res} % difference`;
+  const label = (rs: readonly OverheadResult[]) => rs.map((r) => `${r.backend} ${r.scenario}`).join(', ');
+  const counted = open.flatMap((r) => (r.pairsNeeded === null ? [] : [r.pairsNeeded]));
+  const tooNoisy = open.filter((r) => r.paired.sdLog !== null && r.pairsNeeded === null);
+  const onePair = open.filter((r) => r.paired.sdLog === null);
+  const advice = [
+    ...(counted.length ? [`run again with --rounds ${Math.max(...counted)}`] : []),
+    ...(tooNoisy.length ? [`${label(tooNoisy)} would need more than ${MAX_PAIRS} pairs`] : []),
+    ...(onePair.length ? [`${label(onePair)} had one pair, no spread to go by`] : []),
+  ];
+  return `NOT resolved at \u00b1${res} % (${label(open)}): ${advice.join('; ')}`;
+}
+
+/** A fraction as a percentage with at most one decimal (0.03 → "3", 0.025 → "2.5"). */
+function pct(fraction: number): string {
+  return (100 * fraction).toFixed(1).replace(/\.0$/, '');
 }
 
 function gbps(bitsPerSecond: number): string {

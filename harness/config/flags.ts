@@ -21,6 +21,13 @@ export const overheadLimits = {
   memoryMiB: z.number().int().min(64).max(65536),
 };
 
+/**
+ * Defaults of `iopath overhead`: enough on/off pairs for the interval to resolve a 3 % difference
+ * (narrower than ±3 %) at the largest spread of pairs' log ratios measured on a 2-core TCG host
+ * (0.080: 31 pairs; the smaller one measured, 0.026, needs 6), and the goal the collectors should keep.
+ */
+export const overheadDefaults = { rounds: 32, goal: 0.97 } as const;
+
 /** Collectors `iopath overhead --collectors` can switch on (the ids of harness/collectors). */
 export const overheadCollectorIds: readonly string[] = ['perf-kvm', 'perf-kvm-exit-reasons', 'debugfs', 'qmp-stats', 'tcg-trace', 'host-cpu', 'guest-nic'];
 

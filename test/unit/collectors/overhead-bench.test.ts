@@ -2,7 +2,8 @@
 // (the real run needs booted guests; the report gives measured figures).
 
 import { describe, expect, it } from 'vitest';
-import { analyseOverhead, collectorsOnIn, formatOverhead, GatedCollector, throughputSeries } from '../../../harness/collectors/overhead-bench.ts';
+import { analyseOverhead, collectorsOnIn, formatOverhead, formatResolution, GatedCollector, MAX_PAIRS, throughputSeries } from '../../../harness/collectors/overhead-bench.ts';
+import { overheadDefaults, overheadLimits } from '../../../harness/config/flags.ts';
 import type { Collector, Window } from '../../../harness/collectors/types.ts';
 import type { SampleRecord } from '../../../harness/samples.ts';
 
@@ -69,7 +70,7 @@ describe('analysis', () => {
     expect(r.paired.ratio).toBeCloseTo(0.98, 10);
     expect(r.paired.ci!.low).toBeCloseTo(0.98, 10);
     expect(r.verdict).toBe('yes');
-    expect(formatOverhead(r)).toMatch(/on\/off 0\.980, 95% interval 0\.980\.\.0\.980 .*goal >= 0\.97: met/);
+    expect(formatOverhead(r)).toMatch(/on\/off 0\.980, 95% interval 0\.980\.\.0\.980 \(±0 %\): resolves a 3 % difference\n  goal >= 0\.97: met/);
   });
 
   it('says when the interval is too wide to decide', () => {
@@ -78,6 +79,58 @@ describe('analysis', () => {
     const r = analyseOverhead(throughputSeries(records)[0]!, 0.97)!;
     expect(r.verdict).toBe('undecided');
     expect(formatOverhead(r)).toMatch(/too wide to decide/);
+  });
+
+  // Throughputs (Gbit/s) of 8 on/off pairs measured in one run on a 2-core host under TCG, pair by pair.
+  const measured = {
+    e1000: { off: [0.796, 0.824, 1.001, 0.966, 0.999, 1.005, 1.004, 0.921], on: [0.77, 0.803, 0.964, 0.931, 0.967, 0.983, 0.928, 0.839] },
+    'virtio-net': { off: [3.836, 3.968, 3.938, 3.79, 3.99, 3.865, 3.585, 2.52], on: [3.777, 3.713, 3.958, 3.675, 3.647, 3.625, 3.457, 2.98] },
+  };
+  /** The pairs laid out by the gate: pair k is repetitions 2k and 2k+1, on first when k is even. */
+  function series(backend: keyof typeof measured) {
+    const { on, off } = measured[backend];
+    const records = on.flatMap((v, k) => {
+      const [first, second] = k % 2 === 0 ? [v, off[k]!] : [off[k]!, v];
+      return [rec(2 * k, first * 1e9, { backend }), rec(2 * k + 1, second * 1e9, { backend })];
+    });
+    return throughputSeries(records)[0]!;
+  }
+
+  it('an interval narrower than ±3 % resolves a 3 % difference, even when it holds the goal', () => {
+    const r = analyseOverhead(series('e1000'), 0.97)!;
+    expect(r.paired.halfWidth).toBeCloseTo(0.0221, 3);
+    expect(r.resolved).toBe(true);
+    expect(r.verdict).toBe('undecided');
+    const text = formatOverhead(r);
+    expect(text).toMatch(/on\/off 0\.956, 95% interval 0\.935\.\.0\.977 \(±2\.2 %\): resolves a 3 % difference\n/);
+    expect(text).toMatch(/goal >= 0\.97: cannot tell, the goal lies inside the interval \(the collectors cost between 2\.3 % and 6\.5 % of throughput\)/);
+    expect(text).not.toMatch(/too wide/);
+  });
+
+  it('a wider one says so, and how many pairs its spread needs', () => {
+    const r = analyseOverhead(series('virtio-net'), 0.97)!;
+    expect(r.paired.halfWidth).toBeCloseTo(0.0694, 3);
+    expect(r.resolved).toBe(false);
+    expect(r.pairsNeeded).toBe(31);
+    expect(formatOverhead(r)).toMatch(/\(±6\.9 %\): does NOT resolve a 3 % difference \(it needs narrower than ±3 %\); the spread of these pairs needs about 31 pairs \(--rounds 31\)\n  goal >= 0\.97: cannot tell, the interval is too wide to decide/);
+  });
+
+  it('the closing line names what is not resolved and the --rounds that would resolve it', () => {
+    const e1000 = analyseOverhead(series('e1000'), 0.97)!;
+    const virtio = analyseOverhead(series('virtio-net'), 0.97)!;
+    expect(formatResolution([e1000])).toBe('every interval is narrower than ±3 %: each resolves a 3 % difference');
+    expect(formatResolution([e1000, virtio])).toBe('NOT resolved at ±3 % (virtio-net tcp-stream): run again with --rounds 31');
+    const one = analyseOverhead(throughputSeries([rec(0, 1e9), rec(1, 1.1e9)])[0]!, 0.97)!;
+    expect(formatResolution([one])).toBe('NOT resolved at ±3 % (e1000 tcp-stream): e1000 tcp-stream had one pair, no spread to go by');
+  });
+
+  it('the default number of pairs resolves ±3 % at the largest spread measured', () => {
+    const virtio = analyseOverhead(series('virtio-net'), overheadDefaults.goal)!;
+    expect(virtio.pairsNeeded).not.toBeNull();
+    expect(overheadDefaults.rounds).toBeGreaterThanOrEqual(virtio.pairsNeeded!);
+    expect(overheadLimits.rounds.safeParse(overheadDefaults.rounds).success).toBe(true);
+    expect(overheadLimits.rounds.safeParse(MAX_PAIRS).success).toBe(true);
+    expect(overheadLimits.rounds.safeParse(MAX_PAIRS + 1).success).toBe(false);
   });
 
   it('no complete pair, no result', () => {
