@@ -1,5 +1,6 @@
-// One path of a run, in three parts the runner schedules: bring it up (its host side, both guests,
-// their interfaces, the collectors and an idle baseline), visit it (a round's or the whole block's
+// One path of a run, in parts the runner schedules: bring it up (its host side, both guests, their
+// interfaces, the collectors), measure its idle baseline (alone, or beside the other paths' when all
+// are up and idle at once), visit it (a round's or the whole block's
 // repetitions of every scenario), and tear everything down in reverse order. A failure is recorded
 // in words on the path (what it contained is marked blocked) and ends this path only; the run goes
 // on. An abort or a results folder that cannot be written ends the run.
@@ -53,12 +54,21 @@ export async function quiesce(env: RunEnv, session: PathSession): Promise<void> 
   session.quiet = true;
 }
 
+/** Wake the path's busy-polling helper for its own work (no-op when it is not quiet). */
+async function wake(env: RunEnv, session: Pick<PathSession, 'path' | 'instance' | 'quiet'>): Promise<void> {
+  if (!session.quiet || !session.instance.resume) return;
+  await env.tree.timed('pause', session.path.id, () => session.instance.resume!());
+  session.quiet = false;
+}
+
 /**
- * Set up the path's host side, boot both guests, bring up their interfaces, start the collectors
- * and measure the idle baseline. On failure the path is recorded as failed (naming the stage),
- * torn down and settled; returns undefined then. An abort or an unwritable results folder ends the run.
+ * Set up the path's host side, boot both guests, bring up their interfaces and start the
+ * collectors; with `idle` also measure the idle baseline (otherwise the caller does, see
+ * {@link measureIdle}). A busy-polling helper is quiet while the guests boot: a polling core would
+ * only slow their boot. On failure the path is recorded as failed (naming the stage), torn down and
+ * settled; returns undefined then. An abort or an unwritable results folder ends the run.
  */
-export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promise<PathSession | undefined> {
+export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { idle: boolean } = { idle: true }): Promise<PathSession | undefined> {
   const { plan, tree, signal, reporter } = env;
   const node = tree.path(path.id);
   node.start();
@@ -91,6 +101,9 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
       }),
     );
     node.notes(instance.notes);
+    const polling = { path, instance, quiet: false };
+    stage = 'pausing its busy-polling helper';
+    await quiesce(env, polling as PathSession);
 
     stage = 'boot';
     // The trace log of software emulation lives in the private runtime directory: its path must
@@ -152,14 +165,13 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
       : new Windows(new CollectorGroup([]), new CollectorGroup([]), timing);
     if (!plan.collectors) node.notes(['collectors were switched off for this run (--no-collectors): no exits, device accesses or host CPU were counted']);
 
-    stage = 'idle baseline';
-    const idleSec = idleWindowSec(plan);
-    node.idleWindow(idleSec);
-    const samples = await windows.idle({ kind: 'idle', backend: path.id, scenario: 'idle', rep: 0, warmup: false }, idleSec, signal);
-    env.store.append({ backend: path.id, scenario: 'idle', rep: 0, warmup: false }, samples);
-
     const hostEnd = instance.hostEnd ? hostEndpoint(scope, instance.hostEnd.netns, instance.hostEnd.address, logDir) : undefined;
-    return { path, node, scope, instance, guests: up, hostEnd, windows };
+    const session: PathSession = { path, node, scope, instance, guests: up, hostEnd, windows, quiet: polling.quiet };
+    if (o.idle) {
+      stage = 'idle baseline';
+      await idleBaseline(env, session);
+    }
+    return session;
   } catch (err) {
     await starting.done();
     const session = { path, node, scope, fatal: '' } as PathSession;
@@ -175,6 +187,43 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend): Promi
   }
 }
 
+/** The path's idle baseline: its helper polling as in its own windows, guests up, no traffic. */
+async function idleBaseline(env: RunEnv, session: PathSession): Promise<void> {
+  const { path, node } = session;
+  await wake(env, session);
+  const idleSec = idleWindowSec(env.plan);
+  node.idleWindow(idleSec);
+  const samples = await session.windows.idle({ kind: 'idle', backend: path.id, scenario: 'idle', rep: 0, warmup: false }, idleSec, env.signal);
+  env.store.append({ backend: path.id, scenario: 'idle', rep: 0, warmup: false }, samples);
+}
+
+/**
+ * The idle baselines of paths that are all up at once, measured together: every guest of every
+ * path is at rest, so each path's counters see only its own idle guests, and one window of a few
+ * seconds serves all of them instead of one after the other. A path whose baseline fails ends there
+ * (recorded, torn down); the others go on.
+ */
+export async function measureIdle(env: RunEnv, sessions: readonly PathSession[]): Promise<void> {
+  const idle = sessions.filter((s) => s.fatal === undefined && !s.done);
+  if (idle.length > 1) for (const s of idle) s.node.notes([`idle baseline measured at the same time as that of ${others(s, idle)}, all at rest`]);
+  await Promise.all(
+    idle.map(async (session) => {
+      try {
+        await idleBaseline(env, session);
+      } catch (err) {
+        if (env.signal.aborted || err instanceof StorageError) throw err;
+        session.fatal = `idle baseline failed: ${env.tree.describe(err, `${session.path.id} idle baseline`)}`;
+        env.reporter.warn?.(`${session.path.id}: ${session.fatal}`);
+        await tearDown(env, session);
+      }
+    }),
+  );
+}
+
+function others(s: PathSession, all: readonly PathSession[]): string {
+  return all.filter((x) => x !== s).map((x) => x.path.id).join(', ');
+}
+
 /**
  * One visit of the path: wake its busy pollers, run the visit's repetitions of every scenario, and
  * quiet the pollers again when others are measured next. A failure here ends the path (recorded in
@@ -185,10 +234,7 @@ export async function runVisit(env: RunEnv, session: PathSession, visit: Visit, 
   const { path, node } = session;
   if (session.fatal !== undefined) return;
   try {
-    if (session.quiet && session.instance.resume) {
-      await tree.timed('pause', path.id, () => session.instance.resume!());
-      session.quiet = false;
-    }
+    await wake(env, session);
     for (const item of visit.items) {
       const s = plan.scenarios.find((x) => x.name === item.scenario)!;
       const server = s.topology === 'guest-to-host' ? session.hostEnd : session.guests[0]!;

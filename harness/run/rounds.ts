@@ -1,15 +1,16 @@
-// The run's paths in the order the schedule chose: in rounds, every path is brought up first (a
-// busy-polling helper quieted between its turns), then each round visits the paths in alternating
-// order, and all are torn down together at the end; in blocks, one path after the other, the next
-// path's set-up and boot overlapping the previous path's teardown (which mostly waits for
-// processes to exit). A path that fails is settled and torn down at once; the others go on.
+// The run's paths in the order the schedule chose: in rounds, every path is brought up first, their
+// idle baselines measured in one window together, a busy-polling helper quieted between its turns;
+// then each round visits the paths in alternating order, and all are torn down together at the end.
+// In blocks, one path after the other, the next path's set-up and boot overlapping the previous
+// path's teardown (which mostly waits for processes to exit). A path that fails is settled and torn
+// down at once; the others go on.
 
 import { readFileSync } from 'node:fs';
 import type { NicBackend } from '../backends/types.ts';
 import { GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
 import type { RunEnv } from './env.ts';
-import { bringUp, quiesce, runVisit, tearDown, type PathSession } from './path-run.ts';
+import { bringUp, measureIdle, quiesce, runVisit, tearDown, type PathSession } from './path-run.ts';
 import { chooseOrder, pathFootprint, planVisits } from './schedule.ts';
 
 /** MemAvailable of /proc/meminfo in MiB (what can be taken without swapping). */
@@ -44,15 +45,16 @@ export async function runPaths(env: RunEnv, root: Scope, paths: readonly NicBack
     return;
   }
 
+  // Every path up (a busy poller quiet while the next boots), then one idle window for all of them,
+  // then the pollers quiet again until their turn.
   const sessions: PathSession[] = [];
   for (const path of paths) {
     signal.throwIfAborted();
-    const session = await bringUp(env, root, path);
-    if (!session) continue;
-    sessions.push(session);
-    // Quiet from now on: the next path boots and the others are measured without it polling.
-    await quietOrEnd(env, session);
+    const session = await bringUp(env, root, path, { idle: false });
+    if (session) sessions.push(session);
   }
+  await measureIdle(env, sessions);
+  for (const session of sessions) if (!session.done) await quietOrEnd(env, session);
   for (const [i, v] of visits.entries()) {
     signal.throwIfAborted();
     const session = sessions.find((s) => s.path.id === v.backend);

@@ -11,15 +11,34 @@ const CONTAINERS = new Set(['measure']);
 export function wallTime(record: Pick<RunRecord, 'startedAt' | 'endedAt' | 'phases'>): WallRecord | undefined {
   if (!record.endedAt) return undefined;
   const totalMs = Math.max(0, Date.parse(record.endedAt) - Date.parse(record.startedAt));
+  // Phases of several paths can overlap (their idle baselines measured together): each phase counts
+  // the wall time it covered, not the sum of its parts.
+  const spans: Record<string, [number, number][]> = {};
   const byPhase: Record<string, number> = {};
   for (const p of record.phases) {
     if (CONTAINERS.has(p.phase)) continue;
-    byPhase[p.phase] = (byPhase[p.phase] ?? 0) + p.ms;
+    const start = p.startedAt === undefined ? NaN : Date.parse(p.startedAt);
+    if (Number.isNaN(start)) byPhase[p.phase] = (byPhase[p.phase] ?? 0) + p.ms;
+    else (spans[p.phase] ??= []).push([start, start + p.ms]);
   }
+  for (const [phase, list] of Object.entries(spans)) byPhase[phase] = (byPhase[phase] ?? 0) + coveredMs(list);
   const accounted = Object.values(byPhase).reduce((a, b) => a + b, 0);
   byPhase.other = Math.max(0, totalMs - accounted);
   const measuredMs = byPhase.window ?? 0;
   return { totalMs, measuredMs, outsideFraction: totalMs > 0 ? 1 - measuredMs / totalMs : 0, byPhase };
+}
+
+/** Length of the union of [start, end) intervals. */
+function coveredMs(spans: [number, number][]): number {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [s, e] of sorted) {
+    if (e <= end) continue;
+    total += e - Math.max(s, end);
+    end = e;
+  }
+  return total;
 }
 
 const LABELS: Record<string, string> = {

@@ -49,14 +49,21 @@ describe('a bench in rounds', () => {
       expect(serials).toHaveLength(2);
       for (const f of serials) expect(readFileSync(join(runDir, f), 'utf8').match(/^iopath-init: kernel \S+ up/gm) ?? [], f).toHaveLength(1);
     }
-    // testpmd: quieted once it was up (while e1000 was measured), woken for its two visits back to
-    // back at the turn of the rounds, quieted before e1000's round 1.
+    // testpmd: quiet while its guests boot, woken for the idle baseline that all paths share, quiet
+    // again while e1000 is measured, woken for its two visits back to back at the turn of the
+    // rounds, quieted before e1000's round 1.
     const pauses = record.phases.filter((p) => p.phase === 'pause');
     expect(pauses.every((p) => p.backend === 'vhost-user-testpmd')).toBe(true);
-    expect(pauses).toHaveLength(3);
+    expect(pauses).toHaveLength(5);
     const testpmdLog = readFileSync(join(runDir, 'vhost-user-testpmd', 'testpmd.log'), 'utf8');
-    expect(testpmdLog.match(/^testpmd> stop$/gm) ?? []).toHaveLength(2);
-    expect(testpmdLog.match(/^testpmd> start$/gm) ?? []).toHaveLength(1);
+    expect(testpmdLog.match(/^testpmd> stop$/gm) ?? []).toHaveLength(3);
+    expect(testpmdLog.match(/^testpmd> start$/gm) ?? []).toHaveLength(2);
+    // One idle window for both paths, at the same time, after both were up.
+    const idle = record.phases.filter((p) => p.phase === 'idle-baseline');
+    expect(idle.map((p) => p.backend).sort()).toEqual(['e1000', 'vhost-user-testpmd']);
+    const [i0, i1] = idle.map((p) => Date.parse(p.startedAt!));
+    expect(Math.abs(i0! - i1!)).toBeLessThan(idle[0]!.ms);
+    for (const b of boots) expect(Date.parse(b.startedAt!) + b.ms).toBeLessThanOrEqual(Math.min(i0!, i1!));
     // The wall-time account, from the phases.
     const w = record.wall!;
     expect(w.measuredMs).toBe(record.phases.filter((p) => p.phase === 'window').reduce((a, p) => a + p.ms, 0));

@@ -112,7 +112,8 @@ describe('a run in rounds, on fakes', () => {
       },
     });
     await fakeBench({ paths: [fakePath('p1', { poller }), fakePath('p2')], launcher, plan: fakePlan(['p1', 'p2'], { warmup: 0, repetitions: 3 }) });
-    expect(poller).toEqual(['quiet p1', 'poll p1', 'measure p1', 'quiet p1', 'measure p2', 'measure p2', 'poll p1', 'measure p1', 'measure p1', 'quiet p1', 'measure p2']);
+    // Quiet while the guests boot, polling for the shared idle baseline, quiet again until its turn.
+    expect(poller).toEqual(['quiet p1', 'poll p1', 'quiet p1', 'poll p1', 'measure p1', 'quiet p1', 'measure p2', 'measure p2', 'poll p1', 'measure p1', 'measure p1', 'quiet p1', 'measure p2']);
   });
 
   it('interrupted in the middle of round 1: both paths keep what they measured, the rest is blocked, the cut repetition is in the order, all torn down', async () => {
@@ -172,6 +173,25 @@ describe('a run in rounds, on fakes', () => {
     expect(w.outsideFraction).toBeCloseTo(1 - w.measuredMs / w.totalMs, 10);
     expect(Object.values(w.byPhase).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(w.totalMs);
     expect(describeWall(w)).toMatch(/^wall time [\d.]+ s, of which [\d.]+ s in measured windows: [\d.]+ % outside them \(.*idle baseline/);
+  });
+});
+
+describe('the wall-time account', () => {
+  it('counts overlapping phases of several paths once, by the wall time they covered', () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const w = wallTime({
+      startedAt: at(0),
+      endedAt: at(20),
+      phases: [
+        { phase: 'idle-baseline', backend: 'p1', ms: 4000, startedAt: at(2) },
+        { phase: 'idle-baseline', backend: 'p2', ms: 4000, startedAt: at(2) },
+        { phase: 'idle-baseline', backend: 'p3', ms: 3000, startedAt: at(5) },
+        { phase: 'window', backend: 'p1', ms: 10_000, startedAt: at(9) },
+      ],
+    } as Parameters<typeof wallTime>[0])!;
+    expect(w.byPhase['idle-baseline']).toBe(6000);
+    expect(w.byPhase.other).toBe(4000);
+    expect(w.outsideFraction).toBeCloseTo(0.5, 10);
   });
 });
 
