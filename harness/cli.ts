@@ -275,6 +275,8 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
           .option('qemu-arg', { type: 'string', array: true, default: [] as string[], describe: "An option for the hand pair's QEMU, repeatable (e.g. --qemu-arg=-cpu --qemu-arg=max)" })
           .option('iperf3-arg', { type: 'string', array: true, default: [] as string[], describe: 'An option for the hand run\'s iperf3 client, repeatable (e.g. --iperf3-arg=-O --iperf3-arg=2)' })
           .option('collectors', { type: 'boolean', describe: 'iopath with its collectors as the profile says (--no-collectors: off)' })
+          .option('placement', { type: 'string', choices: ['auto', 'none'], describe: "iopath's CPU placement (default: the profile's)" })
+          .option('pin-hand', { type: 'boolean', describe: 'Pin the hand pair one guest per core with taskset (default: when iopath\'s placement is auto)' })
           .option('install', installOption)
           .check((a) => {
             checkNumber('rounds', a.rounds, overheadLimits.rounds);
@@ -294,7 +296,8 @@ function buildCli(args: string[], set: (h: Handler) => void): Argv {
             ...(a['memory-mib'] !== undefined ? { memoryMiB: a['memory-mib'] } : {}),
             qemuArgs: a['qemu-arg'].map(String),
             iperf3Args: a['iperf3-arg'].map(String),
-            overrides: { ...(a.reps !== undefined ? { reps: a.reps } : {}), ...(a.collectors === false ? { collectors: false } : {}) },
+            ...(a['pin-hand'] !== undefined ? { pinHand: a['pin-hand'] } : {}),
+            overrides: { ...(a.reps !== undefined ? { reps: a.reps } : {}), ...(a.collectors === false ? { collectors: false } : {}), ...(a.placement !== undefined ? { placement: a.placement } : {}) },
             signal,
           });
         }),

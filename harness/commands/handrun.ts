@@ -18,6 +18,7 @@ import { describeError, ExitCode, IopathError, UsageError, type ExitCodeValue } 
 import { backends } from '../backends/registry.ts';
 import { BarePair, handNic, type HandNic } from '../handrun/bare-pair.ts';
 import { claimHost } from '../handrun/host.ts';
+import { ownCpus } from '../host/affinity.ts';
 import { provide } from '../host/install.ts';
 import { benchNeeds } from '../host/needs.ts';
 import { Scope } from '../host/scope.ts';
@@ -39,6 +40,12 @@ export interface HandrunCommand {
   qemuArgs: readonly string[];
   /** Extra iperf3 client options at the hand pair's console (e.g. -O 2). */
   iperf3Args: readonly string[];
+  /**
+   * Pin the hand pair's guests one per core (guest a on the last CPU, b on the first, as iopath's
+   * auto placement puts them on two cores), so that both sides are placed alike. Default: pinned
+   * when iopath's placement is auto.
+   */
+  pinHand?: boolean;
   overrides: PlanOverrides;
   signal: AbortSignal;
 }
@@ -59,10 +66,16 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
   const scratch = mkdtempSync(join(tmpdir(), 'iopath-handrun-'));
   const memoryMiB = o.memoryMiB ?? base.guest.memoryMiB;
   const reps = base.repetitions;
+  // Both sides measure the same seconds: the hand iperf3 leaves out the profile's first seconds too.
+  const omit = 'omitSec' in tcp && tcp.omitSec > 0 && !o.iperf3Args.includes('-O') ? ['-O', String(tcp.omitSec)] : [];
+  o = { ...o, iperf3Args: [...omit, ...o.iperf3Args] };
+  const cpus = ownCpus();
+  const pin = (o.pinHand ?? base.placement === 'auto') && cpus.length >= 2 ? ([cpus[cpus.length - 1]!, cpus[0]!] as const) : undefined;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`hand run against iopath on ${base.backends.join(', ')}: ${o.rounds} rounds, ${reps} iperf3 runs each side per round`);
   out(`  hand: iperf3 -c <a> -t ${tcp.durationSec}${o.iperf3Args.length ? ' ' + o.iperf3Args.join(' ') : ''} at the console of a bare pair (${memoryMiB} MiB, no agent, no collectors${o.qemuArgs.length ? `, plus ${o.qemuArgs.join(' ')}` : ''})`);
-  out(`  iopath: profile ${base.profile.name} (${tcp.durationSec} s, omit ${tcp.omitSec} s, ${base.warmup} warm-up, collectors ${base.collectors ? 'on' : 'off'})`);
+  out(`  hand pair ${pin ? `pinned by hand: taskset -c ${pin[0]} for guest a, taskset -c ${pin[1]} for guest b` : 'not pinned (the scheduler places it)'}`);
+  out(`  iopath: profile ${base.profile.name} (${tcp.durationSec} s, omit ${tcp.omitSec} s, ${base.warmup} warm-up, collectors ${base.collectors ? 'on' : 'off'}, placement ${base.placement})`);
   const figures = new Map<string, PathFigures>(base.backends.map((b) => [b, { hand: [], iopath: [] }]));
   const root = new Scope('hand run');
   let keep = true;
@@ -79,7 +92,7 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
           o.signal.throwIfAborted();
           const values =
             side === 'hand'
-              ? await host.recording(() => handSession(nics.get(path)!, image, memoryMiB, reps, tcp.durationSec, o, host.tag, join(scratch, `hand-${path}-${round}`)))
+              ? await host.recording(() => handSession(nics.get(path)!, image, memoryMiB, reps, tcp.durationSec, o, host.tag, join(scratch, `hand-${path}-${round}`), pin))
               : await iopathSession(loaded, o, path, scratch);
           figures.get(path)![side].push(values);
           out(`round ${round + 1}/${o.rounds} ${path} ${side.padEnd(6)}: ${values.map(gbps).join(' ')} Gbit/s`);
@@ -104,12 +117,12 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
 
 const shownArgv = new Set<string>();
 
-async function handSession(nic: HandNic, image: { kernel: string; initrd: string }, memoryMiB: number, reps: number, seconds: number, o: HandrunCommand, tag: string, logDir: string): Promise<number[]> {
+async function handSession(nic: HandNic, image: { kernel: string; initrd: string }, memoryMiB: number, reps: number, seconds: number, o: HandrunCommand, tag: string, logDir: string, pin?: readonly [number, number]): Promise<number[]> {
   mkdirSync(logDir, { recursive: true });
   const path = nic.path;
   const scope = new Scope(`hand run ${path}`);
   try {
-    const pair = await BarePair.start(scope, { nic, image, memoryMiB, extraQemuArgs: o.qemuArgs, tag, logDir, signal: o.signal });
+    const pair = await BarePair.start(scope, { nic, image, memoryMiB, extraQemuArgs: o.qemuArgs, tag, logDir, ...(pin ? { pin } : {}), signal: o.signal });
     if (!shownArgv.has(path)) {
       shownArgv.add(path);
       process.stdout.write(`  hand ${path}, guest a: ${pair.argv[0]!.join(' ')}\n`);

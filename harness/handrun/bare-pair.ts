@@ -50,6 +50,8 @@ export interface BarePairOptions {
   /** Folder for the two consoles' logs. */
   logDir: string;
   bootTimeoutSec?: number;
+  /** CPU of each guest's QEMU (`taskset -c`, as a person pins by hand); absent: the scheduler's choice. */
+  pin?: readonly [number, number];
   signal?: AbortSignal;
 }
 
@@ -112,9 +114,10 @@ export class BarePair {
       const tap = `tap${index}`;
       await ns.addTap(scope, tap, 'br0', o.signal);
       const argv = handArgv(o, index, tap);
-      argvs.push(argv);
+      argvs.push(o.pin ? ['taskset', '-c', String(o.pin[index]), ...argv] : argv);
       const name = index === 0 ? 'a' : 'b';
-      const qemu = startDaemon(scope, { name: `hand-run qemu ${name}`, argv: ['ip', 'netns', 'exec', ns.name, ...argv], logFile: `${o.logDir}/hand-console-${name}.log`, interactive: true });
+      const pinned = o.pin ? ['taskset', '-c', String(o.pin[index])] : [];
+      const qemu = startDaemon(scope, { name: `hand-run qemu ${name}`, argv: ['ip', 'netns', 'exec', ns.name, ...pinned, ...argv], logFile: `${o.logDir}/hand-console-${name}.log`, interactive: true });
       shells.push(new SerialShell(name, qemu));
     }
     const bootMs = (o.bootTimeoutSec ?? 120) * 1000;

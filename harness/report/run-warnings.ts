@@ -75,9 +75,13 @@ function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?
       groups.set(k, g);
     }
   }
-  return [...groups.values()].map((g) => {
+  const findings = [...groups.values()].map((g) => {
     const region = /region=(.+?):/.exec(g.text)?.[1];
-    const role = region ? regionRole(region) : undefined;
+    return { g, role: region ? regionRole(region) : undefined };
+  });
+  // A count clamped in a region that no sum includes (a timer, a device's own interrupt writes)
+  // changes no figure of the report: the Methods name those regions once, and that is enough.
+  return findings.filter(({ role }) => !role || role.counted).map(({ g }) => {
     const reps = [...g.reps];
     // A note of one scenario belongs with that scenario's other findings; one of several, with the path.
     const subject = { host, run, backend: b.id, ...(g.scenarios.size === 1 ? { scenario: [...g.scenarios][0]! } : {}) };
@@ -98,12 +102,16 @@ function repNoteWarnings(host: string, run: string, b: BackendOutcome, cpuCount?
       code: 'rep-note' as const,
       severity: 'note' as const,
       subject,
-      message: `${base}${role && !role.counted ? `; ${region} is not part of the device-access sums (${role.why})` : ''}`,
+      message: base,
     };
   });
 }
 
-/** Collectors that could not count, merged across paths when the reason is the same. */
+/**
+ * Collectors that could not count, merged across paths when the reason is the same, and across
+ * collectors when the reasons share their cause (the words before the first colon, e.g. "the
+ * guests run under TCG"): one finding per cause, its details joined.
+ */
 function collectorWarnings(r: LoadedRun): Warning[] {
   const perPath = r.record.backends.filter((b) => b.collectors?.length);
   const entries = perPath.length
@@ -119,15 +127,28 @@ function collectorWarnings(r: LoadedRun): Warning[] {
     groups.set(k, g);
   }
   const all = perPath.map((b) => b.id);
-  return [...groups.values()].map((g) => {
-    const ids = [...g.ids];
-    const where = g.backends.size === 0 ? '' : g.backends.size === all.length ? (all.length > 1 ? ' on every measured path' : ` on ${all[0]}`) : ` on ${[...g.backends].join(', ')}`;
+  const where = (backends: Set<string>) =>
+    backends.size === 0 ? '' : backends.size === all.length ? (all.length > 1 ? ' on every measured path' : ` on ${all[0]}`) : ` on ${[...backends].join(', ')}`;
+  const causes = new Map<string, { cause: string; parts: { ids: string[]; backends: Set<string>; detail: string }[]; fixes: Set<string> }>();
+  for (const g of groups.values()) {
+    const reason = g.c.reason ?? 'no reason recorded';
+    const cut = reason.indexOf(': ');
+    const cause = cut > 0 ? reason.slice(0, cut) : reason;
+    const k = `${cause}\u0000${where(g.backends)}`;
+    const c = causes.get(k) ?? { cause, parts: [], fixes: new Set<string>() };
+    c.parts.push({ ids: [...g.ids], backends: g.backends, detail: cut > 0 ? reason.slice(cut + 2) : '' });
+    if (g.c.fix) c.fixes.add(g.c.fix);
+    causes.set(k, c);
+  }
+  return [...causes.values()].map((c) => {
+    const ids = c.parts.flatMap((p) => p.ids);
+    const details = c.parts.filter((p) => p.detail).map((p) => (c.parts.length > 1 ? `${p.ids.join(', ')}: ${p.detail}` : p.detail));
     return {
       code: 'collector-unavailable' as const,
       severity: 'note' as const,
       subject: { host: r.host, run: r.record.run },
-      message: `collector${ids.length > 1 ? 's' : ''} ${ids.join(', ')} could not count${where}: ${g.c.reason ?? 'no reason recorded'}`,
-      ...(g.c.fix ? { advice: g.c.fix } : {}),
+      message: `collector${ids.length > 1 ? 's' : ''} ${ids.join(', ')} could not count${where(c.parts[0]!.backends)}: ${c.cause}${details.length ? `: ${details.join('; ')}` : ''}`,
+      ...(c.fixes.size ? { advice: [...c.fixes].join('; ') } : {}),
     };
   });
 }

@@ -148,18 +148,17 @@ describe('warnings of a real run', () => {
 
   it('keeps collector and repetition notes, each distinct text once, with how many repetitions', () => {
     const collectors = model.warnings.filter((w) => w.code === 'collector-unavailable');
+    // One cause (TCG), one finding: the collectors' own details joined.
     expect(collectors.map((w) => w.message)).toEqual([
-      expect.stringMatching(/^collectors perf-kvm, perf-kvm-exit-reasons, debugfs could not count on every measured path: the guests run under TCG/),
-      expect.stringMatching(/^collector qmp-stats could not count on every measured path/),
+      expect.stringMatching(/^collectors perf-kvm, perf-kvm-exit-reasons, debugfs, qmp-stats could not count on every measured path: the guests run under TCG \(software emulation\): perf-kvm, perf-kvm-exit-reasons, debugfs: .*; qmp-stats: /),
     ]);
     const findings = model.warnings.flatMap((w) => w.findings ?? [w]);
     const notes = findings.filter((w) => w.code === 'rep-note');
-    expect(notes.length).toBeGreaterThan(0);
     expect(new Set(notes.map((w) => `${w.subject.backend}|${w.message}`)).size).toBe(notes.length);
-    const hpet = notes.find((w) => w.subject.backend === 'e1000' && /region=hpet/.test(w.message))!;
-    expect(hpet.message).toMatch(/\(and \d+ more like it\), in \d+ repetitions: tcp-stream #0/);
-    expect(hpet.message).toMatch(/hpet is not part of the device-access sums/);
-    expect(hpet.severity).toBe('note');
+    // A clamp in a region no sum includes (hpet, a timer) changes no figure: not a finding. The
+    // same notes in a counted region are.
+    expect(findings.some((w) => /region=hpet/.test(w.message))).toBe(false);
+    expect(run.record.backends.some((b) => b.reps.some((x) => x.notes?.some((n) => /region=hpet/.test(n))))).toBe(true);
     // testpmd's polling thread got less CPU under load than at rest: the 2-CPU host was oversubscribed.
     const starved = findings.find((w) => w.subject.backend === 'vhost-user-testpmd' && /^hostCpu role=testpmd/.test(w.message))!;
     expect(starved).toMatchObject({ code: 'cpu-starved', severity: 'warning', advice: expect.stringMatching(/more CPUs/) });
