@@ -66,7 +66,7 @@ export function placementLines(b: BackendView, p: PlacementRecord): string[] {
   if (mismatched.length) out.push(`${b.id}: ${mismatched.length} thread(s) are not where they were pinned (${mismatched.slice(0, 3).map((t) => `${t.role} ${t.comm}: pinned ${t.pinned}, allowed ${t.allowed}`).join('; ')}).`);
   for (const n of p.notes) out.push(`${b.id}: ${n}`);
   if (p.alongside?.length) {
-    out.push(`${b.id}: placed as if alone; the guests of ${p.alongside.join(', ')} were up at the same time on the same cores, idle, their busy pollers paused, while ${b.id} was measured.`);
+    out.push(`${b.id}: placed as if alone; the guests of ${p.alongside.join(', ')} were up at the same time on the same cores, paused (virtual CPUs stopped, busy pollers quiet), while ${b.id} was measured.`);
   }
   if (p.otherLoad) out.push(`${b.id}: other load ${p.otherLoad.status === 'not-ready' ? '(host not quiet)' : `(${p.otherLoad.status})`}: ${p.otherLoad.detail}.`);
   return out;

@@ -39,6 +39,10 @@ export interface PathSession {
   readonly guests: readonly Endpoint[];
   readonly hostEnd: Endpoint | undefined;
   readonly windows: Windows;
+  /** The guests' QEMU processes (QMP), to park them while other paths are measured. */
+  readonly vms: readonly LaunchedGuest[];
+  /** Its guests are stopped (QMP stop) and its poller quiet, waiting for the path's next visit. */
+  parked?: boolean;
   /** Set when a stage failed: the path is settled with it at teardown and gets no more visits. */
   fatal?: string;
   /** Its busy-polling helper is quieted, waiting for the path's next visit. */
@@ -52,6 +56,28 @@ export async function quiesce(env: RunEnv, session: PathSession): Promise<void> 
   if (session.quiet || !session.instance.quiesce) return;
   await env.tree.timed('pause', session.path.id, () => session.instance.quiesce!());
   session.quiet = true;
+}
+
+/**
+ * Park the path while others are measured: its busy poller quiet and its guests' virtual CPUs
+ * stopped (QMP stop). An idle guest is not free under software emulation: its timer ticks and
+ * wake-ups take turns on the cores the measured guests are pinned to. Stopped, it costs nothing,
+ * and its clock stops with it, so it resumes with no jump in time.
+ */
+export async function park(env: RunEnv, session: PathSession): Promise<void> {
+  if (session.parked) return;
+  await quiesce(env, session);
+  await env.tree.timed('pause', session.path.id, () => Promise.all(session.vms.map((vm) => vm.qmp.execute('stop'))));
+  session.parked = true;
+}
+
+/** Undo {@link park}: the guests run again, then the poller polls. */
+async function unpark(env: RunEnv, session: PathSession): Promise<void> {
+  if (session.parked) {
+    await env.tree.timed('pause', session.path.id, () => Promise.all(session.vms.map((vm) => vm.qmp.execute('cont'))));
+    session.parked = false;
+  }
+  await wake(env, session);
 }
 
 /** Wake the path's busy-polling helper for its own work (no-op when it is not quiet). */
@@ -166,7 +192,7 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
     if (!plan.collectors) node.notes(['collectors were switched off for this run (--no-collectors): no exits, device accesses or host CPU were counted']);
 
     const hostEnd = instance.hostEnd ? hostEndpoint(scope, instance.hostEnd.netns, instance.hostEnd.address, logDir) : undefined;
-    const session: PathSession = { path, node, scope, instance, guests: up, hostEnd, windows, quiet: polling.quiet };
+    const session: PathSession = { path, node, scope, instance, guests: up, hostEnd, windows, vms, quiet: polling.quiet };
     if (o.idle) {
       stage = 'idle baseline';
       await idleBaseline(env, session);
@@ -234,7 +260,7 @@ export async function runVisit(env: RunEnv, session: PathSession, visit: Visit, 
   const { path, node } = session;
   if (session.fatal !== undefined) return;
   try {
-    await wake(env, session);
+    await unpark(env, session);
     for (const item of visit.items) {
       const s = plan.scenarios.find((x) => x.name === item.scenario)!;
       const server = s.topology === 'guest-to-host' ? session.hostEnd : session.guests[0]!;
@@ -245,7 +271,7 @@ export async function runVisit(env: RunEnv, session: PathSession, visit: Visit, 
       const ctx = { server, client: session.guests[1]!, guests: session.guests, signal };
       await runScenario(env, node.scenario(s.name), s, ctx, session.windows, { ...(visit.round === undefined ? {} : { round: visit.round }), reps: item.reps, last: visit.last });
     }
-    if (o.quietAfter) await quiesce(env, session);
+    if (o.quietAfter) await park(env, session);
   } catch (err) {
     if (signal.aborted || err instanceof StorageError) throw err;
     session.fatal = tree.describe(err, path.id);

@@ -1,16 +1,16 @@
 // The run's paths in the order the schedule chose: in rounds, every path is brought up first, their
-// idle baselines measured in one window together, a busy-polling helper quieted between its turns;
-// then each round visits the paths in alternating order, and all are torn down together at the end.
-// In blocks, one path after the other, the next path's set-up and boot overlapping the previous
-// path's teardown (which mostly waits for processes to exit). A path that fails is settled and torn
-// down at once; the others go on.
+// idle baselines measured in one window together, and each path parked between its turns (guests
+// stopped, a busy-polling helper quiet); each round visits the paths in alternating order, and all
+// are torn down together at the end. In blocks, one path after the other, the next path's set-up
+// and boot overlapping the previous path's teardown (which mostly waits for processes to exit). A
+// path that fails is settled and torn down at once; the others go on.
 
 import { readFileSync } from 'node:fs';
 import type { NicBackend } from '../backends/types.ts';
 import { GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
 import type { RunEnv } from './env.ts';
-import { bringUp, measureIdle, quiesce, runVisit, tearDown, type PathSession } from './path-run.ts';
+import { bringUp, measureIdle, park, runVisit, tearDown, type PathSession } from './path-run.ts';
 import { chooseOrder, pathFootprint, planVisits } from './schedule.ts';
 
 /** MemAvailable of /proc/meminfo in MiB (what can be taken without swapping). */
@@ -46,7 +46,7 @@ export async function runPaths(env: RunEnv, root: Scope, paths: readonly NicBack
   }
 
   // Every path up (a busy poller quiet while the next boots), then one idle window for all of them,
-  // then the pollers quiet again until their turn.
+  // then each path parked (guests stopped, poller quiet) until its turn.
   const sessions: PathSession[] = [];
   for (const path of paths) {
     signal.throwIfAborted();
@@ -54,24 +54,27 @@ export async function runPaths(env: RunEnv, root: Scope, paths: readonly NicBack
     if (session) sessions.push(session);
   }
   await measureIdle(env, sessions);
-  for (const session of sessions) if (!session.done) await quietOrEnd(env, session);
+  // Alone, a path has nobody to make room for.
+  if (sessions.length > 1) for (const session of sessions) if (!session.done) await parkOrEnd(env, session);
   for (const [i, v] of visits.entries()) {
     signal.throwIfAborted();
     const session = sessions.find((s) => s.path.id === v.backend);
     if (!session || session.fatal !== undefined) continue;
-    await runVisit(env, session, v, { quietAfter: visits[i + 1]?.backend !== v.backend });
+    // Parked after its visit when another path is measured next (not before the teardown).
+    const next = visits[i + 1];
+    await runVisit(env, session, v, { quietAfter: next !== undefined && next.backend !== v.backend });
   }
   const open = sessions.filter((s) => !s.done);
   if (open.length) await tree.timed('teardown', undefined, () => Promise.all(open.map((s) => tearDown(env, s, { timed: false }))));
 }
 
-/** Quiet the path's poller; when that fails the path ends there (recorded, torn down). */
-async function quietOrEnd(env: RunEnv, session: PathSession): Promise<void> {
+/** Park the path until its turn; when that fails the path ends there (recorded, torn down). */
+async function parkOrEnd(env: RunEnv, session: PathSession): Promise<void> {
   try {
-    await quiesce(env, session);
+    await park(env, session);
   } catch (err) {
     if (env.signal.aborted) throw err;
-    session.fatal = `pausing its busy-polling helper failed: ${env.tree.describe(err, `${session.path.id} pause`)}`;
+    session.fatal = `pausing it between its turns failed: ${env.tree.describe(err, `${session.path.id} pause`)}`;
     env.reporter.warn?.(`${session.path.id}: ${session.fatal}`);
     await tearDown(env, session);
   }

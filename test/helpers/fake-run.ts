@@ -75,8 +75,21 @@ export class FakeLauncher implements GuestLauncher {
     let broken: Error | undefined;
     const calls = this.calls;
     const hook = this.#o.exec;
+    // A stopped guest (QMP stop) runs nothing: a program started in it is a harness bug.
+    let stopped = false;
+    const events = this.events;
+    const qmp = {
+      execute: async (command: string) => {
+        if (command === 'stop' || command === 'cont') {
+          stopped = command === 'stop';
+          events.push(`${command} ${id}`);
+        }
+        return {};
+      },
+    } as unknown as QmpClient;
     const exec = async (argv: readonly string[], _timeoutSec: number, signal?: AbortSignal, onExit?: () => void): Promise<ExecResult> => {
       if (broken) throw broken;
+      if (stopped) throw new GuestError(`guest ${vm.name} of ${path} is stopped (QMP stop) but was asked to run ${argv[0]}`);
       signal?.throwIfAborted();
       const call = { path, guest: vm.name, argv, nth: counts.get(argv[0]!) ?? 0 };
       counts.set(argv[0]!, call.nth + 1);
@@ -105,7 +118,7 @@ export class FakeLauncher implements GuestLauncher {
     return {
       name: vm.name,
       pid: process.pid,
-      qmp: {} as QmpClient,
+      qmp,
       agent,
       serialLog: join(vm.logDir, `serial-${vm.name}.log`),
       qemuLog: join(vm.logDir, `qemu-${vm.name}.log`),

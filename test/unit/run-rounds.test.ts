@@ -90,6 +90,15 @@ describe('a run in rounds, on fakes', () => {
     expect(clientPaths).toEqual(['p1', 'p1', 'p2', 'p2', 'p3', 'p3', 'p3', 'p2', 'p1', 'p1', 'p2', 'p3']);
     expect(launcher.shutDown.sort()).toEqual(['p1/a', 'p1/b', 'p2/a', 'p2/b', 'p3/a', 'p3/b']);
     for (const b of r.backends) expect(b.scenarios!.map((s) => s.status)).toEqual(['ok', 'ok']);
+    // Parked between turns: each guest stopped after the shared idle baseline, continued for each run
+    // of visits in a row (p1: round 0, then rounds 1-2 back to back) and stopped when another path
+    // is measured next. The fake
+    // guest refuses to run a program while stopped, so nothing was asked of a parked guest.
+    const parking = (g: string) => launcher.events.filter((e) => e.endsWith(` ${g}`) && /^(stop|cont) /.test(e)).map((e) => e.split(' ')[0]);
+    expect(parking('p1/a')).toEqual(['stop', 'cont', 'stop', 'cont', 'stop']);
+    expect(parking('p2/b')).toEqual(['stop', 'cont', 'stop', 'cont', 'stop', 'cont', 'stop']);
+    // p3 is visited last: no parking before the teardown.
+    expect(parking('p3/a')).toEqual(['stop', 'cont', 'stop', 'cont']);
   });
 
   it('falls back to blocks when memory cannot hold every path\'s guests: one path torn down before the next boots, said in run.json', async () => {

@@ -67,7 +67,7 @@ describe('placement and readiness in run.json and the report', () => {
     expect(page).toMatch(/<td class="num">0<br><span class="muted">housekeeping<\/span><\/td>/);
     expect(page).toContain('e1000: 1 thread(s) are not where they were pinned (qemu b CPU 0/TCG: pinned 0, allowed 0-1)');
     expect(page).toContain('e1000: other load (host not quiet): processes outside the run kept 0.42 CPUs busy');
-    expect(page).toContain('e1000: placed as if alone; the guests of virtio-net were up at the same time on the same cores, idle, their busy pollers paused, while e1000 was measured.');
+    expect(page).toContain('e1000: placed as if alone; the guests of virtio-net were up at the same time on the same cores, paused (virtual CPUs stopped, busy pollers quiet), while e1000 was measured.');
     expect(page).toContain('virtio-net: placement none: no thread was pinned; each may run on CPUs 0-1, wherever the scheduler puts it.');
     expect(page).toContain('This host was not set up for repeatable numbers: hugepages not ready (fixes in the table).');
     expect(page).toMatch(/<caption>Host readiness of run [0-9a-z-]+: NOT READY<\/caption>/);
