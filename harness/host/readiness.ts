@@ -112,7 +112,8 @@ export function isolatedCpus(f: HostFiles): { isolated: number[]; nohzFull: numb
   };
   const sys = (name: string) => {
     const t = f.read(`${SYS_CPU}/${name}`);
-    return t === undefined ? undefined : parseCpuList(t);
+    // A kernel built with NO_HZ_FULL but booted without nohz_full= prints "(null)": no CPUs.
+    return t === undefined ? undefined : t.trim() === '(null)' ? [] : parseCpuList(t);
   };
   return { isolated: sys('isolated') ?? fromCmdline('isolcpus'), nohzFull: sys('nohz_full') ?? fromCmdline('nohz_full') };
 }

@@ -52,6 +52,12 @@ describe('host readiness', () => {
     expect(isolatedCpus(f)).toEqual({ isolated: [4, 5, 6, 7], nohzFull: [4, 5, 6, 7] });
   });
 
+  it('nohz_full reading "(null)" (a kernel with NO_HZ_FULL booted without it, as in the nested lab): no CPUs', () => {
+    const sys = { 'sys/devices/system/cpu/isolated': '\n', 'sys/devices/system/cpu/nohz_full': '(null)\n' } as Record<string, string>;
+    const f = { read: (p: string) => sys[p], list: () => undefined };
+    expect(isolatedCpus(f)).toEqual({ isolated: [], nohzFull: [] });
+  });
+
   it('a host with nothing readable: every item unknown or not ready, none throws', () => {
     const items = checkReadiness({ read: () => undefined, list: () => undefined });
     expect(items.map((i) => i.status)).toEqual(['unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown']);
