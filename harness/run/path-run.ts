@@ -1,7 +1,7 @@
 // One path of a run, in parts the runner schedules: bring it up (its host side, both guests, their
 // interfaces, the collectors), measure its idle baseline (alone, or beside the other paths' when all
-// are up and idle at once), visit it (a round's or the whole block's
-// repetitions of every scenario), and tear everything down in reverse order. A failure is recorded
+// are up and idle at once), visit it (a round's or the whole block's repetitions of every
+// scenario), and tear everything down in reverse order. A failure is recorded
 // in words on the path (what it contained is marked blocked) and ends this path only; the run goes
 // on. An abort or a results folder that cannot be written ends the run.
 
@@ -51,8 +51,11 @@ export interface PathSession {
   done?: boolean;
 }
 
+/** What quieting and waking a busy-polling helper needs: a path still booting has no session yet. */
+type Poller = Pick<PathSession, 'path' | 'instance' | 'quiet'>;
+
 /** Quiet the path's busy-polling helper while other paths run (no-op when nothing polls). */
-export async function quiesce(env: RunEnv, session: PathSession): Promise<void> {
+export async function quiesce(env: RunEnv, session: Poller): Promise<void> {
   if (session.quiet || !session.instance.quiesce) return;
   await env.tree.timed('pause', session.path.id, () => session.instance.quiesce!());
   session.quiet = true;
@@ -81,7 +84,7 @@ async function unpark(env: RunEnv, session: PathSession): Promise<void> {
 }
 
 /** Wake the path's busy-polling helper for its own work (no-op when it is not quiet). */
-async function wake(env: RunEnv, session: Pick<PathSession, 'path' | 'instance' | 'quiet'>): Promise<void> {
+async function wake(env: RunEnv, session: Poller): Promise<void> {
   if (!session.quiet || !session.instance.resume) return;
   await env.tree.timed('pause', session.path.id, () => session.instance.resume!());
   session.quiet = false;
@@ -127,9 +130,9 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
       }),
     );
     node.notes(instance.notes);
-    const polling = { path, instance, quiet: false };
+    const polling: Poller = { path, instance, quiet: false };
     stage = 'pausing its busy-polling helper';
-    await quiesce(env, polling as PathSession);
+    await quiesce(env, polling);
 
     stage = 'boot';
     // The trace log of software emulation lives in the private runtime directory: its path must
