@@ -113,11 +113,11 @@ export class BarePair {
     for (const index of [0, 1]) {
       const tap = `tap${index}`;
       await ns.addTap(scope, tap, 'br0', o.signal);
-      const argv = handArgv(o, index, tap);
-      argvs.push(o.pin ? ['taskset', '-c', String(o.pin[index]), ...argv] : argv);
+      // What a person types, pinning included: shown once, and run inside the namespace.
+      const argv = [...(o.pin ? ['taskset', '-c', String(o.pin[index])] : []), ...handArgv(o, index, tap)];
+      argvs.push(argv);
       const name = index === 0 ? 'a' : 'b';
-      const pinned = o.pin ? ['taskset', '-c', String(o.pin[index])] : [];
-      const qemu = startDaemon(scope, { name: `hand-run qemu ${name}`, argv: ['ip', 'netns', 'exec', ns.name, ...pinned, ...argv], logFile: `${o.logDir}/hand-console-${name}.log`, interactive: true });
+      const qemu = startDaemon(scope, { name: `hand-run qemu ${name}`, argv: ['ip', 'netns', 'exec', ns.name, ...argv], logFile: `${o.logDir}/hand-console-${name}.log`, interactive: true });
       shells.push(new SerialShell(name, qemu));
     }
     const bootMs = (o.bootTimeoutSec ?? 120) * 1000;
