@@ -67,16 +67,20 @@ describe('iopath lab -- bench --profile lab', () => {
     // vhost-net's kernel workers were found and charged to their guests.
     expect(samples.some((s) => s.backend === 'vhost-net' && s.metric === 'hostCpu' && s.dims?.kind === 'vhost' && s.value > 0)).toBe(true);
 
-    // Why e1000 is slow: more exits per GB moved than either virtio path, counting the exits the NIC
-    // itself causes (its register accesses: MMIO faults `npf` and port I/O `io` on SVM). All exits
-    // are printed too; at the lab's speeds they hold many timer and interrupt-window exits, which
-    // grow with time rather than bytes, so a slow path can show more of them per GB.
+    // Exits per GB moved, all and those of MMIO (`npf` on SVM) and port I/O (`io`). Printed, and only
+    // the wide gap asserted: at the lab's rates (a few to a hundred Mbit/s, a 3 s window) timer and
+    // interrupt-window exits grow with time rather than bytes, so the order of two slow paths changes
+    // from run to run (CI saw e1000 0.49 M npf + io per GB against virtio-net 0.90 M once, 2.60 M
+    // against 0.39 M another time). The emulated NIC against the path whose datapath has no device
+    // model in QEMU was 18 to 80 times apart.
     const all = perPath(samples, 'exitsPerGB', (s) => s.source === 'perf' && s.dims?.event === 'kvm:kvm_exit');
     const nic = perPath(samples, 'exitsPerGB', (s) => s.source === 'perf' && (s.dims?.reason === 'npf' || s.dims?.reason === 'io'));
+    const rate = perPath(samples, 'throughput', (s) => s.source === 'iperf3');
+    console.log(`throughput (tcp-stream): ${PATHS.map((p) => `${p} ${((rate.get(p) ?? NaN) / 1e6).toFixed(1)} Mbit/s`).join(', ')}`);
     console.log(`exits per GB (perf, both guests, tcp-stream), all kvm:kvm_exit: ${PATHS.map((p) => `${p} ${Math.round(all.get(p) ?? NaN)}`).join(', ')}`);
     console.log(`exits per GB (perf, both guests, tcp-stream), npf + io: ${PATHS.map((p) => `${p} ${Math.round(nic.get(p) ?? NaN)}`).join(', ')}`);
-    expect(nic.get('e1000')!).toBeGreaterThan(nic.get('virtio-net')!);
-    expect(nic.get('e1000')!).toBeGreaterThan(nic.get('vhost-net')!);
+    for (const path of PATHS) expect(nic.get(path), `${path}: npf + io exits per GB`).toBeGreaterThan(0);
+    expect(nic.get('e1000')!).toBeGreaterThan(3 * nic.get('vhost-user-ts')!);
 
     // The report, rendered on the host, says plainly that this was a nested lab and breaks exits down by reason.
     const html = readFileSync(join(dir, 'reports', runs[0]!, 'index.html'), 'utf8');
