@@ -66,11 +66,20 @@ async function killAt(point: Point, signal: NodeJS.Signals) {
 
 describe('killing the harness', () => {
   const points: Point[] = ['image', 'setup', 'boot', 'measure', 'teardown'];
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
-    for (const point of points) {
+  // SIGTERM takes the same orderly abort as SIGINT (one handler, harness/cli.ts) and differs only in
+  // the exit status, so it is tried at one point; SIGINT and SIGKILL at every point.
+  const matrix: [NodeJS.Signals, Point[]][] = [
+    ['SIGINT', points],
+    ['SIGTERM', ['measure']],
+    ['SIGKILL', points],
+  ];
+  const status: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+  for (const [signal, at] of matrix) {
+    for (const point of at) {
       guests.it(`${signal} during ${point}: nothing left, finished repetitions kept`, async () => {
         const { code, stderr, run, results } = await killAt(point, signal);
-        if (signal !== 'SIGKILL') expect([130, 143, 0]).toContain(code);
+        // A run that finished its last repetition before the signal arrived may exit 0.
+        if (status[signal] !== undefined) expect([status[signal], 0]).toContain(code);
         const left = run ? leftovers(run) : leftovers();
         const runDir = run && existsSync(join(results, run)) ? join(results, run) : undefined;
         let okReps = 0;
