@@ -13,6 +13,7 @@ import { DEFAULT_THRESHOLDS, groupWarnings, type QualityThresholds } from '../st
 import { basisWords, compareVariants, costSeries, packetSizes, variantLabel, variantOf, type CostSeries } from './costs.ts';
 import { orderedScenarios } from './figures.ts';
 import { mergePaths, pathOrder, sourceNames } from './format.ts';
+import { probeRange, probeSentence } from './host-speed.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { LoadedRun } from './load.ts';
 import { REPORT_SCHEMA, type BackendView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
@@ -240,6 +241,8 @@ function runView(r: LoadedRun, current: boolean): RunView {
   if (rec.provenance) v.provenance = rec.provenance;
   if (rec.error) v.error = rec.error;
   if (rec.readiness) v.readiness = rec.readiness;
+  const probe = probeRange(r);
+  if (probe) v.hostSpeed = probeSentence(probe);
   return v;
 }
 

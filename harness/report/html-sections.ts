@@ -193,14 +193,14 @@ export function featuresSection(model: ReportModel): SafeHtml {
 /** CPU placement per path (cores, threads read back, other load), then host readiness per run. */
 export function placementSection(model: ReportModel): SafeHtml {
   const placed = placedPaths(model);
-  const runs = model.runs.filter((r) => r.current && r.readiness);
+  const runs = model.runs.filter((r) => r.current && (r.readiness || r.hostSpeed));
   if (placed.length === 0 && runs.length === 0) return html`<p>run.json records no CPU placement or host readiness (runs before they were recorded).</p>`;
   return html`${placed.map(({ b, p }) => {
     const cores = coresTable(b, p);
     return html`<h4>${model.multiHost ? `${b.id} @ ${b.host}` : b.id}</h4><ul class="notes">${placementLines(b, p).map((l) => html`<li>${l}</li>`)}</ul>${cores ? tableHtml(cores) : ''}${tableHtml(threadsTable(b, p))}`;
   })}${runs.map((r) => {
-    const line = notReadyLine(r.readiness!);
-    return html`<h4>Host readiness${model.runs.length > 1 ? ` (run ${r.id})` : ''}</h4>${line ? html`<p class="banner">${line}</p>` : ''}${tableHtml(readinessTable(r.readiness!, r.id))}`;
+    const line = r.readiness && notReadyLine(r.readiness);
+    return html`<h4>Host readiness${model.runs.length > 1 ? ` (run ${r.id})` : ''}</h4>${line ? html`<p class="banner">${line}</p>` : ''}${r.readiness ? tableHtml(readinessTable(r.readiness, r.id)) : ''}${r.hostSpeed ? html`<p>${r.hostSpeed}</p>` : ''}`;
   })}`;
 }
 

@@ -95,6 +95,7 @@ export function renderMarkdown(model: ReportModel): string {
     out.push(`### Host readiness${model.runs.length > 1 ? ` (run ${md(r.id)})` : ''}: ${r.readiness!.ready ? 'ready' : 'not ready'}`, '');
     if (line) out.push(`> ${md(line)}`, '');
     for (const i of r.readiness!.items) out.push(`- ${i.status === 'ok' ? 'ok' : i.status === 'unknown' ? 'unknown' : '**not ready**'}: ${md(i.title)}: ${md(i.detail)}${i.status === 'not-ready' && i.fix ? ` Fix: \`${i.fix}\`` : ''}`);
+    if (r.hostSpeed) out.push(`- ${md(r.hostSpeed)}`);
     out.push('');
   }
   if (model.warnings.length) {

@@ -42,6 +42,8 @@ export interface RunView {
   current: boolean;
   /** Host readiness as the run checked it (runs before it was recorded lack it). */
   readiness?: ReadinessRecord;
+  /** The host-speed probe over the run's measured repetitions, in a sentence (runs that record it). */
+  hostSpeed?: string;
   samples: { measured: number; warmup: number };
 }
 

@@ -1,11 +1,12 @@
 // What a reader of the report must know about how a run went, as warnings: a partial run, failed or
 // blocked paths, failed repetitions (one warning per reason), the runner's notes on repetitions
-// (merged when they say the same thing; a path starved of CPU among them), and collectors that could
-// not count.
+// (merged when they say the same thing; a path starved of CPU among them), collectors that could
+// not count, and series that followed the host's speed rather than the path's.
 
 import type { BackendOutcome, RepOutcome } from '../run/record.ts';
 import type { Warning } from '../stats/warnings.ts';
 import { regionRole } from './costs.ts';
+import { hostSpeedWarnings } from './host-speed.ts';
 import { IDLE_SCENARIO } from './idle.ts';
 import type { CollectorAvailability, LoadedRun } from './load.ts';
 
@@ -33,7 +34,7 @@ export function runWarnings(r: LoadedRun): Warning[] {
     }
     out.push(...failedRepWarnings(r.host, run, b), ...repNoteWarnings(r.host, run, b, r.record.provenance?.cpuCount));
   }
-  out.push(...collectorWarnings(r));
+  out.push(...collectorWarnings(r), ...hostSpeedWarnings(r));
   return out;
 }
 

@@ -5,6 +5,7 @@
 import type { NicBackend } from '../backends/types.ts';
 import type { RunPlan } from '../config/plan.ts';
 import type { HostFacts } from '../host/facts.ts';
+import type { HostProbeReading } from '../host/speed-probe.ts';
 import type { GuestImage } from '../image/build.ts';
 import type { CollectorFactory, GuestLauncher } from './launcher.ts';
 import type { Placer, RunPlacement } from './placement-step.ts';
@@ -21,6 +22,8 @@ export interface RunSeams {
   collectors: CollectorFactory;
   /** Pins a path's threads to cores (CPU placement) and reads host readiness. */
   placer: Placer;
+  /** Reads how fast the host is just now (before and after each measured repetition). */
+  speedProbe: () => HostProbeReading;
 }
 
 export interface RunEnv extends RunSeams {

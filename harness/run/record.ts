@@ -72,6 +72,8 @@ const provenanceSchema = z.object({
 });
 export type Provenance = z.infer<typeof provenanceSchema>;
 
+const hostProbeReadingSchema = z.object({ memNs: z.number(), spinNs: z.number(), cpu: z.number().int().optional() });
+
 const repSchema = z.object({
   scenario: z.string(),
   rep: z.number().int().nonnegative(),
@@ -85,6 +87,8 @@ const repSchema = z.object({
   raw: z.array(z.string()).optional(),
   /** Data-quality remarks about this repetition (a collector that failed, a clamped baseline). */
   notes: z.array(z.string()).optional(),
+  /** The host's speed just before and just after the repetition's windows (host/speed-probe.ts). */
+  hostProbe: z.object({ before: hostProbeReadingSchema, after: hostProbeReadingSchema.optional() }).optional(),
 });
 export type RepOutcome = z.infer<typeof repSchema>;
 

@@ -16,6 +16,7 @@ import { installFix, packageOf, probeHost, type ExtraProbes, type HostFacts } fr
 import { acquireHostLock, recoverDeadRuns, type RecoveryReport } from '../host/recovery.ts';
 import { recordChildrenIn, selfIdentity, writeOwner } from '../host/registry.ts';
 import { Scope } from '../host/scope.ts';
+import { probeHostSpeed } from '../host/speed-probe.ts';
 import { ensureImage, type GuestImage } from '../image/build.ts';
 import { runtimeRoot } from '../paths.ts';
 import { chooseAccel, type ProbeOptions } from '../vm/accel.ts';
@@ -62,6 +63,7 @@ export const realSeams: BenchSeams = {
   launcher: qemuLauncher,
   collectors: standardCollectors,
   placer: realPlacer,
+  speedProbe: probeHostSpeed,
   hostGuard: {
     lock: (run) => acquireHostLock(run),
     recover: (paths) => recoverDeadRuns(runtimeRoot, { markInterrupted: markRunInterrupted, paths }),

@@ -77,6 +77,9 @@ async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, c
     const raw: RawOutput[] = [];
     const warnings = new Set<string>();
     let stopped = true;
+    // The host's speed around the measured windows, so that a reader can tell a slow path from a
+    // slow moment of the host (see host/speed-probe.ts); not for warm-ups, whose numbers are dropped.
+    if (!warmup) result.hostProbe = { before: env.speedProbe() };
     try {
       for (const variant of impl.variants(s)) {
         const variantLabel = variant.suffix ? `${label}.${variant.suffix}` : label;
@@ -101,6 +104,7 @@ async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, c
         env.reporter.samples?.(records);
       }
       stopped = false;
+      if (result.hostProbe) result.hostProbe.after = env.speedProbe();
     } catch (err) {
       if (env.signal.aborted || err instanceof StorageError) throw err;
       result.status = 'failed';

@@ -18,7 +18,8 @@ export type WarningCode =
   | 'host-differs'
   | 'collector-unavailable'
   | 'rep-note'
-  | 'cpu-starved';
+  | 'cpu-starved'
+  | 'host-speed';
 
 /** Where a finding applies; absent fields mean "all of them". */
 export interface WarningSubject {
@@ -76,6 +77,7 @@ const CONSEQUENCE: Record<WarningCode, number> = {
   'host-differs': 0,
   'failed-rep': 1,
   'cpu-starved': 1,
+  'host-speed': 2,
   'no-ci': 2,
   'no-power': 2,
   'high-cv': 2,

@@ -303,6 +303,8 @@ export async function fakeBench(o: FakeBench): Promise<{ outcome?: BenchOutcome;
     launcher: o.launcher ?? new FakeLauncher(),
     collectors: o.collectors ?? fakeCollectors(),
     placer: new FakePlacer(),
+    // A fixed reading: the real probe spends 50 ms of CPU, which adds up over many fake repetitions.
+    speedProbe: () => ({ memNs: 100, spinNs: 1700, cpu: 0 }),
     hostGuard: { lock: () => () => undefined, recover: async () => ({ runs: [], processGroups: 0, netns: [], resultsMarked: [], notes: [] }) },
     probeHost: async () => host,
     image: async () => image,

@@ -90,6 +90,11 @@ describe('a run in rounds, on fakes', () => {
     expect(clientPaths).toEqual(['p1', 'p1', 'p2', 'p2', 'p3', 'p3', 'p3', 'p2', 'p1', 'p1', 'p2', 'p3']);
     expect(launcher.shutDown.sort()).toEqual(['p1/a', 'p1/b', 'p2/a', 'p2/b', 'p3/a', 'p3/b']);
     for (const b of r.backends) expect(b.scenarios!.map((s) => s.status)).toEqual(['ok', 'ok']);
+    // The host's speed is probed around every measured repetition, never around a warm-up.
+    for (const rep of r.backends.flatMap((b) => b.reps)) {
+      if (rep.warmup) expect(rep.hostProbe).toBeUndefined();
+      else expect(rep.hostProbe).toMatchObject({ before: { memNs: expect.any(Number), spinNs: expect.any(Number) }, after: { memNs: expect.any(Number) } });
+    }
     // Parked between turns: each guest stopped after the shared idle baseline, continued for each run
     // of visits in a row (p1: round 0, then rounds 1-2 back to back) and stopped when another path
     // is measured next. The fake
