@@ -212,6 +212,8 @@ function backendViews(r: LoadedRun): BackendView[] {
       if (b.reason) v.reason = b.reason;
       if (b.fix) v.fix = b.fix;
       if (b.features && Object.keys(b.features).length) v.features = b.features;
+      if (b.negotiated && Object.keys(b.negotiated).length) v.negotiated = b.negotiated;
+      if (b.variant) v.variant = b.variant;
       if (b.placement) v.placement = b.placement;
       return v;
     });
