@@ -34,7 +34,7 @@ export function variantId(path: string, name: string): string {
   return `${path}${VARIANT_SEPARATOR}${name}`;
 }
 
-/** `virtio-net~no-event-idx` -> path `virtio-net`, variant `no-event-idx`; a plain path id has no variant. */
+/** `<path>~<name>` -> path `<path>`, variant `<name>`; a plain path id has no variant. */
 export function splitSeriesId(id: string): { path: string; variant?: string } {
   const i = id.indexOf(VARIANT_SEPARATOR);
   return i < 0 ? { path: id } : { path: id.slice(0, i), variant: id.slice(i + 1) };
@@ -86,7 +86,7 @@ const INSTEAD: Readonly<Record<string, string>> = {
 /**
  * Check every variant's device properties against `help(driver)` (what the host's QEMU lists for the
  * path's NIC device) and return the plan's variants with their values in command-line form. Every
- * problem names its profile field (`variants.virtio-net[0].device.foo`); all of them make one
+ * problem names its profile field (`variants.<path>[0].device.foo`); all of them make one
  * UsageError (exit 2), in the format of the profile's other errors.
  */
 export function checkVariants(
