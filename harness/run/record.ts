@@ -181,6 +181,8 @@ const negotiatedSchema = z.object({
   driver: z.string().optional(),
   /** Every offload `ethtool -k` lists, on or off (absent when ethtool failed). */
   offloads: z.record(z.string(), z.boolean()).optional(),
+  /** The interface's MTU in the guest. */
+  mtu: z.number().int().positive().optional(),
 });
 export type NegotiatedRecord = z.infer<typeof negotiatedSchema>;
 

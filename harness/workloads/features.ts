@@ -29,6 +29,8 @@ export interface NicNegotiation {
   driver?: string;
   /** Every offload `ethtool -k` lists, on or off (absent when ethtool failed). */
   offloads?: Record<string, boolean>;
+  /** The interface's MTU as the guest's kernel has it (a variant's MTU is checked against it). */
+  mtu?: number;
 }
 
 /** Read the NIC's negotiated virtio features (sysfs) and its offloads (`ethtool -k`, in the guest image). */
@@ -43,6 +45,9 @@ export async function readNicNegotiation(g: Endpoint, signal?: AbortSignal): Pro
   }
   const offloads = await g.exec(['ethtool', '--show-features', g.iface], 10, signal);
   if (offloads.status === 0) out.offloads = Object.fromEntries(parseEthtoolFeatures(offloads.stdout));
+  // With segmentation offloads on, packet sizes at the NIC do not show the MTU; the interface does.
+  const mtu = await g.exec(['cat', `/sys/class/net/${g.iface}/mtu`], 10, signal);
+  if (mtu.status === 0 && /^\d+\s*$/.test(mtu.stdout)) out.mtu = Number(mtu.stdout.trim());
   return out;
 }
 
