@@ -4,6 +4,7 @@
 import type { MetricName } from '../metrics.ts';
 import type { Direction } from '../metrics.ts';
 import type { BackendStatus, NegotiatedRecord, PhaseTiming, PlacementRecord, Provenance, ReadinessRecord, RunStatus, VariantRecord, WallRecord } from '../run/record.ts';
+import type { AblationView } from './ablation.ts';
 import type { CostSeries, PacketSize } from './costs.ts';
 import type { IdleView } from './idle.ts';
 import type { PathLook } from './format.ts';
@@ -127,6 +128,8 @@ export interface MethodNotes {
   outliers: string;
   drift: string;
   warmup: string;
+  /** How the variants' changes against their paths were estimated (reports with variants). */
+  ablation?: string;
 }
 
 export interface ReportModel {
@@ -155,6 +158,8 @@ export interface ReportModel {
   /** Names of the sample sources: the generic ones and those of the paths' own collectors. */
   sourceNames: Readonly<Record<string, string>>;
   ratios: RatioView[];
+  /** Each path measured with variants: every variant's change against the path (empty without variants). */
+  ablation: AblationView[];
   backends: BackendView[];
   warnings: Warning[];
   thresholds: QualityThresholds;
