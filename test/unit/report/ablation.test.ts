@@ -9,6 +9,8 @@ import { ablationFigure } from '../../../harness/report/ablation-figure.ts';
 import { ablationTable } from '../../../harness/report/ablation-view.ts';
 import { effectWords, percentChange, rowWords, signedCount } from '../../../harness/report/ablation.ts';
 import { buildReportModel } from '../../../harness/report/build.ts';
+import { compareRuns } from '../../../harness/report/compare.ts';
+import { renderCompareHtml, renderCompareMarkdown } from '../../../harness/report/compare-render.ts';
 import { renderHtml } from '../../../harness/report/html.ts';
 import { loadRun } from '../../../harness/report/load.ts';
 import { renderMarkdown } from '../../../harness/report/markdown.ts';
@@ -127,5 +129,17 @@ describe('ablation view of a stored run with variants', () => {
     expect(plain.methods.ablation).toBeUndefined();
     expect(renderHtml(plain, [])).not.toContain('id="ablation"');
     expect(renderMarkdown(plain)).not.toContain('### Variants');
+  });
+
+  it('compare: variant series are compared like any path, and each variant\'s effect is set beside the other run\'s', () => {
+    // The run: event_idx off now costs 10 % more throughput than in the baseline.
+    const later = copyRun('tcg-variants', { sample: (x) => (x.backend === 'virtio-net~no-event-idx' && x.metric === 'throughput' ? { ...x, value: x.value * 0.9 } : x) });
+    const c = compareRuns(dir, later);
+    expect(c.rows.find((r) => r.backend === 'virtio-net~no-event-idx' && r.metric === 'throughput')?.verdict).toBe('worse');
+    const pair = c.ablation.find((p) => p.variant === 'no-event-idx' && p.measure === 'throughput')!;
+    expect(pair.run!.ratio / pair.baseline!.ratio).toBeCloseTo(0.9, 6);
+    expect(c.ablation.filter((p) => p.measure === 'throughput').map((p) => p.variant).sort()).toEqual(['mq2', 'no-csum', 'no-event-idx']);
+    expect(renderCompareMarkdown(c)).toMatch(/\| virtio-net \| event\\_idx=off \| throughput -1\d % \(.*\) \| throughput -2\d % \(/);
+    expect(renderCompareHtml(c)).toContain('Variants against their paths, in each run');
   });
 });
