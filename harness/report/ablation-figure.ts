@@ -2,9 +2,9 @@
 // ratio to its path with its interval (1× is the path). Its words (measure titles, who the view is
 // about) are shared with the table in ablation-view.ts.
 
-import { ABLATION_MEASURES, type AblationMeasure, type AblationView } from './ablation.ts';
+import { ABLATION_MEASURES, shownInterval, type AblationMeasure, type AblationView } from './ablation.ts';
 import { SERIES_COLORS, type FigureSpec } from './figure-spec.ts';
-import { slug } from './figure-parts.ts';
+import { MIN_WHISKER_N, slug } from './figure-parts.ts';
 import type { ReportModel } from './model.ts';
 
 export const MEASURE_TITLES: Record<AblationMeasure, { text: string; sub: string }> = {
@@ -49,13 +49,14 @@ export function ablationFigure(model: Pick<ReportModel, 'multiHost'>, v: Ablatio
       color: SERIES_COLORS[i % SERIES_COLORS.length]!,
       values: v.rows.map((r) => r.effects.find((e) => e.measure === m)?.ratio ?? null),
       whiskers: v.rows.map((r) => {
-        const ci = r.effects.find((e) => e.measure === m)?.ci;
+        const e = r.effects.find((x) => x.measure === m);
+        const ci = e ? shownInterval(e) : null;
         return ci ? [ci.low, ci.high] : null;
       }),
     })),
     referenceLine: { value: 1, label: `1× = ${v.path}` },
     sources: [...new Set(v.rows.flatMap((r) => r.effects.map((e) => e.source)))],
-    caption: `bar: variant ÷ path (${v.paired ? 'geometric mean of the rounds\u2019 ratios' : 'ratio of medians'}); whisker: 95 % interval; variants sorted by the size of their first effect`,
+    caption: `bar: variant ÷ path (${v.paired ? 'geometric mean of the rounds\u2019 ratios' : 'ratio of medians'}); whisker: 95 % interval (from ${MIN_WHISKER_N} ${v.paired ? 'rounds' : 'repetitions'}); variants sorted by the size of their first effect`,
     width: 'full',
   };
 }

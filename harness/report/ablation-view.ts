@@ -5,7 +5,8 @@
 
 import { html, type SafeHtml } from './escape.ts';
 import { escapeMarkdown as md } from './escape.ts';
-import { ablationMethod, intervalWords, percentChange, rowWords, type AblationEffect, type AblationView } from './ablation.ts';
+import { ablationMethod, intervalWords, percentChange, rowWords, shownInterval, type AblationEffect, type AblationView } from './ablation.ts';
+import { MIN_WHISKER_N } from './figure-parts.ts';
 import { MEASURE_TITLES, measureLabel, measuresOf, who } from './ablation-figure.ts';
 import type { RenderedFigure } from './charts.ts';
 import { slug } from './figure-parts.ts';
@@ -19,7 +20,7 @@ function effectCell(e: AblationEffect | undefined): Cell {
   const how = e.interval === 'paired' ? `${e.n} rounds, paired` : `n = ${e.n} per series, bootstrap`;
   return {
     text: percentChange(e.ratio),
-    note: intervalWords(e.ci) || 'no interval',
+    note: intervalWords(shownInterval(e)) || `n = ${e.n}: no interval below ${MIN_WHISKER_N}`,
     title: `${formatValue(e.value, e.unit)} against ${formatValue(e.base, e.unit)} (medians); ratio ${e.ratio.toFixed(3)}; ${how}`,
   };
 }

@@ -11,6 +11,7 @@ import { medianRatio, RATIO_METHOD } from '../stats/ratio.ts';
 import { isHeadline, type SeriesStats } from '../stats/series.ts';
 import type { VariantRecord } from '../run/record.ts';
 import { variantOf, type CostSeries } from './costs.ts';
+import { MIN_WHISKER_N } from './figure-parts.ts';
 import { pathOrder, sourceList, type PathLook } from './format.ts';
 import type { LoadedRun } from './load.ts';
 import type { BackendView } from './model.ts';
@@ -236,11 +237,25 @@ export function signedCount(x: number): string {
 }
 
 /**
+ * The interval a reader is shown: none below {@link MIN_WHISKER_N} pairs or repetitions, as for every
+ * other interval of the report (with two, t(1) = 12.7 spans most of the axis and says nothing).
+ */
+export function shownInterval(e: Pick<AblationEffect, 'ci' | 'n'>): ConfidenceInterval | null {
+  return e.n >= MIN_WHISKER_N ? e.ci : null;
+}
+
+/** Why an effect has no interval: `2 rounds, too few for an interval`. */
+function tooFew(e: Pick<AblationEffect, 'interval' | 'n'>): string {
+  return `${e.interval === 'paired' ? `${e.n} round${e.n === 1 ? '' : 's'}` : `n = ${e.n}`}, too few for an interval`;
+}
+
+/**
  * One effect in words: a change in percent with its interval (`throughput -12 % (-18 to -6 %)`);
  * counts per GB lead with the difference in counts (`+3.1 k device accesses per GB (+8 %, 2 to 14 %)`).
  */
-export function effectWords(e: AblationEffect): string {
-  const ci = intervalWords(e.ci);
+export function effectWords(e: AblationEffect, sayMissing = true): string {
+  const shown = shownInterval(e);
+  const ci = shown ? intervalWords(shown) : sayMissing ? '(no interval)' : '';
   if (e.measure === 'count-per-gb') return `${signedCount(e.value - e.base)} ${e.label} (${percentChange(e.ratio)}${ci ? `, ${ci.slice(1, -1)}` : ''})`;
   return `${e.label} ${percentChange(e.ratio)}${ci ? ` ${ci}` : ''}`;
 }
@@ -248,7 +263,10 @@ export function effectWords(e: AblationEffect): string {
 /** A variant in one line: `event_idx=off: throughput -12 % (-18 to -6 %), +3.1 k exits per GB (+8 %, 2 to 14 %)`. */
 export function rowWords(r: AblationRow): string {
   const refused = r.refused.length ? ` [not followed: ${r.refused.join(', ')}]` : '';
-  return `${r.change}${refused}: ${r.effects.map(effectWords).join(', ')}`;
+  // Too few rounds for any interval: said once, not after every effect.
+  const none = r.effects.every((e) => !shownInterval(e));
+  const words = r.effects.map((e) => effectWords(e, !none)).join(', ');
+  return `${r.change}${refused}: ${words}${none && r.effects.length ? ` (${tooFew(r.effects[0]!)})` : ''}`;
 }
 
 /** How the intervals were taken, as the Methods list and the section say it. */

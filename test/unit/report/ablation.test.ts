@@ -121,6 +121,17 @@ describe('ablation view of a stored run with variants', () => {
     expect(mb.methods.ablation).toMatch(/ratio of medians.*bootstrap/);
   });
 
+  it('with fewer than three rounds, no interval is shown (t with one degree of freedom spans most of the axis)', () => {
+    const two = copyRun('tcg-variants', { sample: (x) => (x.rep >= 2 ? { ...x, backend: 'elsewhere' } : x) });
+    const m2 = model(two);
+    const row = m2.ablation[0]!.rows.find((r) => r.name === 'no-event-idx')!;
+    expect(row.effects[0]).toMatchObject({ interval: 'paired', n: 2 });
+    expect(row.effects[0]!.ci).not.toBeNull();
+    expect(rowWords(row)).toMatch(/^event_idx=off: throughput -1\d %, packet rate \(64 B\) -\d+ %, \+[\d.]+ k device accesses per GB \(\+\d+ %\), host CPU per Gbit\/s \+\d+ % \(2 rounds, too few for an interval\)$/);
+    expect(ablationFigure(m2, m2.ablation[0]!)!.datasets[0]!.whiskers!.every((w) => w === null)).toBe(true);
+    expect(ablationTable(m2, m2.ablation[0]!).rows[0]![2]!.note).toBe('n = 2: no interval below 3');
+  });
+
   it('a variant without series of its own is listed as not compared; a run without variants has no view', () => {
     const failed = copyRun('tcg-variants', { sample: (s) => (s.backend === 'virtio-net~mq2' ? { ...s, backend: 'elsewhere' } : s) });
     expect(model(failed).ablation[0]!.missing).toEqual(['mq2']);
