@@ -11,6 +11,7 @@ import { effectWords, percentChange, rowWords, signedCount } from '../../../harn
 import { buildReportModel } from '../../../harness/report/build.ts';
 import { compareRuns } from '../../../harness/report/compare.ts';
 import { renderCompareHtml, renderCompareMarkdown } from '../../../harness/report/compare-render.ts';
+import { renderStatsJson } from '../../../harness/report/exports.ts';
 import { renderHtml } from '../../../harness/report/html.ts';
 import { loadRun } from '../../../harness/report/load.ts';
 import { renderMarkdown } from '../../../harness/report/markdown.ts';
@@ -107,6 +108,8 @@ describe('ablation view of a stored run with variants', () => {
     expect(md).toContain('### Variants of virtio-net');
     expect(md).toMatch(/\| no-event-idx \| event\\_idx=off \| -1\d % \(/);
     expect(md).toContain('- event\\_idx=off: throughput -1');
+    const stats = JSON.parse(renderStatsJson(m)) as { ablation: { path: string; rows: { name: string; effects: { measure: string; ratio: number }[] }[] }[] };
+    expect(stats.ablation[0]!.rows[0]!.effects[0]).toMatchObject({ measure: 'throughput', ratio: m.ablation[0]!.rows[0]!.effects[0]!.ratio });
   });
 
   it('without rounds, a ratio of medians with a bootstrap interval', () => {
