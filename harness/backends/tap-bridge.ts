@@ -15,12 +15,16 @@ export interface TapTopology {
   hostAddress: string;
 }
 
-/** The path's own namespace (`path` is its id): in rounds, every tap path is up at the same time. */
+/**
+ * The path's own namespace (`path` is its id; a variant's is `<path>-<variant>`): in rounds, every
+ * tap path and variant is up at the same time. Taps and bridge carry the guests' MTU when it is not 1500.
+ */
 export async function setUpTapBridge(scope: Scope, ctx: BackendContext, path: string, queues = 1): Promise<TapTopology> {
-  const ns = await Netns.create(scope, netnsName(ctx.tag, path), ctx.signal);
+  const ns = await Netns.create(scope, netnsName(ctx.tag, ctx.variant ? `${path}-${ctx.variant}` : path), ctx.signal);
   const bridge = bridgeName(ctx.tag);
-  await ns.addBridge(scope, bridge, `${HOST_SIDE_IP}/${PREFIX}`, ctx.signal);
-  for (const g of ctx.guests) await ns.addTap(scope, g.tap, bridge, ctx.signal, queues > 1);
+  const mtu = ctx.mtu !== undefined && ctx.mtu !== 1500 ? ctx.mtu : undefined;
+  await ns.addBridge(scope, bridge, `${HOST_SIDE_IP}/${PREFIX}`, ctx.signal, mtu);
+  for (const g of ctx.guests) await ns.addTap(scope, g.tap, bridge, ctx.signal, queues > 1, mtu);
   return { netns: ns.name, bridge, hostAddress: HOST_SIDE_IP };
 }
 

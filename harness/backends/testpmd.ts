@@ -49,12 +49,15 @@ export function testpmdArgv(o: TestpmdOptions): string[] {
 
 /**
  * The app arguments of testpmd as a switch: io forwarding between its ports, started at once, with
- * `queues` queue pairs per port (the guests' NIC queue pairs; 1 when absent).
+ * `queues` queue pairs per port (the guests' NIC queue pairs; 1 when absent). With a guest MTU above
+ * 1500, frames of that size are accepted and each fits one mbuf.
  */
-export function switchApp(o: { mbufs: number; forwardingCores: number; queues?: number }): string[] {
+export function switchApp(o: { mbufs: number; forwardingCores: number; queues?: number; mtu?: number }): string[] {
   const app = ['--forward-mode=io', '--auto-start', `--total-num-mbufs=${o.mbufs}`, `--nb-cores=${Math.max(1, o.forwardingCores)}`];
   const queues = o.queues ?? 1;
   if (queues > 1) app.push(`--rxq=${queues}`, `--txq=${queues}`);
+  // Ethernet header and CRC above the MTU; the mbuf's headroom and some slack above the frame.
+  if (o.mtu !== undefined && o.mtu > 1500) app.push(`--max-pkt-len=${o.mtu + 18}`, `--mbuf-size=${o.mtu + 512}`);
   return app;
 }
 

@@ -38,6 +38,13 @@ export interface BackendContext {
   queues?: number;
   /** A software switch that can busy-poll should (profile switchBusyPoll). */
   busyPoll?: boolean;
+  /** The guests' MTU: a tap, a bridge or a switch on the path carries frames of that size; 1500 when absent. */
+  mtu?: number;
+  /**
+   * Set when this is a variant of the path (profile `variants`): host resources the path names
+   * (namespaces, file prefixes) carry it, since a path and its variants are up at the same time.
+   */
+  variant?: string;
   /**
    * Cores chosen by CPU placement for helpers that pin themselves (`cpu.pinnedBy: 'itself'`), by
    * role: `light` for their threads that do little, `busy` for their data threads. Absent with
@@ -137,6 +144,10 @@ export interface PathPresentation {
   reference?: boolean;
   /** Names shown in reports for the sample sources of this path's own collectors. */
   sources?: Readonly<Record<string, string>>;
+  /** For a variant (profile `variants`): the path it varies, shown beside it in a lighter shade. */
+  variantOf?: string;
+  /** For a variant: its name. */
+  variant?: string;
 }
 
 /** A run that died without tearing down, as a path's recovery hook sees it. */

@@ -2,9 +2,9 @@
 // through a vhost-user socket; testpmd busy-polls and forwards port 0 <-> port 1 (io mode). QEMU is off the
 // data path; the switch burns a core polling. Its port counters are this path's own collector.
 
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Availability, Collector } from '../collectors/types.ts';
 import { installFix } from '../host/facts.ts';
 import type { Sample } from '../samples.ts';
@@ -13,7 +13,8 @@ import type { NicBackend } from './types.ts';
 import { MSIX_NOTE, needsMsixWorkaround, SWITCH_PORT_METRICS, vhostUserNic, waitForSockets } from './vhost-user-common.ts';
 
 const socketOf = (runtimeDir: string, index: number) => join(runtimeDir, `vhost-user-${index}.sock`);
-const filePrefix = (tag: string) => `iopath-${tag}`;
+/** DPDK's file prefix of the run's testpmd; a variant's carries its name, since a path and its variants are up together. */
+const filePrefix = (tag: string, variant?: string) => (variant ? `iopath-${tag}-${variant}` : `iopath-${tag}`);
 /** The sample source of testpmd's own counters. */
 const SOURCE = 'testpmd';
 const ROLE = 'testpmd';
@@ -68,12 +69,12 @@ export const vhostUserTestpmd: NicBackend = {
       scope,
       {
         lcores,
-        filePrefix: filePrefix(ctx.tag),
+        filePrefix: filePrefix(ctx.tag, ctx.variant),
         vdevs: sockets.map((s, i) => `net_vhost${i},iface=${s},queues=${queues}`),
         ...(ctx.host.hugepagesMount ? { hugepages: ctx.host.hugepagesMount } : {}),
         memoryMiB: TESTPMD_MEMORY_MIB,
         // Without enough mbufs a second instance cannot allocate its pool on ordinary memory.
-        app: switchApp({ mbufs: 16384, forwardingCores: lcores.length - 1, queues }),
+        app: switchApp({ mbufs: 16384, forwardingCores: lcores.length - 1, queues, ...(ctx.mtu !== undefined ? { mtu: ctx.mtu } : {}) }),
       },
       { logFile: join(ctx.resultsDir, 'testpmd.log'), signal: ctx.signal },
     );
@@ -92,11 +93,22 @@ export const vhostUserTestpmd: NicBackend = {
     };
   },
   recover: (dead) => {
-    const dir = dpdkRuntimeDir(filePrefix(dead.tag));
-    rmSync(dir, { recursive: true, force: true });
-    return [dir];
+    // The path's own instance and those of its variants (`iopath-<tag>-<variant>`).
+    const own = dpdkRuntimeDir(filePrefix(dead.tag));
+    const parent = dirname(own);
+    const dirs = [own, ...listDir(parent).filter((n) => n.startsWith(`${filePrefix(dead.tag)}-`)).map((n) => join(parent, n))];
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    return dirs;
   },
 };
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
 
 /** testpmd's own port counters over a window, as samples (source `testpmd`). */
 export class TestpmdCounters implements Collector {

@@ -60,6 +60,8 @@ export async function handrun(o: HandrunCommand): Promise<ExitCodeValue> {
   const base = resolvePlan(loaded, { ...o.overrides, ...(o.backends ? { backends: [...o.backends] } : {}) });
   const tcp = base.scenarios.find((s) => s.kind === 'tcp-stream');
   if (!tcp || base.scenarios.length !== 1) throw new UsageError(`profile ${o.profile} must have exactly one scenario, a tcp-stream (it has ${base.scenarios.map((s) => s.kind).join(', ')})`);
+  // A hand-typed pair has the paths' own NICs: a profile's variants have no hand-run counterpart.
+  if (base.variants.length) throw new UsageError(`profile ${o.profile} has variants (${base.variants.map((v) => v.id).join(', ')}); the hand-run comparison measures paths with their own NICs only`, 'use a profile without variants');
   const nics = new Map(base.backends.map((id) => [id, handNic(backends[id as keyof typeof backends])]));
   await provide(benchNeeds(base, { report: false, kvmPossible: existsSync('/dev/kvm') }), { install: o.install, signal: o.signal, log: (l) => process.stderr.write(`iopath: ${l}\n`) });
   const image = await ensureImage({ log: (l) => process.stderr.write(`iopath: ${l}\n`), signal: o.signal });

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.ts';
 import type { LoadedProfile } from './load.ts';
 import type { z } from 'zod';
 import { overridable, type ScenarioSpec } from './schema.ts';
+import { variantPlan, type VariantPlan } from './variants.ts';
 
 /** A TCP row's `parallel` is settled in the plan (it defaults to the guest NIC's queue pairs). */
 type Settled<S> = S extends { parallel?: number } ? Omit<S, 'parallel'> & { parallel: number } : S;
@@ -15,8 +16,13 @@ export type ScenarioPlan = Settled<ScenarioSpec> & { name: string };
 
 export interface RunPlan {
   profile: { name: string; path: string; hash: string; description?: string };
-  /** Ids of the paths to measure, in order (checked against the registry when the plan is resolved). */
+  /**
+   * Ids of the series to measure, in order: each path (checked against the registry when the plan
+   * is resolved), followed by its variants (`<path>~<name>`, described in `variants`).
+   */
   backends: string[];
+  /** The variants among `backends`, each with what it changes (profile `variants`). */
+  variants: VariantPlan[];
   repetitions: number;
   warmup: number;
   accel: 'auto' | 'kvm' | 'tcg';
@@ -61,9 +67,12 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     const row = { ...s, name: s.name ?? s.kind, durationSec: duration ?? s.durationSec };
     return 'parallel' in row || s.kind === 'tcp-stream' || s.kind === 'tcp-stream-no-offload' ? { ...row, parallel: (row as { parallel?: number }).parallel ?? p.guest.queues } : row;
   }) as ScenarioPlan[];
+  // Each path's variants follow it; a path left out (by --backends) takes its variants with it.
+  const variants = backends.flatMap((id) => (p.variants[id] ?? []).map((v) => variantPlan(id, v)));
   const plan: RunPlan = {
     profile: { name: p.name, path: loaded.path, hash: loaded.hash, ...(p.description ? { description: p.description } : {}) },
-    backends,
+    backends: backends.flatMap((id) => [id, ...variants.filter((v) => v.of === id).map((v) => v.id)]),
+    variants,
     repetitions,
     warmup,
     accel,
@@ -77,6 +86,16 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     timeouts: { ...p.timeouts },
   };
   return deepFreeze(plan);
+}
+
+/** Default guest MTU on the path under test. */
+export const DEFAULT_MTU = 1500;
+
+/** The guests of one series: the profile's, with a variant's queues and MTU (vCPUs at least the queue pairs). */
+export function guestFor(plan: Readonly<RunPlan>, id: string): { memoryMiB: number; vcpus: number; queues: number; mtu: number } {
+  const v = plan.variants.find((x) => x.id === id);
+  const queues = v?.queues ?? plan.guest.queues;
+  return { memoryMiB: plan.guest.memoryMiB, vcpus: Math.max(plan.guest.vcpus, queues), queues, mtu: v?.mtu ?? DEFAULT_MTU };
 }
 
 /** A flag's value checked by the schema of the profile field it overrides; undefined when not given. */

@@ -77,6 +77,24 @@ export const scenarioSchema = z.discriminatedUnion(
   },
 );
 
+/** Variant names: they become part of the series id (`<path>~<name>`) and of host resource names. */
+export const VARIANT_NAME = /^[a-z0-9][a-z0-9-]{0,23}$/;
+
+/**
+ * One variant of a path: the path measured again as its own series with these changes. `device`
+ * holds properties of the guest NIC's QEMU device (checked against what the host's QEMU lists for
+ * it before the run starts); `mtu` is the guests' MTU (and the tap's or the switch's where the path
+ * has one); `queues` the NIC's queue pairs (guest.queues for this series).
+ */
+export const variantSchema = strict({
+  name: z.string().regex(VARIANT_NAME, 'use lower-case letters, digits and "-" (at most 24), starting with a letter or digit'),
+  description: z.string().max(500).optional(),
+  device: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'not a QEMU property name'), z.union([z.boolean(), z.number(), z.string().max(200)])).default({}),
+  /** Guest MTU, from IPv4's minimum to a jumbo frame. */
+  mtu: int(576, 9000).optional(),
+  queues: int(1, 8).optional(),
+});
+
 export const profileSchema = strict({
   /** Defaults to the file name. */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" and "-" (at most 64)').optional(),
@@ -126,6 +144,11 @@ export const profileSchema = strict({
     queues: int(1, 8).default(1),
   }).default({ memoryMiB: 512, vcpus: 1, queues: 1 }),
   scenarios: z.array(scenarioSchema).min(1),
+  /**
+   * Variants per path: each one is measured as its own series (`<path>~<name>`) beside the path
+   * itself, which keeps the defaults. See README.md, "Variants".
+   */
+  variants: z.record(z.string(), z.array(variantSchema).min(1).max(32)).default({}),
   timeouts: strict({
     /** Longest a guest may take to boot to its agent. */
     bootSec: int(5, 3600).default(120),
@@ -136,6 +159,23 @@ export const profileSchema = strict({
   if (Array.isArray(p.backends)) {
     p.backends.forEach((b, i) => {
       if (p.backends.indexOf(b) !== i) ctx.addIssue({ code: 'custom', path: ['backends', i], message: `"${b}" is listed twice` });
+    });
+  }
+  for (const [path, list] of Object.entries(p.variants)) {
+    if (!isBackendId(path)) {
+      ctx.addIssue({ code: 'custom', path: ['variants', path], message: `unknown backend "${path}"; known: ${backendIds.join(', ')}` });
+      continue;
+    }
+    if (Array.isArray(p.backends) && !p.backends.includes(path)) {
+      ctx.addIssue({ code: 'custom', path: ['variants', path], message: `"${path}" is not in backends (${p.backends.join(', ')}); a variant is measured beside its path` });
+    }
+    const seen = new Set<string>();
+    list.forEach((v, i) => {
+      if (seen.has(v.name)) ctx.addIssue({ code: 'custom', path: ['variants', path, i, 'name'], message: `variant name "${v.name}" is used twice for ${path}` });
+      seen.add(v.name);
+      if (Object.keys(v.device).length === 0 && v.mtu === undefined && v.queues === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['variants', path, i], message: `variant "${v.name}" changes nothing; give it device properties, mtu or queues` });
+      }
     });
   }
   const names = new Set<string>();
@@ -149,3 +189,4 @@ export const profileSchema = strict({
 export type ProfileInput = z.input<typeof profileSchema>;
 export type Profile = z.output<typeof profileSchema>;
 export type ScenarioSpec = z.output<typeof scenarioSchema>;
+export type VariantSpec = z.output<typeof variantSchema>;

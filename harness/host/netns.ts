@@ -36,19 +36,24 @@ export class Netns {
   }
 
   // Links follow the namespace's rule: disposer first, then an uncancelled creation.
-  async addBridge(scope: Scope, name: string, address?: string, signal?: AbortSignal): Promise<void> {
+  /** A bridge; `mtu` when its frames are larger than Ethernet's 1500 bytes. */
+  async addBridge(scope: Scope, name: string, address?: string, signal?: AbortSignal, mtu?: number): Promise<void> {
     signal?.throwIfAborted();
     scope.defer(`delete bridge ${name}`, () => this.deleteLink(name));
-    await this.ip(['link', 'add', name, 'type', 'bridge']);
+    await this.ip(['link', 'add', name, ...(mtu ? ['mtu', String(mtu)] : []), 'type', 'bridge']);
     if (address) await this.ip(['addr', 'add', address, 'dev', name]);
     await this.ip(['link', 'set', name, 'up']);
   }
 
-  /** A tap on `bridge`; `multiQueue` for a NIC with several queue pairs (QEMU opens one file per pair). */
-  async addTap(scope: Scope, name: string, bridge: string, signal?: AbortSignal, multiQueue = false): Promise<void> {
+  /**
+   * A tap on `bridge`; `multiQueue` for a NIC with several queue pairs (QEMU opens one file per
+   * pair); `mtu` set before it joins the bridge, so the bridge keeps its own.
+   */
+  async addTap(scope: Scope, name: string, bridge: string, signal?: AbortSignal, multiQueue = false, mtu?: number): Promise<void> {
     signal?.throwIfAborted();
     scope.defer(`delete tap ${name}`, () => this.deleteLink(name));
     await this.ip(['tuntap', 'add', 'dev', name, 'mode', 'tap', ...(multiQueue ? ['multi_queue'] : [])]);
+    if (mtu) await this.ip(['link', 'set', name, 'mtu', String(mtu)]);
     await this.ip(['link', 'set', name, 'master', bridge]);
     await this.ip(['link', 'set', name, 'up']);
   }

@@ -10,6 +10,7 @@ import { OUTLIER_ALPHA, OUTLIER_MIN_N, OUTLIER_MIN_RELATIVE_DEVIATION } from '..
 import { RATIO_METHOD } from '../stats/ratio.ts';
 import { analyseSeries, groupSamples, isHeadline, mergedQualityWarnings, repetitionWarnings, repKey, type SeriesInput, type SeriesStats } from '../stats/series.ts';
 import { DEFAULT_THRESHOLDS, groupWarnings, type QualityThresholds } from '../stats/warnings.ts';
+import { ablationMethod, ablationRun, computeAblation } from './ablation.ts';
 import { basisWords, compareVariants, costSeries, packetSizes, variantLabel, variantOf, type CostSeries } from './costs.ts';
 import { orderedScenarios } from './figures.ts';
 import { mergePaths, pathOrder, sourceNames } from './format.ts';
@@ -55,6 +56,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   const backends = current.flatMap(backendViews);
   const references = referencePaths(series, hosts, paths);
   const ratios = computeRatios(series, costs, references, paths, names);
+  const ablation = computeAblation({ series, costs, backends, runs: current.map(ablationRun), paths });
   // At most one entry per path and scenario, the most consequential first (see groupWarnings).
   const scenarioOrder = orderedScenarios({ series });
   const warnings = groupWarnings([
@@ -82,6 +84,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
     paths,
     sourceNames: names,
     ratios,
+    ablation,
     backends,
     warnings,
     thresholds,
@@ -91,6 +94,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
       outliers: `each repetition against the mean and spread of the others (leave-one-out t, as in Grubbs' test), beyond the t quantile that a series of pure noise exceeds by chance with probability ${OUTLIER_ALPHA} (${OUTLIER_ALPHA}/2n per value and side, so the limit is stricter at small n), from ${OUTLIER_MIN_N} repetitions, and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median (packet loss: more than 1 percentage point); flagged, not removed`,
       drift: `Mann–Kendall trend test over the repetitions in the order they ran (round by round when the paths were measured in interleaved rounds; exact below 41 values without ties), from ${DRIFT_MIN_N} repetitions, p < ${thresholds.driftAlpha}; size by the Theil–Sen slope`,
       warmup: 'warm-up repetitions and repetitions recorded as failed are excluded from every statistic',
+      ...(ablation.length ? { ablation: ablationMethod(ablation) } : {}),
     },
     trend: computeTrend(runs),
     ...(options.iopathVersion ? { iopathVersion: options.iopathVersion } : {}),
@@ -212,6 +216,8 @@ function backendViews(r: LoadedRun): BackendView[] {
       if (b.reason) v.reason = b.reason;
       if (b.fix) v.fix = b.fix;
       if (b.features && Object.keys(b.features).length) v.features = b.features;
+      if (b.negotiated && Object.keys(b.negotiated).length) v.negotiated = b.negotiated;
+      if (b.variant) v.variant = b.variant;
       if (b.placement) v.placement = b.placement;
       return v;
     });

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metricInfo } from '../metrics.ts';
 import { formatP } from '../stats/series.ts';
+import { ablationCompareHtml, ablationCompareMarkdown } from './compare-ablation.ts';
 import type { CompareResult, ComparisonRow, Verdict } from './compare.ts';
 import { escapeMarkdown as md, html, raw, type SafeHtml } from './escape.ts';
 import { directionWords, displayScale, formatDims, formatPercent, formatScaled, formatTime } from './format.ts';
@@ -57,6 +58,7 @@ export function renderCompareMarkdown(c: CompareResult): string {
     if (c.onlyInBaseline.length) out.push(`Only in the baseline (not compared): ${list(c.onlyInBaseline)}.`, '');
     if (c.onlyInRun.length) out.push(`Only in the run (not compared): ${list(c.onlyInRun)}.`, '');
   }
+  out.push(...ablationCompareMarkdown(c.ablation));
   out.push(`<details><summary>All ${c.rows.length} comparisons</summary>`, '', ...mdTable(c.rows), '', '</details>', '');
   return out.join('\n');
 }
@@ -94,6 +96,7 @@ ${c.warnings.length ? html`<ul class="warnings">${c.warnings.map((w) => html`<li
   })}</tbody></table>
 ${c.onlyInBaseline.length ? html`<p class="muted">Only in the baseline (not compared): ${c.onlyInBaseline.map((x) => `${x.backend} ${x.scenario} ${x.metric}${formatDims(x.dims) ? ` (${formatDims(x.dims)})` : ''}`).join('; ')}.</p>` : ''}
 ${c.onlyInRun.length ? html`<p class="muted">Only in the run (not compared): ${c.onlyInRun.map((x) => `${x.backend} ${x.scenario} ${x.metric}${formatDims(x.dims) ? ` (${formatDims(x.dims)})` : ''}`).join('; ')}.</p>` : ''}
+${ablationCompareHtml(c.ablation)}
 <footer>iopath compare · ${c.schema}</footer>
 </body></html>
 `;

@@ -12,6 +12,7 @@ import { permutationTest, relativeChange, welchTest } from '../stats/hypothesis.
 import { formatP, type SeriesStats } from '../stats/series.ts';
 import type { Warning } from '../stats/warnings.ts';
 import { headlineSeries } from './build.ts';
+import { compareAblation, type AblationPair } from './compare-ablation.ts';
 import { compareMetrics, formatDims, formatPercent, mergePaths, pathOrder } from './format.ts';
 import { loadRun, type LoadedRun } from './load.ts';
 
@@ -81,6 +82,8 @@ export interface CompareResult {
   /** Paths whose outcome differs (e.g. measured in the baseline, failed in the run). */
   pathChanges: { backend: string; baseline: BackendStatus | 'absent'; run: BackendStatus | 'absent'; reason?: string }[];
   warnings: Warning[];
+  /** Each variant's change against its path in the baseline and in the run (runs with variants). */
+  ablation: AblationPair[];
   regressions: ComparisonRow[];
   improvements: ComparisonRow[];
   /** One line for the top of a summary. */
@@ -124,6 +127,7 @@ export function compareLoaded(baseline: LoadedRun, run: LoadedRun, options: Comp
     onlyInRun,
     pathChanges: pathChanges(baseline, run),
     warnings: [],
+    ablation: compareAblation(baseline, run),
     regressions,
     improvements,
     verdict: '',

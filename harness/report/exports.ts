@@ -118,6 +118,7 @@ export function renderStatsJson(model: ReportModel): string {
     idle: model.idle,
     references: model.references,
     ratios: model.ratios,
+    ablation: model.ablation,
     backends: model.backends,
     warnings: model.warnings,
     trend: model.trend,

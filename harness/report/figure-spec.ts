@@ -16,7 +16,7 @@ export interface FigureDataset {
   dots?: number[][];
 }
 
-export type FigureSection = 'throughput' | 'ratio' | 'packet-rate' | 'latency' | 'exits' | 'device-accesses' | 'cpu' | 'breakdown' | 'trend';
+export type FigureSection = 'throughput' | 'ratio' | 'packet-rate' | 'latency' | 'exits' | 'device-accesses' | 'cpu' | 'breakdown' | 'trend' | 'ablation';
 
 export interface FigureSpec {
   /** Stable id, also the anchor in the HTML. */

@@ -11,6 +11,7 @@ import { IDLE_SCENARIO } from './idle.ts';
 import type { ReportModel, TrendSeries } from './model.ts';
 import { axisLabel, datasetFrom, marksCaption, MIN_WHISKER_N, pathCategories, scaleOf, slug, sourcesOf, uniqueVariants, type Cell } from './figure-parts.ts';
 import { breakdown, countFigure, cpuFigure, partColors } from './figures-costs.ts';
+import { ablationFigures } from './ablation-figure.ts';
 
 export { MIN_WHISKER_N };
 
@@ -48,6 +49,7 @@ export function buildFigures(model: ReportModel): FigureSpec[] {
     figs.push(cpuFigure(model, scenario, bulk ? 'per-gbps' : 'per-mpps', colors));
     for (const f of figs) if (f && f.scenario === undefined) f.scenario = scenario;
   }
+  figs.push(...ablationFigures(model));
   figs.push(...trendFigures(model));
   return figs.filter((f): f is FigureSpec => f !== null);
 }

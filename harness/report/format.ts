@@ -102,6 +102,10 @@ export interface PathLook {
   reference?: boolean;
   /** Names of the sample sources of the path's own collectors. */
   sources?: Readonly<Record<string, string>>;
+  /** For a variant: the path it varies (its colour is a lighter shade of that path's). */
+  variantOf?: string;
+  /** For a variant: its name. */
+  variant?: string;
 }
 
 /** The paths of several runs, one entry per id (the first run that has it says how it looks). */

@@ -314,6 +314,7 @@ export function methodsSection(model: ReportModel): SafeHtml {
   return html`<ul>
 <li><strong>Confidence interval:</strong> ${m.ci}.</li>
 <li><strong>Ratios between paths:</strong> ${m.ratio}.</li>
+${m.ablation ? html`<li><strong>Variants against their paths:</strong> ${m.ablation}.</li>` : ''}
 <li><strong>Outliers:</strong> ${m.outliers}.</li>
 <li><strong>Drift:</strong> ${m.drift}.</li>
 <li><strong>Excluded data:</strong> ${m.warmup}.</li>

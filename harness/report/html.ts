@@ -20,6 +20,7 @@ import {
   trendTable,
   warningsSection,
 } from './html-sections.ts';
+import { ablationSection } from './ablation-view.ts';
 import { LAB_RATE_NOTE, LAB_RATE_SECTIONS, labRuns, labStatements } from './lab.ts';
 import type { ReportModel } from './model.ts';
 
@@ -37,7 +38,8 @@ function figureMarkup(f: RenderedFigure, lab = false): SafeHtml {
 
 /** The figures scenario by scenario, each scenario's pairs of half-width figures side by side. */
 function figureGroups(model: ReportModel, figures: readonly RenderedFigure[]): SafeHtml {
-  const current = figures.filter((f) => f.spec.section !== 'trend');
+  // Trend and ablation figures have sections of their own.
+  const current = figures.filter((f) => f.spec.section !== 'trend' && f.spec.section !== 'ablation');
   const scenarios = [...new Set(current.map((f) => f.spec.scenario ?? ''))];
   const counted = current.some((f) => ['exits', 'device-accesses'].includes(f.spec.section));
   const lab = labRuns(model).length > 0;
@@ -84,9 +86,10 @@ export function renderHtml(model: ReportModel, figures: readonly RenderedFigure[
 <p class="meta">${current.length > 1 ? `${current.length} runs merged, one per host: ` : 'Run '}${current.map((r) => `${r.id} on ${r.host} (${formatTime(r.startedAt)}, profile ${r.profile.name}, ${r.provenance ? r.provenance.accel.kind.toUpperCase() : 'accelerator unknown'})`).join('; ')}. Generated ${formatTime(model.generatedAt)}${model.iopathVersion ? ` by iopath ${model.iopathVersion}` : ''}.</p>
 ${labStatements(model).map((t) => html`<div class="banner lab">${t}</div>`)}
 ${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</strong> ${r.partialReasons.join('; ')}. Only what was measured before it stopped is shown.</div>`)}
-<nav class="toc"><a href="#summary">Summary</a><a href="#ratios">Ratios</a><a href="#costs">Cost notes and idle baseline</a><a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#collectors">Collectors</a><a href="#features">Features</a><a href="#placement">Placement and readiness</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
+<nav class="toc"><a href="#summary">Summary</a><a href="#ratios">Ratios</a><a href="#costs">Cost notes and idle baseline</a>${model.ablation.length ? html`<a href="#ablation">Variants</a>` : ''}<a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#collectors">Collectors</a><a href="#features">Features</a><a href="#placement">Placement and readiness</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
 </header>
 <section id="summary"><h2>Summary</h2>${summarySection(model)}<h3 id="ratios">Paths relative to ${referenceWords(model)}</h3>${ratiosSection(model)}<h3 id="costs">How the cost figures were counted</h3>${costNotesSection(model)}</section>
+${model.ablation.length ? html`<section id="ablation"><h2>Variants against their paths</h2>${ablationSection(model, figures)}</section>` : ''}
 <section id="figures"><h2>Figures</h2>${figureGroups(model, figures)}</section>
 <section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3 id="collectors">Collectors per path</h3>${collectorsSection(model)}<h3 id="features">Negotiated features</h3>${featuresSection(model)}<h3 id="placement">CPU placement and host readiness</h3>${placementSection(model)}</section>
 <section id="warnings"><h2>Warnings</h2>${warningsSection(model)}</section>

@@ -7,6 +7,7 @@ import { escapeMarkdown as md } from './escape.ts';
 import { formatTime } from './format.ts';
 import { orderWords, subjectText } from './html-sections.ts';
 import { describeWall } from '../run/wall.ts';
+import { ablationMarkdown } from './ablation-view.ts';
 import { labStatements } from './lab.ts';
 import { notReadyLine, placedPaths, placementLines } from './placement.ts';
 import type { ReportModel } from './model.ts';
@@ -70,6 +71,7 @@ export function renderMarkdown(model: ReportModel): string {
     if (!t) continue;
     out.push(`### Paths relative to ${md(model.references.find((r) => r.host === host)?.backend ?? 'the reference')}${model.multiHost ? ` on ${md(host)}` : ''}`, '', ...mdTable(t));
   }
+  out.push(...ablationMarkdown(model, mdTable));
   const notes = costMethodNotes(model);
   if (notes.length) {
     out.push('### How the cost figures were counted', '');

@@ -3,7 +3,8 @@
 
 import type { MetricName } from '../metrics.ts';
 import type { Direction } from '../metrics.ts';
-import type { BackendStatus, PhaseTiming, PlacementRecord, Provenance, ReadinessRecord, RunStatus, WallRecord } from '../run/record.ts';
+import type { BackendStatus, NegotiatedRecord, PhaseTiming, PlacementRecord, Provenance, ReadinessRecord, RunStatus, VariantRecord, WallRecord } from '../run/record.ts';
+import type { AblationView } from './ablation.ts';
 import type { CostSeries, PacketSize } from './costs.ts';
 import type { IdleView } from './idle.ts';
 import type { PathLook } from './format.ts';
@@ -58,6 +59,14 @@ export interface BackendView {
   fix?: string;
   notes: string[];
   features?: Record<string, string[]>;
+  /** Each guest's NIC as negotiated: virtio feature bits and ethtool offloads (runs that record it). */
+  negotiated?: Record<string, NegotiatedRecord>;
+  /**
+   * For a variant (its id is `<path>~<name>`): the path it varies (`variant.of`, also a BackendView
+   * and a series of its own), what it changes and the properties that were not followed. An ablation
+   * view sets each variant's series beside its path's.
+   */
+  variant?: VariantRecord;
   /** CPU placement of the path's threads, and the other load while it ran (when recorded). */
   placement?: PlacementRecord;
   /** Every collector considered for this path, available or with the reason it was not. */
@@ -119,6 +128,8 @@ export interface MethodNotes {
   outliers: string;
   drift: string;
   warmup: string;
+  /** How the variants' changes against their paths were estimated (reports with variants). */
+  ablation?: string;
 }
 
 export interface ReportModel {
@@ -147,6 +158,8 @@ export interface ReportModel {
   /** Names of the sample sources: the generic ones and those of the paths' own collectors. */
   sourceNames: Readonly<Record<string, string>>;
   ratios: RatioView[];
+  /** Each path measured with variants: every variant's change against the path (empty without variants). */
+  ablation: AblationView[];
   backends: BackendView[];
   warnings: Warning[];
   thresholds: QualityThresholds;

@@ -32,10 +32,32 @@ export function runWarnings(r: LoadedRun): Warning[] {
     if ((b.status === 'ok' || b.status === 'partial') && !measured.has(b.id)) {
       out.push({ code: 'no-samples', severity: 'error', subject, message: `path is marked "${b.status}" but has no measured samples`, advice: 'check samples.ndjson and the run log; this run should not be trusted for this path' });
     }
-    out.push(...failedRepWarnings(r.host, run, b), ...repNoteWarnings(r.host, run, b, r.record.provenance?.cpuCount));
+    out.push(...failedRepWarnings(r.host, run, b), ...repNoteWarnings(r.host, run, b, r.record.provenance?.cpuCount), ...refusedWarnings(r.host, run, b));
   }
   out.push(...collectorWarnings(r), ...hostSpeedWarnings(r));
   return out;
+}
+
+/**
+ * One warning per device property of a variant that the guests did not get as asked: the series
+ * then measures something else than its name says.
+ */
+function refusedWarnings(host: string, run: string, b: BackendOutcome): Warning[] {
+  const refused = b.variant?.refused ?? [];
+  const byProperty = new Map<string, typeof refused>();
+  for (const x of refused) byProperty.set(x.property, [...(byProperty.get(x.property) ?? []), x]);
+  return [...byProperty.values()].map((list) => {
+    const x = list[0]!;
+    return {
+      code: 'variant-refused' as const,
+      severity: 'warning' as const,
+      subject: { host, run, backend: b.id },
+      message: `${x.property}=${x.asked ? 'on' : 'off'} was not followed: ${x.feature} was ${x.negotiated ? '' : 'not '}negotiated by guest${list.length > 1 ? 's' : ''} ${list.map((y) => y.guest).join(', ')}`,
+      advice: x.asked
+        ? 'the back-end or the guest\'s driver does not offer this feature; this series measures the path without it'
+        : 'the device or its back-end kept offering the feature; this series does not measure the path without it',
+    };
+  });
 }
 
 /** One warning per path, scenario and failure reason, naming every repetition it struck. */

@@ -8,25 +8,23 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendInstance, NicBackend } from '../backends/types.ts';
-import type { RunPlan } from '../config/plan.ts';
+import { guestFor, type RunPlan } from '../config/plan.ts';
 import { CollectorGroup, type HostProcess } from '../collectors/index.ts';
 import { InternalError, StorageError } from '../errors.ts';
 import { parseVersion } from '../host/facts.ts';
 import { guestIdentity, GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
 import { guestEndpoint, hostEndpoint, type Endpoint } from '../workloads/endpoint.ts';
-import { readNicFeatures, setNicQueues } from '../workloads/features.ts';
+import { featureNames, findRefused, readNicNegotiation, setNicQueues, type NicNegotiation } from '../workloads/features.ts';
 import { scenarioFor } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
 import type { LaunchedGuest } from './launcher.ts';
 import type { CollectorRecord } from './record.ts';
 import { runScenario } from './scenario-run.ts';
-import type { PathNode } from './tree.ts';
+import { refusedNote, type PathNode } from './tree.ts';
 import type { Visit } from './schedule.ts';
 import { Windows, type WindowTiming } from './windows.ts';
 
-/** Guest MTU on the path under test. */
-const MTU = 1500;
 /** The idle baseline lasts as long as the longest traffic window, but no longer than this. */
 const MAX_IDLE_SEC = 4;
 
@@ -108,6 +106,9 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
   const guests = GUEST_NAMES.map((_, i) => guestIdentity(i, env.tag));
   const qemuVersion = parseVersion(env.host.qemu?.version ?? '0.0.0');
+  // The profile's guests, with a variant's queue pairs and MTU.
+  const guest = guestFor(plan, path.id);
+  const variant = plan.variants.find((v) => v.id === path.id);
   let stage = 'set-up';
   // Another path's placement may hold iopath on one core: what this path starts gets the run's CPUs.
   const starting = await env.placement.starting(node);
@@ -121,7 +122,8 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
         accel: env.accel.kind,
         qemuVersion,
         guests,
-        queues: plan.guest.queues,
+        queues: guest.queues,
+        mtu: guest.mtu,
         busyPoll: plan.switchBusyPoll,
         ...(plan.placement === 'auto' ? { cores: env.placement.helperCores(plan, path) } : {}),
         host: env.host,
@@ -145,10 +147,10 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
           name: g.name,
           qemuBinary: env.host.qemu?.path ?? 'qemu-system-x86_64',
           accel: env.accel.kind,
-          memoryMiB: plan.guest.memoryMiB,
-          vcpus: plan.guest.vcpus,
+          memoryMiB: guest.memoryMiB,
+          vcpus: guest.vcpus,
           image: env.image,
-          nic: path.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion, queues: plan.guest.queues }),
+          nic: path.guestArgs(g, { runtimeDir, accel: env.accel.kind, qemuVersion, queues: guest.queues }),
           ...(instance.netns ? { netns: instance.netns } : {}),
           runtimeDir,
           logDir,
@@ -175,15 +177,22 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
       const up: Endpoint[] = [];
       for (const [i, vm] of vms.entries()) {
         const g = guests[i]!;
-        const iface = await vm.agent.netup(g.mac, `${g.ip}/${g.prefix}`, MTU, signal);
+        const iface = await vm.agent.netup(g.mac, `${g.ip}/${g.prefix}`, guest.mtu, signal);
         up.push(guestEndpoint(vm.name, g.ip, iface, vm.agent));
       }
-      const features: Record<string, string[]> = {};
-      for (const g of up) features[g.name] = await readNicFeatures(g, signal);
-      node.features(features);
+      const negotiated: Record<string, NicNegotiation> = {};
+      for (const g of up) negotiated[g.name] = await readNicNegotiation(g, signal);
+      node.features(Object.fromEntries(Object.entries(negotiated).map(([name, n]) => [name, featureNames(n)])));
+      node.negotiated(negotiated);
+      if (variant) {
+        // A property the device, the back-end or the driver did not follow is said, never dropped.
+        const refused = findRefused(variant.device, negotiated);
+        node.refused(refused);
+        for (const r of refused) reporter.warn?.(`${path.id}: ${refusedNote(r)}`);
+      }
       const running: Record<string, number> = {};
-      for (const g of up) running[g.name] = await setNicQueues(g, plan.guest.queues, signal);
-      node.queues({ requested: plan.guest.queues, guests: running });
+      for (const g of up) running[g.name] = await setNicQueues(g, guest.queues, signal);
+      node.queues({ requested: guest.queues, guests: running });
       return up;
     });
 

@@ -12,7 +12,7 @@
 // What touches the machine is the `Placer` seam; unit tests give the run a fake.
 
 import type { HelperCores, NicBackend } from '../backends/types.ts';
-import type { RunPlan } from '../config/plan.ts';
+import { guestFor, type RunPlan } from '../config/plan.ts';
 import { describeError } from '../errors.ts';
 import { allowedCpus, ownCpus, pinTo, tasksOf, vhostWorkersOf, type TaskRef } from '../host/affinity.ts';
 import { GUEST_NAMES } from '../host/identity.ts';
@@ -62,7 +62,7 @@ export function planFor(cpus: { cpus: readonly number[]; isolated: readonly numb
   return planPlacement({
     cpus: cpus.cpus,
     isolated: cpus.isolated,
-    guests: GUEST_NAMES.map((name) => ({ name, vcpus: plan.guest.vcpus })),
+    guests: GUEST_NAMES.map((name) => ({ name, vcpus: guestFor(plan, path.id).vcpus })),
     vhostWorkers: path.vhostWorkers === true,
     helpers: (path.helpers ?? []).map((h) => ({
       role: h.role,

@@ -119,6 +119,10 @@ const presentationSchema = z.object({
   color: z.string().regex(/^#[0-9A-Fa-f]{6}$/),
   reference: z.boolean().optional(),
   sources: z.record(z.string(), z.string()).optional(),
+  /** For a variant: the path it varies (an ablation view sets each variant beside it). */
+  variantOf: z.string().optional(),
+  /** For a variant: its name. */
+  variant: z.string().optional(),
 });
 
 /** Where CPU placement put one thread, and where the kernel then allowed it to run. */
@@ -169,6 +173,46 @@ const placementSchema = z.object({
 export type PlacementRecord = z.infer<typeof placementSchema>;
 export type OtherLoad = z.infer<typeof otherLoadSchema>;
 
+/** What one guest's NIC negotiated, read in the guest once its interface was up. */
+const negotiatedSchema = z.object({
+  /** /sys/class/net/<if>/device/features: one '0'/'1' per virtio feature bit, bit 0 first (virtio NICs). */
+  virtioBits: z.string().optional(),
+  /** The driver ethtool names (NICs that are not virtio). */
+  driver: z.string().optional(),
+  /** Every offload `ethtool -k` lists, on or off (absent when ethtool failed). */
+  offloads: z.record(z.string(), z.boolean()).optional(),
+  /** The interface's MTU in the guest. */
+  mtu: z.number().int().positive().optional(),
+});
+export type NegotiatedRecord = z.infer<typeof negotiatedSchema>;
+
+/** A device property a variant set that the guest's NIC did not end up with. */
+const refusedSchema = z.object({
+  guest: z.string(),
+  property: z.string(),
+  /** The virtio feature bit the property switches (its spec name). */
+  feature: z.string(),
+  /** Whether the variant asked for the feature (property on) and whether it was negotiated. */
+  asked: z.boolean(),
+  negotiated: z.boolean(),
+});
+export type RefusedProperty = z.infer<typeof refusedSchema>;
+
+/** A variant of a path (profile `variants`): what it changes, and what of it the guests did not get. */
+const variantRecordSchema = z.object({
+  /** The path it varies. */
+  of: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  /** Properties appended to the NIC's -device, as checked against the host's QEMU. */
+  device: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  mtu: z.number().int().optional(),
+  queues: z.number().int().optional(),
+  /** Properties the back-end or the guest's driver did not follow (each also a note and a report warning). */
+  refused: z.array(refusedSchema).optional(),
+});
+export type VariantRecord = z.infer<typeof variantRecordSchema>;
+
 const backendSchema = z.object({
   id: z.string(),
   title: z.string(),
@@ -183,6 +227,10 @@ const backendSchema = z.object({
   notes: z.array(z.string()).default([]),
   /** Virtio features each guest negotiated, keyed by guest name, when the guest exposes them. */
   features: z.record(z.string(), z.array(z.string())).optional(),
+  /** Each guest's NIC as negotiated: virtio feature bits and ethtool offloads, keyed by guest name. */
+  negotiated: z.record(z.string(), negotiatedSchema).optional(),
+  /** Present when this series is a variant of a path (its id is `<path>~<name>`). */
+  variant: variantRecordSchema.optional(),
   /** NIC queue pairs: asked for (profile guest.queues), and running in each guest (sysfs tx queues). */
   queues: z.object({ requested: z.number().int().positive(), guests: z.record(z.string(), z.number().int().nonnegative()) }).optional(),
   /** Every scenario of the plan on this path, with its status (runs before the tree was recorded lack it). */

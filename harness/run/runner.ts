@@ -10,7 +10,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { backends, pathProbes } from '../backends/registry.ts';
 import type { NicBackend } from '../backends/types.ts';
+import { seriesPaths } from '../backends/variant.ts';
 import type { RunPlan } from '../config/plan.ts';
+import { checkVariants } from '../config/variants.ts';
 import { ExitCode, HostError, StorageError, UsageError, type ExitCodeValue } from '../errors.ts';
 import { installFix, packageOf, probeHost, type ExtraProbes, type HostFacts } from '../host/facts.ts';
 import { acquireHostLock, recoverDeadRuns, type RecoveryReport } from '../host/recovery.ts';
@@ -20,6 +22,7 @@ import { probeHostSpeed } from '../host/speed-probe.ts';
 import { ensureImage, type GuestImage } from '../image/build.ts';
 import { runtimeRoot } from '../paths.ts';
 import { chooseAccel, type ProbeOptions } from '../vm/accel.ts';
+import { queryDeviceHelp, type DeviceHelp } from '../vm/device-help.ts';
 import type { RunEnv, RunSeams } from './env.ts';
 import { qemuLauncher, standardCollectors } from './launcher.ts';
 import { realPlacer, RunPlacement } from './placement-step.ts';
@@ -56,6 +59,8 @@ export interface BenchSeams extends RunSeams {
   runtimeRoot: string;
   /** Host memory available now, in MiB: decides whether every path's guests can stay up for rounds. */
   availableMemoryMiB(): number;
+  /** The properties a QEMU binary lists for a device (`-device <driver>,help`): variants are checked against them. */
+  deviceHelp(qemuBinary: string, driver: string): DeviceHelp;
 }
 
 export const realSeams: BenchSeams = {
@@ -74,6 +79,7 @@ export const realSeams: BenchSeams = {
   provenance: collectProvenance,
   runtimeRoot,
   availableMemoryMiB: hostAvailableMiB,
+  deviceHelp: queryDeviceHelp,
 };
 
 export interface BenchOutcome {
@@ -87,12 +93,16 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   const seams: BenchSeams = { ...realSeams, ...o.seams };
   const { run, tag } = newRunId();
   const runDir = join(o.resultsRoot, run);
-  const planned = plan.backends.map((id) => descriptor(seams, id));
+  const series = seriesPaths(plan.backends, plan.variants, seams.paths);
+  const planned = plan.backends.map((id) => descriptor(series, seams, id));
   const tree = new RunTree({
     run,
     argv: o.argv,
     profile: { name: plan.profile.name, path: plan.profile.path, hash: plan.profile.hash, plan },
-    paths: planned,
+    paths: planned.map((p) => {
+      const v = plan.variants.find((x) => x.id === p.id);
+      return { id: p.id, title: p.title, presentation: p.presentation, ...(v ? { variant: { of: v.of, name: v.name, ...(v.description ? { description: v.description } : {}), device: { ...v.device }, ...(v.mtu !== undefined ? { mtu: v.mtu } : {}), ...(v.queues !== undefined ? { queues: v.queues } : {}) } } : {}) };
+    }),
     scenarios: plan.scenarios.map((s) => s.name),
     repetitions: plan.repetitions,
     warmup: plan.warmup,
@@ -112,6 +122,11 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
     // What the host cannot do stops the run before its results folder exists: nothing half-made.
     host = await seams.probeHost(pathProbes(planned));
     if (!host.qemu) throw new HostError('qemu-system-x86_64 is not installed', installFix(packageOf.qemu));
+    // Variants' device properties against what this QEMU lists for each path's NIC (exit 2 when one does not fit).
+    if (plan.variants.length) {
+      const qemu = host.qemu;
+      checkVariants(plan.profile.path, plan.variants, seams.paths, (driver) => seams.deviceHelp(qemu.path, driver), qemu.version);
+    }
     runnable = preflight(tree, planned, host);
     if (runnable.length === 0) {
       const skipped = tree.record.backends;
@@ -166,8 +181,8 @@ export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
   return { runDir, record: tree.record, exitCode: exitCodeFor(tree.record) };
 }
 
-function descriptor(seams: BenchSeams, id: string): NicBackend {
-  const path = seams.paths.get(id);
+function descriptor(series: ReadonlyMap<string, NicBackend>, seams: BenchSeams, id: string): NicBackend {
+  const path = series.get(id);
   if (!path) throw new UsageError(`no path named ${id} (known: ${[...seams.paths.keys()].join(', ')})`);
   return path;
 }

@@ -10,15 +10,18 @@ import {
   type AccelChoice,
   type BackendOutcome,
   type CollectorRecord,
+  type NegotiatedRecord,
   type PhaseTiming,
   type PlacementRecord,
   type Provenance,
   type ReadinessRecord,
+  type RefusedProperty,
   type RepOutcome,
   type RunRecord,
   type ScenarioOutcome,
   type ScheduleRecord,
   type StepRecord,
+  type VariantRecord,
 } from './record.ts';
 import { wallTime } from './wall.ts';
 
@@ -35,7 +38,7 @@ export interface TreeInit {
   run: string;
   argv: string[];
   profile: RunRecord['profile'];
-  paths: readonly { id: string; title: string; presentation: PathPresentation }[];
+  paths: readonly { id: string; title: string; presentation: PathPresentation; variant?: VariantRecord }[];
   scenarios: readonly string[];
   repetitions: number;
   warmup: number;
@@ -61,6 +64,7 @@ export class RunTree {
         title: p.title,
         status: 'pending',
         presentation: { ...p.presentation },
+        ...(p.variant ? { variant: { ...p.variant, device: { ...p.variant.device } } } : {}),
         notes: [],
         scenarios: init.scenarios.map((name) => ({ name, status: 'pending' })),
         reps: [],
@@ -230,6 +234,19 @@ export class PathNode {
     this.tree.save();
   }
 
+  /** Each guest's NIC as negotiated (virtio feature bits, offloads). */
+  negotiated(n: Record<string, NegotiatedRecord>): void {
+    this.#outcome.negotiated = n;
+    this.tree.save();
+  }
+
+  /** Device properties of this variant that the guests did not get: recorded, and each one a note. */
+  refused(list: readonly RefusedProperty[]): void {
+    if (!this.#outcome.variant || list.length === 0) return;
+    this.#outcome.variant.refused = [...list];
+    this.notes(list.map(refusedNote));
+  }
+
   /** NIC queue pairs asked for, and running in each guest. */
   queues(q: { requested: number; guests: Record<string, number> }): void {
     this.#outcome.queues = q;
@@ -393,6 +410,11 @@ export class ScenarioNode {
       }
     }
   }
+}
+
+/** A refused property in words, e.g. `event_idx=off was not followed in guest a: VIRTIO_RING_F_EVENT_IDX was negotiated`. */
+export function refusedNote(r: RefusedProperty): string {
+  return `${r.property}=${r.asked ? 'on' : 'off'} was not followed in guest ${r.guest}: ${r.feature} was ${r.negotiated ? '' : 'not '}negotiated`;
 }
 
 function overallStatus(record: RunRecord): RunRecord['status'] {

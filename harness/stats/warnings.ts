@@ -19,7 +19,8 @@ export type WarningCode =
   | 'collector-unavailable'
   | 'rep-note'
   | 'cpu-starved'
-  | 'host-speed';
+  | 'host-speed'
+  | 'variant-refused';
 
 /** Where a finding applies; absent fields mean "all of them". */
 export interface WarningSubject {
@@ -65,9 +66,9 @@ export function sortWarnings(ws: readonly Warning[]): Warning[] {
 
 /**
  * How much a finding changes what the numbers mean, most first: numbers missing or wrong; a failed
- * repetition or a path starved of CPU (a result that is not what the path can do); noise, drift or
- * a single repetition (results that are shaky); an outlier (one repetition off, the median robust
- * to it); notes.
+ * repetition, a path starved of CPU or a variant whose property was refused (a result that is not
+ * what the series says it is); noise, drift or a single repetition (results that are shaky); an
+ * outlier (one repetition off, the median robust to it); notes.
  */
 const CONSEQUENCE: Record<WarningCode, number> = {
   'partial-run': 0,
@@ -77,6 +78,7 @@ const CONSEQUENCE: Record<WarningCode, number> = {
   'host-differs': 0,
   'failed-rep': 1,
   'cpu-starved': 1,
+  'variant-refused': 1,
   'host-speed': 2,
   'no-ci': 2,
   'no-power': 2,

@@ -3,26 +3,11 @@
 // offloads ethtool reports as on.
 
 import type { Endpoint } from './endpoint.ts';
+import { decodeVirtioFeatures, featureBits, featureOfProperty } from '../vm/virtio-features.ts';
 import { parseEthtoolFeatures } from './offloads.ts';
 
-/** Feature bit names of virtio (device-independent) and of the virtio network device (virtio 1.2, section 5.1.3). */
-const VIRTIO_NET_BITS: Record<number, string> = {
-  0: 'CSUM', 1: 'GUEST_CSUM', 2: 'CTRL_GUEST_OFFLOADS', 3: 'MTU', 5: 'MAC', 6: 'GSO', 7: 'GUEST_TSO4', 8: 'GUEST_TSO6',
-  9: 'GUEST_ECN', 10: 'GUEST_UFO', 11: 'HOST_TSO4', 12: 'HOST_TSO6', 13: 'HOST_ECN', 14: 'HOST_UFO', 15: 'MRG_RXBUF',
-  16: 'STATUS', 17: 'CTRL_VQ', 18: 'CTRL_RX', 19: 'CTRL_VLAN', 20: 'CTRL_RX_EXTRA', 21: 'GUEST_ANNOUNCE', 22: 'MQ',
-  23: 'CTRL_MAC_ADDR', 24: 'NOTIFY_ON_EMPTY', 27: 'ANY_LAYOUT', 28: 'RING_INDIRECT_DESC', 29: 'RING_EVENT_IDX',
-  32: 'VERSION_1', 33: 'ACCESS_PLATFORM', 34: 'RING_PACKED', 35: 'IN_ORDER', 36: 'ORDER_PLATFORM', 37: 'SR_IOV',
-  38: 'NOTIFICATION_DATA', 40: 'RING_RESET', 61: 'RSC_EXT', 62: 'STANDBY', 63: 'SPEED_DUPLEX',
-};
-
-/** Decode the sysfs `features` string ('0'/'1' per bit, bit 0 first). */
-export function decodeVirtioFeatures(bits: string): string[] {
-  const names: string[] = [];
-  const clean = bits.trim();
-  if (!/^[01]+$/.test(clean)) return names;
-  for (let i = 0; i < clean.length; i++) if (clean[i] === '1') names.push(VIRTIO_NET_BITS[i] ?? `bit${i}`);
-  return names;
-}
+/** Decode the sysfs `features` string ('0'/'1' per bit, bit 0 first) to short names (the table is harness/vm/virtio-features.ts). */
+export { decodeVirtioFeatures };
 
 /**
  * Ask the guest's NIC for `queues` combined channels (queue pairs) and return how many it runs: the
@@ -36,13 +21,70 @@ export async function setNicQueues(g: Endpoint, queues: number, signal?: AbortSi
   return Math.max(1, r.stdout.split(/\s+/).filter((q) => /^tx-\d+$/.test(q)).length);
 }
 
-export async function readNicFeatures(g: Endpoint, signal?: AbortSignal): Promise<string[]> {
-  if (!g.iface) return [];
+/** What one guest's NIC negotiated, as read in the guest after its interface came up. */
+export interface NicNegotiation {
+  /** The virtio feature bits from sysfs ('0'/'1' per bit, bit 0 first), for a virtio NIC. */
+  virtioBits?: string;
+  /** The driver ethtool names, when the NIC is not virtio. */
+  driver?: string;
+  /** Every offload `ethtool -k` lists, on or off (absent when ethtool failed). */
+  offloads?: Record<string, boolean>;
+  /** The interface's MTU as the guest's kernel has it (a variant's MTU is checked against it). */
+  mtu?: number;
+}
+
+/** Read the NIC's negotiated virtio features (sysfs) and its offloads (`ethtool -k`, in the guest image). */
+export async function readNicNegotiation(g: Endpoint, signal?: AbortSignal): Promise<NicNegotiation> {
+  if (!g.iface) return {};
+  const out: NicNegotiation = {};
   const sysfs = await g.exec(['cat', `/sys/class/net/${g.iface}/device/features`], 10, signal);
-  if (sysfs.status === 0 && /^[01]+\s*$/.test(sysfs.stdout)) return decodeVirtioFeatures(sysfs.stdout).map((n) => `virtio:${n}`);
-  const driver = await g.exec(['ethtool', '--driver', g.iface], 10, signal);
-  const name = /^driver:\s*(\S+)/m.exec(driver.stdout)?.[1] ?? 'unknown';
+  if (sysfs.status === 0 && /^[01]+\s*$/.test(sysfs.stdout)) out.virtioBits = sysfs.stdout.trim();
+  else {
+    const driver = await g.exec(['ethtool', '--driver', g.iface], 10, signal);
+    out.driver = /^driver:\s*(\S+)/m.exec(driver.stdout)?.[1] ?? 'unknown';
+  }
   const offloads = await g.exec(['ethtool', '--show-features', g.iface], 10, signal);
-  const on = [...parseEthtoolFeatures(offloads.stdout)].filter(([, v]) => v).map(([k]) => `offload:${k}`);
-  return [`driver:${name}`, ...on];
+  if (offloads.status === 0) out.offloads = Object.fromEntries(parseEthtoolFeatures(offloads.stdout));
+  // With segmentation offloads on, packet sizes at the NIC do not show the MTU; the interface does.
+  const mtu = await g.exec(['cat', `/sys/class/net/${g.iface}/mtu`], 10, signal);
+  if (mtu.status === 0 && /^\d+\s*$/.test(mtu.stdout)) out.mtu = Number(mtu.stdout.trim());
+  return out;
+}
+
+/** The features run.json lists per guest: the virtio bits' names, or the driver and the offloads that are on. */
+export function featureNames(n: NicNegotiation): string[] {
+  if (n.virtioBits !== undefined) return decodeVirtioFeatures(n.virtioBits).map((name) => `virtio:${name}`);
+  const on = Object.entries(n.offloads ?? {}).filter(([, v]) => v).map(([k]) => `offload:${k}`);
+  return [`driver:${n.driver ?? 'unknown'}`, ...on];
+}
+
+/** A device property a variant set that a guest's NIC did not end up with. */
+export interface Refused {
+  guest: string;
+  property: string;
+  /** The spec name of the feature bit it switches. */
+  feature: string;
+  asked: boolean;
+  negotiated: boolean;
+}
+
+/**
+ * The properties of `device` that switch a virtio feature bit (harness/vm/virtio-features.ts) and
+ * whose bit a guest did not negotiate as asked: asked off but negotiated on (the device or the
+ * back-end kept offering it), or asked on but not negotiated (the back-end or the guest's driver
+ * does not do it). Guests that exposed no virtio bits are not judged.
+ */
+export function findRefused(device: Readonly<Record<string, unknown>>, negotiated: Readonly<Record<string, NicNegotiation>>): Refused[] {
+  const out: Refused[] = [];
+  for (const [guest, n] of Object.entries(negotiated)) {
+    if (n.virtioBits === undefined) continue;
+    const bits = new Set(featureBits(n.virtioBits));
+    for (const [property, value] of Object.entries(device)) {
+      const f = featureOfProperty(property);
+      if (!f || typeof value !== 'boolean') continue;
+      const got = bits.has(f.bit);
+      if (got !== value) out.push({ guest, property, feature: f.name, asked: value, negotiated: got });
+    }
+  }
+  return out;
 }

@@ -254,6 +254,7 @@ export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'rep
   return {
     profile: { name: 'fake', path: '/fake.yaml', hash: 'f00' },
     backends: [...paths],
+    variants: [],
     repetitions: o.repetitions ?? 2,
     warmup: o.warmup ?? 1,
     accel: 'tcg',

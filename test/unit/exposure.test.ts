@@ -44,6 +44,8 @@ describe('no shell anywhere', () => {
       'harness/collectors/kvm-stat-live.ts',
       'harness/host/proc.ts',
       'harness/vhost-user/bench.ts',
+      // QEMU's own list of a device's properties, asked once per binary.
+      'harness/vm/device-help.ts',
     ]);
   });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backendIds, backends } from '../../harness/backends/registry.ts';
+import { variantPath } from '../../harness/backends/variant.ts';
 import { guestIdentity } from '../../harness/host/identity.ts';
-import { qemuArgv, renderProps } from '../../harness/vm/qemu-args.ts';
+import { qemuArgv, renderProps, type PropValue } from '../../harness/vm/qemu-args.ts';
 
 const base = {
   name: 'a',
@@ -42,6 +43,19 @@ describe('QEMU argv', () => {
         // QEMU 7.2 under TCG keeps vhost-user on INTx (vectors=0); elsewhere 2 per pair + config + control.
         expect(argv, id).toMatch(nic.sharedMemory && accel === 'tcg' ? /vectors=0/ : /vectors=6/);
       }
+    }
+  });
+
+  it('appends a variant\'s device properties to the NIC of every virtio path, after the path\'s own', () => {
+    const g = guestIdentity(0, 'abc123');
+    for (const id of backendIds) {
+      const device: Record<string, PropValue> = id === 'e1000' ? { mitigation: false } : { event_idx: false, packed: true, rx_queue_size: 1024 };
+      const path = variantPath(backends[id], { id: `${id}~v`, of: id, name: 'v', device });
+      const nic = path.guestArgs(g, { runtimeDir: '/run/iopath/r/x', accel: 'tcg', qemuVersion: { major: 7, minor: 2, micro: 22 } });
+      const argv = qemuArgv({ ...base, accel: 'tcg', nic });
+      expect(argv, id).toMatchSnapshot();
+      const dev = argv[argv.findIndex((a, i) => argv[i - 1] === '-device' && /^(virtio-net-pci|e1000),/.test(a))]!;
+      expect(dev, id).toMatch(id === 'e1000' ? /,mitigation=off$/ : /,event_idx=off,packed=on,rx_queue_size=1024$/);
     }
   });
 
