@@ -1,6 +1,7 @@
 // Building the ReportModel from loaded runs: which runs are current, their series statistics, the
 // ratios between paths, the trend over earlier runs, every warning, and the verdict line.
 
+import { basename } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { metricInfo } from '../metrics.ts';
 import { seriesKey, type SampleRecord } from '../samples.ts';
@@ -16,7 +17,7 @@ import { mergePaths, pathOrder, sourceNames } from './format.ts';
 import { probeRange, probeSentence } from './host-speed.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { LoadedRun } from './load.ts';
-import { REPORT_SCHEMA, type BackendView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
+import { REPORT_SCHEMA, type BackendView, type FlameView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
 import { computeRatios, referencePaths } from './ratios.ts';
 import { runWarnings } from './run-warnings.ts';
 import { labVerdict } from './lab.ts';
@@ -90,7 +91,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
       ratio: `ratio of medians; 95 % ${RATIO_METHOD}`,
       outliers: `each repetition against the mean and spread of the others (leave-one-out t, as in Grubbs' test), beyond the t quantile that a series of pure noise exceeds by chance with probability ${OUTLIER_ALPHA} (${OUTLIER_ALPHA}/2n per value and side, so the limit is stricter at small n), from ${OUTLIER_MIN_N} repetitions, and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median (packet loss: more than 1 percentage point); flagged, not removed`,
       drift: `Mann–Kendall trend test over the repetitions in the order they ran (round by round when the paths were measured in interleaved rounds; exact below 41 values without ties), from ${DRIFT_MIN_N} repetitions, p < ${thresholds.driftAlpha}; size by the Theil–Sen slope`,
-      warmup: 'warm-up repetitions and repetitions recorded as failed are excluded from every statistic',
+      warmup: 'warm-up repetitions, repetitions recorded as failed and the repetition of each path the flame collector sampled (when a profile asks for flame graphs) are excluded from every statistic',
     },
     trend: computeTrend(runs),
     ...(options.iopathVersion ? { iopathVersion: options.iopathVersion } : {}),
@@ -112,6 +113,13 @@ function seriesLabel(s: SeriesStats): { name: string; item?: string } {
   return c.count === 'host-cpu' ? { name } : { name, item: c.guest === undefined ? 'both guests' : `guest ${c.guest}` };
 }
 
+/** Repetitions a collector disturbed (the flame collector sampled call stacks in them), left out like failed ones. */
+function intrudedRepKeys(r: LoadedRun): Set<string> {
+  const keys = new Set<string>();
+  for (const b of r.record.backends) for (const rep of b.reps) if (rep.intrusions?.length) keys.add(repKey(r.host, b.id, rep.scenario, rep.rep));
+  return keys;
+}
+
 function failedRepKeys(r: LoadedRun): Set<string> {
   const keys = new Set<string>();
   for (const b of r.record.backends) for (const rep of b.reps) if (rep.status === 'failed') keys.add(repKey(r.host, b.id, rep.scenario, rep.rep));
@@ -127,7 +135,7 @@ function samplesOf(r: LoadedRun): SampleRecord[] {
 export function runInputs(r: LoadedRun): SeriesInput[] {
   return groupSamples(
     samplesOf(r).filter((s) => s.scenario !== IDLE_SCENARIO),
-    { defaultHost: r.host, failedReps: failedRepKeys(r), ...(r.record.schedule ? { order: runOrder(r) } : {}) },
+    { defaultHost: r.host, failedReps: failedRepKeys(r), intrudedReps: intrudedRepKeys(r), ...(r.record.schedule ? { order: runOrder(r) } : {}) },
   );
 }
 
@@ -186,6 +194,23 @@ export function headlineSeries(r: LoadedRun, thresholds: QualityThresholds = DEF
   return [...analyseRun(r, thresholds).filter(isHeadline), ...costs];
 }
 
+/** The flame graphs a path's repetitions left, each to be copied under the report's flame/ folder. */
+function flameViews(r: LoadedRun, b: LoadedRun['record']['backends'][number]): FlameView[] {
+  return b.reps.flatMap((rep) =>
+    (rep.intrusions ?? [])
+      .filter((i) => i.collector === 'flame' && i.files[0]?.endsWith('.svg'))
+      .map((i) => ({
+        scenario: rep.scenario,
+        rep: rep.rep,
+        what: i.what,
+        ...(i.samples === undefined ? {} : { samples: i.samples }),
+        ...(i.cpuSec === undefined ? {} : { cpuSec: i.cpuSec }),
+        file: i.files[0]!,
+        href: `flame/${[r.record.run, b.id, basename(i.files[0]!)].join('-').replace(/[^A-Za-z0-9._-]+/g, '_')}`,
+      })),
+  );
+}
+
 function backendViews(r: LoadedRun): BackendView[] {
   return [...r.record.backends]
     .sort((a, b) => pathOrder(r.paths)(a.id, b.id))
@@ -213,6 +238,8 @@ function backendViews(r: LoadedRun): BackendView[] {
       if (b.fix) v.fix = b.fix;
       if (b.features && Object.keys(b.features).length) v.features = b.features;
       if (b.placement) v.placement = b.placement;
+      const flames = flameViews(r, b);
+      if (flames.length) v.flames = flames;
       return v;
     });
 }

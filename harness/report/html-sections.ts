@@ -106,6 +106,19 @@ export function pathsSection(model: ReportModel): SafeHtml {
 }
 
 /**
+ * Flame graphs (profile flame): per path, a link to each SVG the report folder holds, the repetition
+ * it was sampled in and what sampling cost, and that this repetition is left out of the statistics.
+ */
+export function flamesSection(model: ReportModel): SafeHtml {
+  const rows = model.backends.flatMap((b) => (b.flames ?? []).map((f) => ({ b, f })));
+  if (rows.length === 0) return html``;
+  return html`<h3 id="flames">Flame graphs</h3><p>Call stacks of each path's host threads (QEMU's vCPU and I/O threads, vhost workers, the switches), sampled with perf during one repetition per path. Sampling takes CPU from the guests, so <strong>that repetition is excluded from every statistic</strong>. Each graph opens on its own: click a frame to zoom, search with Ctrl-F.</p><table><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Path</th><th>Flame graph</th><th>Repetition (excluded from statistics)</th><th>Cost</th></tr></thead><tbody>${rows.map(
+    ({ b, f }) =>
+      html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td><strong>${b.id}</strong></td><td><a href="${f.href}">${f.scenario} #${f.rep} (SVG)</a></td><td>${f.scenario} repetition ${f.rep}, measured with the flame collector on</td><td>${f.samples === undefined ? '' : `${f.samples} samples`}${f.cpuSec === undefined ? '' : `, perf ${f.cpuSec.toFixed(2)} CPU s`}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+/**
  * Collectors per path: a matrix of available / not (a column per path), then each distinct reason
  * with its fix and the paths it applies to, and each collector's notes on how it counted.
  */

@@ -8,6 +8,7 @@ import { directionWords, formatTime } from './format.ts';
 import { REPORT_CSS } from './html-style.ts';
 import {
   collectorsSection,
+  flamesSection,
   costNotesSection,
   featuresSection,
   methodsSection,
@@ -88,7 +89,7 @@ ${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</stro
 </header>
 <section id="summary"><h2>Summary</h2>${summarySection(model)}<h3 id="ratios">Paths relative to ${referenceWords(model)}</h3>${ratiosSection(model)}<h3 id="costs">How the cost figures were counted</h3>${costNotesSection(model)}</section>
 <section id="figures"><h2>Figures</h2>${figureGroups(model, figures)}</section>
-<section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3 id="collectors">Collectors per path</h3>${collectorsSection(model)}<h3 id="features">Negotiated features</h3>${featuresSection(model)}<h3 id="placement">CPU placement and host readiness</h3>${placementSection(model)}</section>
+<section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3 id="collectors">Collectors per path</h3>${collectorsSection(model)}${flamesSection(model)}<h3 id="features">Negotiated features</h3>${featuresSection(model)}<h3 id="placement">CPU placement and host readiness</h3>${placementSection(model)}</section>
 <section id="warnings"><h2>Warnings</h2>${warningsSection(model)}</section>
 ${model.trend.length ? html`<section id="trend"><h2>Trend</h2><p>Each metric over the runs of the same profile on the same host, oldest first.</p><div class="figures">${trendFigures.map((f) => figureMarkup(f))}</div>${trendTable(model)}</section>` : ''}
 <section id="provenance"><h2>Provenance</h2>${provenanceSection(model)}</section>
