@@ -32,7 +32,11 @@ if (args[0] === 'script') {
   const out = arg('-o');
   const ackFd = fs.openSync(ack, 'w');
   let buffered = '';
-  fs.createReadStream(ctl, { encoding: 'utf8' }).on('data', (d) => {
+  // A socket over the FIFO, not a read stream: a thread-pool read blocked on a FIFO would hold exit.
+  const ctlFd = fs.openSync(ctl, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const reader = new (require('node:net').Socket)({ fd: ctlFd, readable: true, writable: false });
+  reader.setEncoding('utf8');
+  reader.on('data', (d) => {
     buffered += d;
     let nl;
     while ((nl = buffered.indexOf('\\n')) >= 0) {
