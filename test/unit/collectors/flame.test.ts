@@ -2,7 +2,7 @@
 // captured `perf script` output: it samples one window per path (the first measured one), folds and
 // draws what perf printed, and reports the window as an intrusion with its files and cost.
 
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { createCollectors } from '../../../harness/collectors/index.ts';
 import { CollectorGroup } from '../../../harness/collectors/group.ts';
 import type { Window } from '../../../harness/collectors/types.ts';
 import { Scope } from '../../../harness/host/scope.ts';
+import { runRecordSchema } from '../../../harness/run/record.ts';
+import { fakeBench, fakePath, fakePlan } from '../../helpers/fake-run.ts';
 import { fixturePath } from './fixtures.ts';
 
 /**
@@ -155,6 +157,34 @@ describe('FlameCollector', () => {
     expect(r.failures).toEqual([]);
     expect(r.intrusions.map((i) => i.collector)).toEqual(['flame']);
     await group.close();
+  });
+});
+
+describe('flame in a run measured in rounds', () => {
+  it("samples each path's first measured visit (round 0, its first scenario's first repetition) and no later one", async () => {
+    const { perf } = setUp();
+    const { outcome, resultsRoot } = await fakeBench({
+      paths: [fakePath('p1'), fakePath('p2')],
+      plan: fakePlan(['p1', 'p2'], { repetitions: 3, flame: true }),
+      collectors: {
+        qemuArgs: () => [],
+        // One collector per path, living across its visits, as the real factory makes them.
+        create: (scene) => ({ inner: [new FlameCollector({ processes: [{ role: 'qemu a', pid: process.pid }], dir: join(scene.dir, 'flame'), fifoDir: scene.runtimeDir, scope: scene.scope, perf })], outer: [] }),
+      },
+    });
+    expect(outcome!.record.status).toBe('complete');
+    const runDir = join(resultsRoot, readdirSync(resultsRoot)[0]!);
+    const record = runRecordSchema.parse(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')));
+    expect(record.schedule!.mode).toBe('rounds');
+    // The paths took turns: p2's first visit came after p1's, before p1's second.
+    expect(record.schedule!.steps.filter((x) => !x.warmup && x.scenario === 'tcp-stream').map((x) => `${x.round} ${x.backend}`)).toEqual(['0 p1', '0 p2', '1 p2', '1 p1', '2 p1', '2 p2']);
+    for (const id of ['p1', 'p2']) {
+      const reps = record.backends.find((b) => b.id === id)!.reps.filter((r) => !r.warmup);
+      expect(reps.filter((r) => r.intrusions).map((r) => `${r.scenario} ${r.rep}`)).toEqual(['tcp-stream 0']);
+      const files = reps.find((r) => r.intrusions)!.intrusions![0]!.files;
+      expect(files[0]).toMatch(new RegExp(`^${id}/.*${id}-tcp-stream-measure-0\\.svg$`));
+      expect(existsSync(join(runDir, files[0]!))).toBe(true);
+    }
   });
 });
 
