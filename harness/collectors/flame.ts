@@ -77,7 +77,7 @@ export class FlameCollector implements Collector {
   #availability: Promise<Availability> | undefined;
   /** Set once the one window was chosen: no later window is sampled, whatever happened in it. */
   #chosen = false;
-  #session: { window: Window; perf: PerfControlSession; data: string; tag: string; roles: Map<number, string> } | undefined;
+  #session: { window: Window; perf: PerfControlSession; data: string; tag: string; roles: Map<number, string>; enabledAt: number } | undefined;
   #intrusion: { window: Window; intrusion: Intrusion } | undefined;
 
   constructor(options: FlameCollectorOptions) {
@@ -133,23 +133,25 @@ export class FlameCollector implements Collector {
       scope: this.#scope,
       outputs: [data],
     });
-    this.#session = { window, perf, data, tag, roles };
+    this.#session = { window, perf, data, tag, roles, enabledAt: Date.now() };
   }
 
   async stop(window: Window): Promise<Sample[]> {
     const s = this.#session;
     if (!s) return [];
     this.#session = undefined;
-    // perf's own CPU time, read before it stops: what recording cost during the window.
+    // perf's own CPU time, read before it stops: what recording cost during the window (its start-up
+    // included, its writing of perf.data after the window not), over how long it sampled.
     const cpuSec = this.#cpuSeconds(s.perf.pid);
+    const sampledSec = (Date.now() - s.enabledAt) / 1000;
     await s.perf.finish();
     const recorded = recordedSampleCount(s.perf.log());
     const svg = join(this.#o.dir, `${s.tag}.svg`);
     const foldedFile = join(this.#o.dir, `${s.tag}.folded`);
-    const cost = (n: number | undefined) =>
-      `call stacks sampled by perf record at ${this.#hz} Hz (${FLAME_EVENT}) during this repetition${n === undefined ? '' : `: ${n} samples`}${cpuSec === undefined ? '' : `, perf itself used ${cpuSec.toFixed(2)} CPU s`}`;
+    const perfCost = cpuSec === undefined ? '' : `perf itself used ${cpuSec.toFixed(2)} CPU s in ${sampledSec.toFixed(1)} s (${((100 * cpuSec) / sampledSec).toFixed(1)} % of one core)`;
+    const cost = (n: number | undefined) => `call stacks sampled by perf record at ${this.#hz} Hz (${FLAME_EVENT}) during this repetition${n === undefined ? '' : `: ${n} samples`}${perfCost ? `, ${perfCost}` : ''}`;
     // Marked before perf script runs: had it failed, the window was still sampled.
-    const intrusion: Intrusion = { collector: this.id, what: cost(recorded), files: [], ...(recorded === undefined ? {} : { samples: recorded }), ...(cpuSec === undefined ? {} : { cpuSec }) };
+    const intrusion: Intrusion = { collector: this.id, what: cost(recorded), files: [], sampledSec, ...(recorded === undefined ? {} : { samples: recorded }), ...(cpuSec === undefined ? {} : { cpuSec }) };
     this.#intrusion = { window, intrusion };
     const folded = await foldPerfScript([this.#perf, 'script', '-i', s.data, '-F', PERF_SCRIPT_FIELDS], (x) => [s.roles.get(x.pid ?? x.tid) ?? 'other'], this.#o.scriptTimeoutMs ?? 300_000);
     const total = [...folded.values()].reduce((a, n) => a + n, 0);
@@ -158,7 +160,7 @@ export class FlameCollector implements Collector {
       svg,
       renderFlameSvg(folded, {
         title: `${window.backend}: host threads during ${window.scenario} repetition ${window.rep}`,
-        subtitle: `perf record -e ${FLAME_EVENT} -F ${this.#hz} -g, ${total} samples${cpuSec === undefined ? '' : `, perf used ${cpuSec.toFixed(2)} CPU s`}; this repetition is left out of the statistics`,
+        subtitle: `perf record -e ${FLAME_EVENT} -F ${this.#hz} -g, ${total} samples${perfCost ? `; ${perfCost}` : ''}; this repetition is left out of the statistics`,
       }),
     );
     if (!this.#o.keepData) rmSync(s.data, { force: true });

@@ -105,6 +105,8 @@ export interface Intrusion {
   samples?: number;
   /** CPU seconds its own process spent during the window. */
   cpuSec?: number;
+  /** Seconds it was sampling (from enabled to disabled), the span cpuSec was spent in. */
+  sampledSec?: number;
 }
 
 /** Short, file-name-safe tag of a window, e.g. `<path>-tcp-measure-3` or `<path>-tcp-idle-0-warmup`. */

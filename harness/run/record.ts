@@ -84,6 +84,8 @@ const intrusionSchema = z.object({
   samples: z.number().int().nonnegative().optional(),
   /** CPU seconds the collector's own process spent during the window. */
   cpuSec: z.number().nonnegative().optional(),
+  /** Seconds it was sampling, the span cpuSec was spent in. */
+  sampledSec: z.number().nonnegative().optional(),
 });
 export type IntrusionRecord = z.infer<typeof intrusionSchema>;
 
