@@ -1,7 +1,6 @@
 // Building the ReportModel from loaded runs: which runs are current, their series statistics, the
 // ratios between paths, the trend over earlier runs, every warning, and the verdict line.
 
-import { basename } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { metricInfo } from '../metrics.ts';
 import { seriesKey, type SampleRecord } from '../samples.ts';
@@ -14,10 +13,11 @@ import { DEFAULT_THRESHOLDS, groupWarnings, type QualityThresholds } from '../st
 import { basisWords, compareVariants, costSeries, packetSizes, variantLabel, variantOf, type CostSeries } from './costs.ts';
 import { orderedScenarios } from './figures.ts';
 import { mergePaths, pathOrder, sourceNames } from './format.ts';
+import { flameViews } from './flames.ts';
 import { probeRange, probeSentence } from './host-speed.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { LoadedRun } from './load.ts';
-import { REPORT_SCHEMA, type BackendView, type FlameView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
+import { REPORT_SCHEMA, type BackendView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
 import { computeRatios, referencePaths } from './ratios.ts';
 import { runWarnings } from './run-warnings.ts';
 import { labVerdict } from './lab.ts';
@@ -192,23 +192,6 @@ export function analyseCosts(r: LoadedRun, thresholds: QualityThresholds = DEFAU
 export function headlineSeries(r: LoadedRun, thresholds: QualityThresholds = DEFAULT_THRESHOLDS, per: 'guest' | 'path' = 'guest'): SeriesStats[] {
   const costs = analyseCosts(r, thresholds).filter((c) => c.count === 'host-cpu' || (per === 'guest') === (c.guest !== undefined));
   return [...analyseRun(r, thresholds).filter(isHeadline), ...costs];
-}
-
-/** The flame graphs a path's repetitions left, each to be copied under the report's flame/ folder. */
-function flameViews(r: LoadedRun, b: LoadedRun['record']['backends'][number]): FlameView[] {
-  return b.reps.flatMap((rep) =>
-    (rep.intrusions ?? [])
-      .filter((i) => i.collector === 'flame' && i.files[0]?.endsWith('.svg'))
-      .map((i) => ({
-        scenario: rep.scenario,
-        rep: rep.rep,
-        what: i.what,
-        ...(i.samples === undefined ? {} : { samples: i.samples }),
-        ...(i.cpuSec === undefined ? {} : { cpuSec: i.cpuSec }),
-        file: i.files[0]!,
-        href: `flame/${[r.record.run, b.id, basename(i.files[0]!)].join('-').replace(/[^A-Za-z0-9._-]+/g, '_')}`,
-      })),
-  );
 }
 
 function backendViews(r: LoadedRun): BackendView[] {

@@ -77,6 +77,10 @@ export interface FlameView {
   what: string;
   samples?: number;
   cpuSec?: number;
+  /** Seconds perf sampled, the span cpuSec was spent in. */
+  sampledSec?: number;
+  /** The scenario's headline figure in the sampled repetition against its median over the path's other repetitions. */
+  effect?: { metric: string; unit: string; sampled: number; othersMedian: number; others: number };
   /** The SVG in the run folder, relative to it. */
   file: string;
   /** Where the report links it, relative to the report folder (render copies it there). */
