@@ -67,6 +67,13 @@ describe('flame graphs of a real bench', () => {
     expect(view).toHaveLength(1);
     expect(existsSync(join(out, view[0]!.href))).toBe(true);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain(`href="${view[0]!.href}"`);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain(`](${view[0]!.href})`);
+    // What sampling cost, as recorded and as shown: perf's CPU over the seconds it sampled, and the
+    // throughput of the sampled repetition against the other one.
+    expect(intrusion.sampledSec).toBeGreaterThan(2);
+    expect(view[0]!.effect).toMatchObject({ metric: 'throughput', others: 1 });
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/\d+ samples; perf used [\d.]+ CPU s in [\d.]+ s \([\d.]+ % of one core\); throughput \(receiver\)/);
+    console.log(`flame: ${intrusion.samples} samples, perf ${intrusion.cpuSec} CPU s in ${intrusion.sampledSec} s; ${view[0]!.effect ? `throughput ${view[0]!.effect.sampled} bit/s sampled vs ${view[0]!.effect.othersMedian} bit/s` : ''}`);
     const throughput = report.model.series.find((s) => s.backend === 'virtio-net' && s.metric === 'throughput' && Object.keys(s.dims).length === 0)!;
     expect(throughput.points.map((p) => p.rep)).toEqual([1]);
     expect(throughput.excluded.intruded).toBe(1);
