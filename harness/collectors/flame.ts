@@ -56,9 +56,13 @@ export interface FlameCollectorOptions {
 /** The threads perf follows: whole processes (`-p`, new threads included), or listed threads (`-t`) when a process is counted by some of its threads only. */
 export type PerfTargets = { pids: number[] } | { tids: number[] };
 
-/** perf record argv: started disabled, driven over the control FIFOs, stacks by frame pointers. */
+/**
+ * perf record argv: started disabled, driven over the control FIFOs, stacks by frame pointers. No
+ * build-id cache: perf would otherwise copy every sampled binary under ~/.debug, where it stays
+ * after the run; perf script reads the binaries where they are.
+ */
 export function perfRecordArgv(perf: string, frequencyHz: number, targets: PerfTargets, ctl: string, ack: string, out: string): string[] {
-  const argv = [perf, 'record', '-e', FLAME_EVENT, '-F', String(frequencyHz), '-g', '-D', '-1', '--control', `fifo:${ctl},${ack}`, '-o', out];
+  const argv = [perf, 'record', '-e', FLAME_EVENT, '-F', String(frequencyHz), '-g', '--no-buildid-cache', '-D', '-1', '--control', `fifo:${ctl},${ack}`, '-o', out];
   if ('pids' in targets) argv.push('-p', targets.pids.join(','));
   else argv.push('-t', targets.tids.join(','));
   return argv;
@@ -107,7 +111,7 @@ export class FlameCollector implements Collector {
     // perf_event_paranoid that allows it).
     const probe = join(this.#o.dir, 'probe.perf.data');
     try {
-      await runCommand([this.#perf, 'record', '-q', '-e', FLAME_EVENT, '-F', '99', '-g', '-o', probe, '-p', String(first.pid), '--', 'sleep', '0.05'], { timeoutMs: 15_000, fix: PERF_FIX });
+      await runCommand([this.#perf, 'record', '-q', '-e', FLAME_EVENT, '-F', '99', '-g', '--no-buildid-cache', '-o', probe, '-p', String(first.pid), '--', 'sleep', '0.05'], { timeoutMs: 15_000, fix: PERF_FIX });
       this.#hz = Math.min(this.#hz, maxSampleRate(this.#proc) ?? this.#hz);
       this.#ticks = await clockTicksPerSecond();
     } catch (err) {

@@ -107,7 +107,7 @@ describe('FlameCollector', () => {
     const first = win();
     await collector.start(first);
     const record = calls()[1]!;
-    expect(record.slice(0, 8)).toEqual(['record', '-e', 'cpu-clock', '-F', String(record[4]), '-g', '-D', '-1']);
+    expect(record.slice(0, 9)).toEqual(['record', '-e', 'cpu-clock', '-F', String(record[4]), '-g', '--no-buildid-cache', '-D', '-1']);
     expect(Number(record[4])).toBeLessThanOrEqual(499);
     expect(record.slice(-2)).toEqual(['-p', '32274,32276']);
     expect(await collector.stop(first)).toEqual([]);
@@ -190,7 +190,7 @@ describe('flame in a run measured in rounds', () => {
 
 describe('perfRecordArgv', () => {
   it('follows whole processes, or listed threads when a process is counted by some only', () => {
-    expect(perfRecordArgv('perf', 499, { pids: [1, 2] }, 'c', 'a', 'o')).toEqual(['perf', 'record', '-e', 'cpu-clock', '-F', '499', '-g', '-D', '-1', '--control', 'fifo:c,a', '-o', 'o', '-p', '1,2']);
+    expect(perfRecordArgv('perf', 499, { pids: [1, 2] }, 'c', 'a', 'o')).toEqual(['perf', 'record', '-e', 'cpu-clock', '-F', '499', '-g', '--no-buildid-cache', '-D', '-1', '--control', 'fifo:c,a', '-o', 'o', '-p', '1,2']);
     expect(perfRecordArgv('perf', 99, { tids: [3, 4] }, 'c', 'a', 'o').slice(-2)).toEqual(['-t', '3,4']);
   });
 });
