@@ -163,8 +163,9 @@ export class FlameCollector implements Collector {
     writeFileSync(
       svg,
       renderFlameSvg(folded, {
-        title: `${window.backend}: host threads during ${window.scenario} repetition ${window.rep}`,
-        subtitle: `perf record -e ${FLAME_EVENT} -F ${this.#hz} -g, ${total} samples${perfCost ? `; ${perfCost}` : ''}; this repetition is left out of the statistics`,
+        // The subtitle shares its line with the viewer's buttons: what does not fit beside them goes in the title.
+        title: `${window.backend}: host threads during ${window.scenario} repetition ${window.rep} (left out of the statistics)`,
+        subtitle: `perf record -e ${FLAME_EVENT} -F ${this.#hz} -g, ${total} samples${perfCost ? `; ${perfCost}` : ''}`,
       }),
     );
     if (!this.#o.keepData) rmSync(s.data, { force: true });
