@@ -50,7 +50,9 @@ export const vhostUserTs: NicBackend = {
       for (const s of [...sockets, statsFile]) rmSync(s, { force: true });
     });
     // SIGTERM first: the switch closes its ports and removes its sockets itself.
-    const daemon = startDaemon(scope, { name: NAME, argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000 });
+    // With the perf map on, V8 also writes its own logs (isolate-*-v8.log) into its working folder:
+    // the private runtime folder, removed with the run, rather than wherever iopath was started.
+    const daemon = startDaemon(scope, { name: NAME, argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000, ...(ctx.perfMap ? { cwd: ctx.runtimeDir } : {}) });
     if (ctx.perfMap) {
       // Removed at teardown, before the switch stops (disposers run newest first): V8 writes on to
       // the unlinked file, and nothing is left in /tmp.
