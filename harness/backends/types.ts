@@ -46,6 +46,11 @@ export interface BackendContext {
    */
   variant?: string;
   /**
+   * Call stacks of the path's threads are sampled (profile flame): a helper that compiles code at
+   * run time should name it for perf (Node.js: `--perf-basic-prof`, which writes /tmp/perf-<pid>.map).
+   */
+  perfMap?: boolean;
+  /**
    * Cores chosen by CPU placement for helpers that pin themselves (`cpu.pinnedBy: 'itself'`), by
    * role: `light` for their threads that do little, `busy` for their data threads. Absent with
    * placement `none`: the helper keeps its own default.

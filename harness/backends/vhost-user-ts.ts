@@ -41,13 +41,24 @@ export const vhostUserTs: NicBackend = {
     const sockets = ctx.guests.map((g) => socketOf(ctx.runtimeDir, g.index));
     const statsFile = join(ctx.runtimeDir, 'switch-stats.json');
     const queues = ctx.queues ?? 1;
-    const argv = [process.execPath, join(projectRoot, 'bin', 'iopath.js'), 'switch', ...sockets.flatMap((s) => ['--socket', s]), '--stats', statsFile, '--queues', String(queues)];
+    // With flame graphs on, V8 writes a map of its compiled JavaScript (/tmp/perf-<pid>.map) so perf
+    // names the switch's frames instead of showing bare addresses; the map is removed with the switch.
+    const node = ctx.perfMap ? [process.execPath, '--perf-basic-prof'] : [process.execPath];
+    const argv = [...node, join(projectRoot, 'bin', 'iopath.js'), 'switch', ...sockets.flatMap((s) => ['--socket', s]), '--stats', statsFile, '--queues', String(queues)];
     if (ctx.busyPoll) argv.push('--busy-poll');
     scope.defer('remove switch sockets', () => {
       for (const s of [...sockets, statsFile]) rmSync(s, { force: true });
     });
     // SIGTERM first: the switch closes its ports and removes its sockets itself.
-    const daemon = startDaemon(scope, { name: NAME, argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000 });
+    // With the perf map on, V8 also writes its own logs (isolate-*-v8.log) into its working folder:
+    // the private runtime folder, removed with the run, rather than wherever iopath was started.
+    const daemon = startDaemon(scope, { name: NAME, argv, logFile: join(ctx.resultsDir, 'switch.log'), termTimeoutMs: 5000, ...(ctx.perfMap ? { cwd: ctx.runtimeDir } : {}) });
+    if (ctx.perfMap) {
+      // Removed at teardown, before the switch stops (disposers run newest first): V8 writes on to
+      // the unlinked file, and nothing is left in /tmp.
+      const map = `/tmp/perf-${daemon.pid}.map`;
+      scope.defer(`remove ${map}`, () => rmSync(map, { force: true }));
+    }
     await waitForSockets(NAME, daemon, sockets, SWITCH_START_MS, ctx.signal);
     const notes = [
       ctx.busyPoll

@@ -5,7 +5,7 @@
 
 import { InternalError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
-import type { Availability, Collector, Window } from './types.ts';
+import type { Availability, Collector, Intrusion, Window } from './types.ts';
 
 /** What the report says about a collector: available or why not, and how it measured. */
 export interface CollectorStatus {
@@ -26,6 +26,8 @@ export interface WindowResult {
   /** Seconds from the moment every collector had started to the moment stopping began. */
   durationSec: number;
   failures: CollectorFailure[];
+  /** What collectors did to the window beyond counting (a profiler that sampled it). */
+  intrusions: Intrusion[];
 }
 
 export class CollectorGroup {
@@ -89,7 +91,17 @@ export class CollectorGroup {
       if (r.status === 'fulfilled') samples.push(...r.value);
       else failures.push({ id: running[i]!.id, phase: 'stop', error: r.reason });
     });
-    return { samples, durationSec, failures };
+    // Asked whether stop succeeded or not: a profiler that ran disturbed the window either way.
+    const intrusions = running.flatMap((c) => {
+      try {
+        const i = c.intrusion?.(window);
+        return i ? [i] : [];
+      } catch (error) {
+        failures.push({ id: c.id, phase: 'stop', error });
+        return [];
+      }
+    });
+    return { samples, durationSec, failures, intrusions };
   }
 
   /** Close every collector once (also mid-window); returns the failures instead of throwing. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Scope } from '../host/scope.ts';
 import { DebugfsCollector } from './debugfs.ts';
 import { ExitReasonCollector, type ExitReasonStrategy } from './exit-reasons.ts';
+import { FlameCollector } from './flame.ts';
 import { HostCpuCollector } from './host-cpu.ts';
 import { PerfKvmCollector } from './perf-kvm.ts';
 import { QmpStatsCollector } from './qmp-stats.ts';
@@ -14,9 +15,15 @@ import type { Accel, Collector, CollectorTarget, HostProcess } from './types.ts'
 
 export { CollectorGroup, type CollectorStatus, type CollectorFailure, type WindowResult } from './group.ts';
 export { normalise, subtractBaseline, sumBy, workFromSamples, type Work, type WindowSamples } from './normalise.ts';
-export type { Accel, Availability, Collector, CollectorTarget, HostProcess, Window } from './types.ts';
+export type { Accel, Availability, Collector, CollectorTarget, HostProcess, Intrusion, Window } from './types.ts';
 
-export type CollectorId = 'perf-kvm' | 'perf-kvm-exit-reasons' | 'debugfs' | 'qmp-stats' | 'tcg-trace' | 'host-cpu';
+export type CollectorId = 'perf-kvm' | 'perf-kvm-exit-reasons' | 'debugfs' | 'qmp-stats' | 'tcg-trace' | 'host-cpu' | 'flame';
+
+/**
+ * Collectors a run has only when its profile asks for them, by a boolean field of the plan: their
+ * own work changes what is measured (flame samples call stacks), so they are never on by default.
+ */
+export const optInCollectors: Partial<Record<CollectorId, 'flame'>> = { flame: 'flame' };
 
 /**
  * What each collector needs on the host: Debian packages, and the accelerator under which it counts
@@ -29,6 +36,7 @@ export const collectorNeeds: Record<CollectorId, { debianPackages: readonly stri
   'qmp-stats': { debianPackages: [], accel: 'kvm' },
   'tcg-trace': { debianPackages: [], accel: 'tcg' },
   'host-cpu': { debianPackages: [], accel: 'any' },
+  flame: { debianPackages: ['linux-perf'], accel: 'any' },
 };
 
 /** Everything the collectors of one backend's run need. */
@@ -54,8 +62,10 @@ export interface CollectorContext {
     exitReasonStrategy?: ExitReasonStrategy;
     keepTraceLogs?: boolean;
     maxTraceWindowBytes?: number;
-    /** Only create these collectors (default: all six). */
+    /** Only create these collectors (default: every one but the opt-in ones, see `flame`). */
     only?: readonly CollectorId[];
+    /** Add the flame collector (profile `flame: true`): call stacks of the path's host threads in its first measured repetition. */
+    flame?: boolean;
   };
 }
 
@@ -98,8 +108,12 @@ export function createCollectors(ctx: CollectorContext): Collector[] {
         ...(o.maxTraceWindowBytes === undefined ? {} : { maxWindowBytes: o.maxTraceWindowBytes }),
       }),
     'host-cpu': () => new HostCpuCollector({ processes }),
+    flame: () => new FlameCollector({ processes, dir: join(ctx.dir, 'flame'), ...fifos('flame'), ...withScope, ...withPerf }),
   };
-  const ids = o.only ?? (Object.keys(all) as CollectorId[]);
+  const ids = o.only ?? (Object.keys(all) as CollectorId[]).filter((id) => {
+    const field = optInCollectors[id];
+    return field === undefined || o[field] === true;
+  });
   return ids.map((id) => all[id]());
 }
 

@@ -16,7 +16,7 @@
 import { median } from 'simple-statistics';
 import type { Sample, SampleRecord } from '../samples.ts';
 import { abbaIsA, abbaPairs, atLeast, pairedLogRatio, pairsFor, type PairedRatio, type Verdict } from '../stats/paired.ts';
-import type { Availability, Collector, Window } from './types.ts';
+import type { Availability, Collector, Intrusion, Window } from './types.ts';
 
 /** Whether the collectors run in this window: idle baselines always, measured repetitions A B B A. */
 export function collectorsOnIn(window: Window): boolean {
@@ -51,6 +51,10 @@ export class GatedCollector implements Collector {
 
   async stop(window: Window): Promise<Sample[]> {
     return this.#on(window) ? this.#inner.stop(window) : [];
+  }
+
+  intrusion(window: Window): Intrusion | undefined {
+    return this.#on(window) ? this.#inner.intrusion?.(window) : undefined;
   }
 
   async close(): Promise<void> {

@@ -78,10 +78,35 @@ export interface Collector {
   /** Release anything held across windows (helper processes, files). Runs once; safe mid-window. */
   close?(): Promise<void>;
   /**
+   * When this collector did more than count in the window just stopped (it sampled call stacks,
+   * say), what and at what cost; undefined for a window it only counted in, or not at all. Asked
+   * after stop(), whether stop() succeeded or not: a profiler that ran disturbed the window either way.
+   */
+  intrusion?(window: Window): Intrusion | undefined;
+  /**
    * Facts a reader of the report must know about how this collector measured on this host (events
    * left out and why, approximations). Complete after availability().
    */
   notes?(): string[];
+}
+
+/**
+ * What a collector's own work did to a window beyond counting, and what it left: a sampling
+ * profiler takes CPU from the traffic it watches, so the repetition it ran in is not like the others.
+ */
+export interface Intrusion {
+  /** The collector's id. */
+  collector: string;
+  /** In words, for the report: what ran and what it cost. */
+  what: string;
+  /** Files it wrote for the window (absolute paths), the first one the one to open. */
+  files: string[];
+  /** Samples it took in the window, when it samples. */
+  samples?: number;
+  /** CPU seconds its own process spent during the window. */
+  cpuSec?: number;
+  /** Seconds it was sampling (from enabled to disabled), the span cpuSec was spent in. */
+  sampledSec?: number;
 }
 
 /** Short, file-name-safe tag of a window, e.g. `<path>-tcp-measure-3` or `<path>-tcp-idle-0-warmup`. */

@@ -6,7 +6,7 @@ import { backendIds, isBackendId, type BackendId } from '../backends/registry.ts
 import { UsageError } from '../errors.ts';
 import type { LoadedProfile } from './load.ts';
 import type { z } from 'zod';
-import { overridable, type ScenarioSpec } from './schema.ts';
+import { FLAME_MIN_REPETITIONS, overridable, type ScenarioSpec } from './schema.ts';
 import { variantPlan, type VariantPlan } from './variants.ts';
 
 /** A TCP row's `parallel` is settled in the plan (it defaults to the guest NIC's queue pairs). */
@@ -28,6 +28,8 @@ export interface RunPlan {
   accel: 'auto' | 'kvm' | 'tcg';
   /** Whether the exit/device-access/CPU collectors run around the measured repetitions. */
   collectors: boolean;
+  /** The flame collector samples call stacks in each path's first measured repetition (profile flame; only with collectors on). */
+  flame: boolean;
   /** iopath's switch busy-polls (profile switchBusyPoll). */
   switchBusyPoll: boolean;
   /** Repetitions in alternating rounds over the paths, or in one block per path (profile order). */
@@ -63,6 +65,10 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
   const duration = flag('duration', flags.duration, overridable.durationSec, 'scenarios[].durationSec');
   const collectors = flag('collectors', flags.collectors, overridable.collectors, 'collectors') ?? p.collectors;
   const placement = flag('placement', flags.placement, overridable.placement, 'placement') ?? p.placement;
+  const flame = p.flame && collectors;
+  if (flame && repetitions < FLAME_MIN_REPETITIONS) {
+    throw new UsageError(`--reps ${repetitions}: the profile has flame: true, which leaves each path's first measured repetition out of statistics; give ${FLAME_MIN_REPETITIONS} repetitions at least`);
+  }
   const scenarios = p.scenarios.map((s) => {
     const row = { ...s, name: s.name ?? s.kind, durationSec: duration ?? s.durationSec };
     return 'parallel' in row || s.kind === 'tcp-stream' || s.kind === 'tcp-stream-no-offload' ? { ...row, parallel: (row as { parallel?: number }).parallel ?? p.guest.queues } : row;
@@ -77,6 +83,7 @@ export function resolvePlan(loaded: LoadedProfile, flags: PlanOverrides = {}): R
     warmup,
     accel,
     collectors,
+    flame,
     switchBusyPoll: p.switchBusyPoll,
     order: p.order,
     warmupSec: p.warmupSec,

@@ -16,6 +16,9 @@ function strict<T extends z.ZodRawShape>(shape: T) {
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** With `flame`, one measured repetition per path is left out of statistics: at least one must remain. */
+export const FLAME_MIN_REPETITIONS = 2;
+
 /**
  * Fields that `iopath bench` flags can override: the flags are checked by these same schemas, so a
  * flag accepts exactly what the profile field accepts.
@@ -110,6 +113,13 @@ export const profileSchema = strict({
   /** Count exits, device accesses and host CPU around every measured repetition (off only to measure their overhead). */
   collectors: overridable.collectors.default(true),
   /**
+   * Sample the call stacks of each path's host threads (QEMU, vhost workers, the switches) with
+   * perf during the path's first measured repetition, and draw them as a flame graph linked from
+   * the report. That repetition is left out of statistics (sampling costs the guests CPU), so a
+   * profile with it needs two repetitions at least. Off by default.
+   */
+  flame: z.boolean().default(false),
+  /**
    * iopath's own vhost-user switch polls its rings without ever sleeping, on a core of its own, as
    * testpmd does. Off by default: beside TCG guests on a small host it takes a core from them.
    */
@@ -156,6 +166,9 @@ export const profileSchema = strict({
     probeSec: int(2, 600).default(20),
   }).default({ bootSec: 120, probeSec: 20 }),
 }).superRefine((p, ctx) => {
+  if (p.flame && p.repetitions < FLAME_MIN_REPETITIONS) {
+    ctx.addIssue({ code: 'custom', path: ['repetitions'], message: `flame: true leaves each path's first measured repetition out of statistics; give repetitions ${FLAME_MIN_REPETITIONS} at least` });
+  }
   if (Array.isArray(p.backends)) {
     p.backends.forEach((b, i) => {
       if (p.backends.indexOf(b) !== i) ctx.addIssue({ code: 'custom', path: ['backends', i], message: `"${b}" is listed twice` });

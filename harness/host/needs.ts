@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathList } from '../backends/registry.ts';
-import { collectorNeeds } from '../collectors/index.ts';
+import { collectorNeeds, optInCollectors, type CollectorId } from '../collectors/index.ts';
 import type { RunPlan } from '../config/plan.ts';
 import { projectRoot } from '../paths.ts';
 import { reportFormats } from '../report/formats.ts';
@@ -64,6 +64,8 @@ export function benchNeeds(plan: Readonly<RunPlan>, o: BenchNeedsOptions): Packa
   if (plan.collectors) {
     const accel = plan.accel === 'auto' ? (o.kvmPossible ? 'any' : 'tcg') : plan.accel;
     for (const [id, c] of Object.entries(collectorNeeds)) {
+      const field = optInCollectors[id as CollectorId];
+      if (field !== undefined && !plan[field]) continue;
       if (accel === 'any' || c.accel === 'any' || c.accel === accel) needs.push(...each(c.debianPackages, `collector ${id}`, false));
     }
   }

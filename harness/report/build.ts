@@ -14,6 +14,7 @@ import { ablationMethod, ablationRun, computeAblation } from './ablation.ts';
 import { basisWords, compareVariants, costSeries, packetSizes, variantLabel, variantOf, type CostSeries } from './costs.ts';
 import { orderedScenarios } from './figures.ts';
 import { mergePaths, pathOrder, sourceNames } from './format.ts';
+import { flameViews } from './flames.ts';
 import { probeRange, probeSentence } from './host-speed.ts';
 import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { LoadedRun } from './load.ts';
@@ -93,7 +94,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
       ratio: `ratio of medians; 95 % ${RATIO_METHOD}`,
       outliers: `each repetition against the mean and spread of the others (leave-one-out t, as in Grubbs' test), beyond the t quantile that a series of pure noise exceeds by chance with probability ${OUTLIER_ALPHA} (${OUTLIER_ALPHA}/2n per value and side, so the limit is stricter at small n), from ${OUTLIER_MIN_N} repetitions, and more than ${OUTLIER_MIN_RELATIVE_DEVIATION * 100} % from the median (packet loss: more than 1 percentage point); flagged, not removed`,
       drift: `Mann–Kendall trend test over the repetitions in the order they ran (round by round when the paths were measured in interleaved rounds; exact below 41 values without ties), from ${DRIFT_MIN_N} repetitions, p < ${thresholds.driftAlpha}; size by the Theil–Sen slope`,
-      warmup: 'warm-up repetitions and repetitions recorded as failed are excluded from every statistic',
+      warmup: 'warm-up repetitions, repetitions recorded as failed and the repetition of each path the flame collector sampled (when a profile asks for flame graphs) are excluded from every statistic',
       ...(ablation.length ? { ablation: ablationMethod(ablation) } : {}),
     },
     trend: computeTrend(runs),
@@ -116,6 +117,13 @@ function seriesLabel(s: SeriesStats): { name: string; item?: string } {
   return c.count === 'host-cpu' ? { name } : { name, item: c.guest === undefined ? 'both guests' : `guest ${c.guest}` };
 }
 
+/** Repetitions a collector disturbed (the flame collector sampled call stacks in them), left out like failed ones. */
+function intrudedRepKeys(r: LoadedRun): Set<string> {
+  const keys = new Set<string>();
+  for (const b of r.record.backends) for (const rep of b.reps) if (rep.intrusions?.length) keys.add(repKey(r.host, b.id, rep.scenario, rep.rep));
+  return keys;
+}
+
 function failedRepKeys(r: LoadedRun): Set<string> {
   const keys = new Set<string>();
   for (const b of r.record.backends) for (const rep of b.reps) if (rep.status === 'failed') keys.add(repKey(r.host, b.id, rep.scenario, rep.rep));
@@ -131,7 +139,7 @@ function samplesOf(r: LoadedRun): SampleRecord[] {
 export function runInputs(r: LoadedRun): SeriesInput[] {
   return groupSamples(
     samplesOf(r).filter((s) => s.scenario !== IDLE_SCENARIO),
-    { defaultHost: r.host, failedReps: failedRepKeys(r), ...(r.record.schedule ? { order: runOrder(r) } : {}) },
+    { defaultHost: r.host, failedReps: failedRepKeys(r), intrudedReps: intrudedRepKeys(r), ...(r.record.schedule ? { order: runOrder(r) } : {}) },
   );
 }
 
@@ -219,6 +227,8 @@ function backendViews(r: LoadedRun): BackendView[] {
       if (b.negotiated && Object.keys(b.negotiated).length) v.negotiated = b.negotiated;
       if (b.variant) v.variant = b.variant;
       if (b.placement) v.placement = b.placement;
+      const flames = flameViews(r, b);
+      if (flames.length) v.flames = flames;
       return v;
     });
 }

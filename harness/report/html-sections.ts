@@ -6,6 +6,7 @@ import type { Warning, WarningSubject } from '../stats/warnings.ts';
 import { html, type SafeHtml } from './escape.ts';
 import { compareMetrics, pathOrder, displayScale, formatDims, formatDuration, formatNumber, formatPercent, formatScaled, formatTime } from './format.ts';
 import type { BackendView, ReportModel, RunView, TrendSeries } from './model.ts';
+import { flameCostText } from './flames.ts';
 import { coresTable, notReadyLine, placedPaths, placementLines, readinessTable, threadsTable } from './placement.ts';
 import { costMethodNotes, idleTable, ratioMatrix, scenarioBlocks, type Cell, type Column, type Table } from './summary.ts';
 import { describeWall } from '../run/wall.ts';
@@ -102,6 +103,20 @@ export function pathsSection(model: ReportModel): SafeHtml {
   return html`<table><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Path</th><th>Status</th><th class="num">Repetitions</th><th>Reason and fix</th><th>Notes</th></tr></thead><tbody>${model.backends.map(
     (b) =>
       html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td><strong>${b.id}</strong><br><span class="muted">${b.title}</span></td><td><span class="badge ${b.status}">${b.status}</span></td><td class="num">${b.reps.measuredOk} ok${b.reps.failed ? `, ${b.reps.failed} failed` : ''}${b.reps.warmup ? `, ${b.reps.warmup} warm-up` : ''}${b.reps.blocked ? `, ${b.reps.blocked} blocked` : ''}</td><td>${b.reason ?? ''}${b.fix ? html`<br>Fix: <code>${b.fix}</code>` : ''}${b.failedReps.map((f) => html`<br>${f.warmup ? 'warm-up ' : ''}repetition ${f.rep} of ${f.scenario} failed${f.reason ? `: ${f.reason}` : ''}`)}</td><td>${b.notes.map((n, i) => html`${i ? html`<br>` : ''}${n}`)}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+/**
+ * Flame graphs (profile flame): per path, a link to each SVG the report folder holds (its file name
+ * as the link text, so a reader of the PDF knows which file to open), the repetition it was sampled
+ * in, what sampling cost, and that this repetition is left out of the statistics.
+ */
+export function flamesSection(model: ReportModel): SafeHtml {
+  const rows = model.backends.flatMap((b) => (b.flames ?? []).map((f) => ({ b, f })));
+  if (rows.length === 0) return html``;
+  return html`<h3 id="flames">Flame graphs</h3><p>Call stacks of each path's host threads (QEMU's vCPU and I/O threads, vhost workers, the switches), sampled with perf during one repetition per path. Sampling takes CPU from the guests, so <strong>that repetition is excluded from every statistic</strong>; its cost is perf's own CPU time and the path's figure in that repetition against its other repetitions. Each graph is an SVG in this report's folder that opens on its own in a browser: click a frame to zoom, search with Ctrl-F.</p><table><thead><tr>${model.multiHost ? html`<th>Host</th>` : ''}<th>Path</th><th>Flame graph</th><th>Repetition (excluded from statistics)</th><th>Cost of sampling</th></tr></thead><tbody>${rows.map(
+    ({ b, f }) =>
+      html`<tr>${model.multiHost ? html`<td>${b.host}</td>` : ''}<td><strong>${b.id}</strong></td><td><a href="${f.href}">${f.href}</a></td><td>${f.scenario} repetition ${f.rep}</td><td>${flameCostText(f)}</td></tr>`,
   )}</tbody></table>`;
 }
 

@@ -8,6 +8,7 @@ import { directionWords, formatTime } from './format.ts';
 import { REPORT_CSS } from './html-style.ts';
 import {
   collectorsSection,
+  flamesSection,
   costNotesSection,
   featuresSection,
   methodsSection,
@@ -86,12 +87,12 @@ export function renderHtml(model: ReportModel, figures: readonly RenderedFigure[
 <p class="meta">${current.length > 1 ? `${current.length} runs merged, one per host: ` : 'Run '}${current.map((r) => `${r.id} on ${r.host} (${formatTime(r.startedAt)}, profile ${r.profile.name}, ${r.provenance ? r.provenance.accel.kind.toUpperCase() : 'accelerator unknown'})`).join('; ')}. Generated ${formatTime(model.generatedAt)}${model.iopathVersion ? ` by iopath ${model.iopathVersion}` : ''}.</p>
 ${labStatements(model).map((t) => html`<div class="banner lab">${t}</div>`)}
 ${partial.map((r) => html`<div class="banner"><strong>Partial run ${r.id}.</strong> ${r.partialReasons.join('; ')}. Only what was measured before it stopped is shown.</div>`)}
-<nav class="toc"><a href="#summary">Summary</a><a href="#ratios">Ratios</a><a href="#costs">Cost notes and idle baseline</a>${model.ablation.length ? html`<a href="#ablation">Variants</a>` : ''}<a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#collectors">Collectors</a><a href="#features">Features</a><a href="#placement">Placement and readiness</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
+<nav class="toc"><a href="#summary">Summary</a><a href="#ratios">Ratios</a><a href="#costs">Cost notes and idle baseline</a>${model.ablation.length ? html`<a href="#ablation">Variants</a>` : ''}<a href="#figures">Figures</a><a href="#paths">Paths</a><a href="#collectors">Collectors</a>${model.backends.some((b) => b.flames?.length) ? html`<a href="#flames">Flame graphs</a>` : ''}<a href="#features">Features</a><a href="#placement">Placement and readiness</a><a href="#warnings">Warnings (${model.warnings.length})</a>${model.trend.length ? html`<a href="#trend">Trend</a>` : ''}<a href="#provenance">Provenance</a><a href="#phases">Phase timings</a><a href="#methods">Methods</a></nav>
 </header>
 <section id="summary"><h2>Summary</h2>${summarySection(model)}<h3 id="ratios">Paths relative to ${referenceWords(model)}</h3>${ratiosSection(model)}<h3 id="costs">How the cost figures were counted</h3>${costNotesSection(model)}</section>
 ${model.ablation.length ? html`<section id="ablation"><h2>Variants against their paths</h2>${ablationSection(model, figures)}</section>` : ''}
 <section id="figures"><h2>Figures</h2>${figureGroups(model, figures)}</section>
-<section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3 id="collectors">Collectors per path</h3>${collectorsSection(model)}<h3 id="features">Negotiated features</h3>${featuresSection(model)}<h3 id="placement">CPU placement and host readiness</h3>${placementSection(model)}</section>
+<section id="paths"><h2>Paths</h2>${pathsSection(model)}<h3 id="collectors">Collectors per path</h3>${collectorsSection(model)}${flamesSection(model)}<h3 id="features">Negotiated features</h3>${featuresSection(model)}<h3 id="placement">CPU placement and host readiness</h3>${placementSection(model)}</section>
 <section id="warnings"><h2>Warnings</h2>${warningsSection(model)}</section>
 ${model.trend.length ? html`<section id="trend"><h2>Trend</h2><p>Each metric over the runs of the same profile on the same host, oldest first.</p><div class="figures">${trendFigures.map((f) => figureMarkup(f))}</div>${trendTable(model)}</section>` : ''}
 <section id="provenance"><h2>Provenance</h2>${provenanceSection(model)}</section>

@@ -1,9 +1,11 @@
 // The Markdown summary: short enough for a GitHub job summary, with the verdict, per scenario what
 // each path achieved and what it cost (the same tables as the HTML summary), the ratios to the
-// reference path, the idle baseline, what was not measured, and the warnings.
+// reference path, the idle baseline, links to the flame graphs, what was not measured, and the
+// warnings.
 
 import type { MetricName } from '../metrics.ts';
 import { escapeMarkdown as md } from './escape.ts';
+import { flameCostText } from './flames.ts';
 import { formatTime } from './format.ts';
 import { orderWords, subjectText } from './html-sections.ts';
 import { describeWall } from '../run/wall.ts';
@@ -80,6 +82,12 @@ export function renderMarkdown(model: ReportModel): string {
   }
   const idle = idleTable(model);
   if (idle) out.push('### Idle baseline', '', 'Measured once per path at rest and subtracted, scaled to each window\'s length, from every measured window; it is not a scenario.', '', ...mdTable(idle));
+  const flames = model.backends.flatMap((b) => (b.flames ?? []).map((f) => ({ b, f })));
+  if (flames.length) {
+    out.push('### Flame graphs', '', "Call stacks of each path's host threads, sampled with perf in one repetition per path; that repetition is excluded from every statistic (sampling takes CPU from the guests). Each SVG opens in a browser.", '');
+    for (const { b, f } of flames) out.push(`- ${model.multiHost ? `${md(b.host)}: ` : ''}**${md(b.id)}**, ${md(f.scenario)} repetition ${f.rep}: [${md(f.href)}](${f.href}). Cost: ${md(flameCostText(f))}`);
+    out.push('');
+  }
   const notRun = model.backends.filter((b) => b.status !== 'ok');
   if (notRun.length) {
     out.push('### Paths not fully measured', '');

@@ -74,6 +74,26 @@ export interface BackendView {
   /** Repetitions that ran (ok, failed, warm-up), and those blocked by a failure around them (counted only when there are some). */
   reps: { measuredOk: number; failed: number; warmup: number; blocked?: number };
   failedReps: { scenario: string; rep: number; warmup: boolean; reason?: string }[];
+  /** Flame graphs of the path (profile flame): one per sampled repetition, that repetition left out of statistics. */
+  flames?: FlameView[];
+}
+
+/** One flame graph: the repetition it was sampled in, at what cost, and where the report keeps its SVG. */
+export interface FlameView {
+  scenario: string;
+  rep: number;
+  /** In words: what ran and what it cost (perf's samples and CPU seconds). */
+  what: string;
+  samples?: number;
+  cpuSec?: number;
+  /** Seconds perf sampled, the span cpuSec was spent in. */
+  sampledSec?: number;
+  /** The scenario's headline figure in the sampled repetition against its median over the path's other repetitions. */
+  effect?: { metric: string; unit: string; sampled: number; othersMedian: number; others: number };
+  /** The SVG in the run folder, relative to it. */
+  file: string;
+  /** Where the report links it, relative to the report folder (render copies it there). */
+  href: string;
 }
 
 /**

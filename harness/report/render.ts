@@ -1,7 +1,7 @@
 // `iopath report`: load run folders, build the model, draw the figures, and write index.html,
 // report.pdf, summary.md, stats.csv and stats.json into one folder.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QualityThresholds } from '../stats/warnings.ts';
 import { buildReportModel } from './build.ts';
@@ -64,6 +64,23 @@ export async function renderReports(runDirs: string[], outDir: string, options: 
     files.push(file);
   };
 
+  // Flame graphs are copied beside index.html (which links them relatively), so the report folder
+  // holds everything it links; one missing from the run folder is said instead of linked dead.
+  const flameNotes: string[] = [];
+  for (const r of runs) {
+    for (const b of model.backends.filter((x) => x.run === r.record.run && x.host === r.host)) {
+      for (const f of b.flames ?? []) {
+        try {
+          await mkdir(join(outDir, 'flame'), { recursive: true });
+          await copyFile(join(r.dir, f.file), join(outDir, f.href));
+          files.push(join(outDir, f.href));
+        } catch (err) {
+          flameNotes.push(`flame graph ${f.file} of ${b.id} could not be copied: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
   log(`drawing ${model.series.length} series from ${runs.length} run(s)`);
   const figures = await renderFigures(buildFigures(model));
   const figureErrors = figures.filter((f) => f.error).map((f) => ({ id: f.spec.id, error: f.error! }));
@@ -94,6 +111,7 @@ export async function renderReports(runDirs: string[], outDir: string, options: 
   const notes = [
     ...model.runs.filter((r) => r.current && r.partial).map((r) => `run ${r.id} is partial: ${r.partialReasons.join('; ')}`),
     ...figureErrors.map((f) => `figure ${f.id} could not be drawn: ${f.error}`),
+    ...flameNotes,
     ...skipped.filter((x) => x.reason !== 'PDF not requested').map((x) => `${x.file} was not written: ${x.reason}`),
   ];
   return { files, skipped, figureErrors, notes, model };

@@ -51,6 +51,8 @@ export interface CollectorScene {
   /** Private runtime folder for perf's control FIFOs (the results folder may be on 9p, without FIFOs). */
   runtimeDir: string;
   scope: Scope;
+  /** Add the flame collector (profile flame). */
+  flame?: boolean;
 }
 
 export interface CollectorFactory {
@@ -76,6 +78,7 @@ export const standardCollectors: CollectorFactory = {
         dir: scene.dir,
         runtimeDir: scene.runtimeDir,
         scope: scene.scope,
+        ...(scene.flame ? { options: { flame: true } } : {}),
       }),
       ...scene.pathCollectors,
     ],

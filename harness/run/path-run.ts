@@ -125,6 +125,7 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
         queues: guest.queues,
         mtu: guest.mtu,
         busyPoll: plan.switchBusyPoll,
+        ...(plan.flame ? { perfMap: true } : {}),
         ...(plan.placement === 'auto' ? { cores: env.placement.helperCores(plan, path) } : {}),
         host: env.host,
         signal,
@@ -357,6 +358,7 @@ async function startCollectors(
     dir: join(logDir, 'collectors'),
     runtimeDir: join(env.runtimeDir, node.id, 'collectors'),
     scope,
+    flame: env.plan.flame,
   });
   const windows = new Windows(new CollectorGroup(rings.inner), new CollectorGroup(rings.outer), timing);
   // Registered after QEMU and the switch, so it runs before them: collectors stop first.

@@ -74,6 +74,21 @@ export type Provenance = z.infer<typeof provenanceSchema>;
 
 const hostProbeReadingSchema = z.object({ memNs: z.number(), spinNs: z.number(), cpu: z.number().int().optional() });
 
+/** A collector's intrusion into one repetition, with the files it left (relative to the run folder). */
+const intrusionSchema = z.object({
+  collector: z.string(),
+  /** In words: what ran and what it cost. */
+  what: z.string(),
+  /** The first is the one to open (the flame graph's SVG). */
+  files: z.array(z.string()),
+  samples: z.number().int().nonnegative().optional(),
+  /** CPU seconds the collector's own process spent during the window. */
+  cpuSec: z.number().nonnegative().optional(),
+  /** Seconds it was sampling, the span cpuSec was spent in. */
+  sampledSec: z.number().nonnegative().optional(),
+});
+export type IntrusionRecord = z.infer<typeof intrusionSchema>;
+
 const repSchema = z.object({
   scenario: z.string(),
   rep: z.number().int().nonnegative(),
@@ -89,6 +104,11 @@ const repSchema = z.object({
   notes: z.array(z.string()).optional(),
   /** The host's speed just before and just after the repetition's windows (host/speed-probe.ts). */
   hostProbe: z.object({ before: hostProbeReadingSchema, after: hostProbeReadingSchema.optional() }).optional(),
+  /**
+   * What collectors did to this repetition beyond counting (the flame collector sampled call stacks
+   * in it, taking CPU from the guests): such a repetition is left out of every statistic.
+   */
+  intrusions: z.array(intrusionSchema).optional(),
 });
 export type RepOutcome = z.infer<typeof repSchema>;
 

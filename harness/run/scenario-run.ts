@@ -2,13 +2,13 @@
 // repetitions (each variant inside a measurement window), put every sample on disk before the next
 // repetition, record each repetition's outcome in the tree, and undo the scenario's settings.
 
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { ScenarioPlan } from '../config/plan.ts';
 import { GuestError, StorageError, TimeoutError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import { scenarioFor, type RawOutput, type RepResult, type ScenarioContext } from '../workloads/scenarios.ts';
 import type { RunEnv } from './env.ts';
-import type { RepOutcome } from './record.ts';
+import type { IntrusionRecord, RepOutcome } from './record.ts';
 import type { ScenarioNode } from './tree.ts';
 import { withDims, type Windows } from './windows.ts';
 
@@ -76,6 +76,7 @@ async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, c
     const result: RepOutcome = { scenario: s.name, rep, warmup, status: 'ok', startedAt: startedAt.toISOString(), durationMs: 0 };
     const raw: RawOutput[] = [];
     const warnings = new Set<string>();
+    const intrusions: IntrusionRecord[] = [];
     let stopped = true;
     // The host's speed around the measured windows, so that a reader can tell a slow path from a
     // slow moment of the host (see host/speed-probe.ts); not for warm-ups, whose numbers are dropped.
@@ -95,10 +96,11 @@ async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, c
         };
         // Warm-up repetitions only warm up: no collectors, nothing to normalise.
         const measured = warmup
-          ? { value: await run(), samples: [] as Sample[], warnings: [] as string[] }
+          ? { value: await run(), samples: [] as Sample[], warnings: [] as string[], intrusions: [] }
           : await windows.measure({ kind: 'measure', backend, scenario: s.name, rep, warmup }, run, (r) => r.samples, guestsOnPath);
         raw.push(...measured.value.raw);
         measured.warnings.forEach((w) => warnings.add(w));
+        for (const i of measured.intrusions) intrusions.push({ ...i, files: i.files.map((f) => relative(env.store.dir, f)) });
         const { records, rejected } = env.store.append({ backend, scenario: s.name, rep, warmup }, withDims([...measured.value.samples, ...measured.samples], variant.dims));
         rejected.forEach((w) => warnings.add(w));
         env.reporter.samples?.(records);
@@ -120,6 +122,8 @@ async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, c
     result.durationMs = Date.now() - startedAt.getTime();
     if (raw.length) result.raw = raw.map((f) => env.store.saveRaw(join(backend, 'raw', f.name), f.text));
     if (warnings.size) result.notes = [...warnings];
+    // Kept whatever became of the repetition: its statistics leave it out either way (see flame.ts).
+    if (intrusions.length) result.intrusions = intrusions;
     node.rep(result);
     env.reporter.repFinished?.({ backend, outcome: result });
     if (result.status === 'failed' && guestLost(ctx)) {

@@ -5,7 +5,7 @@
 
 import { CollectorGroup, normalise, subtractBaseline, type CollectorFailure, type WindowResult, type WindowSamples } from '../collectors/index.ts';
 import { packetsThroughPath } from '../collectors/guest-nic.ts';
-import type { Window } from '../collectors/types.ts';
+import type { Intrusion, Window } from '../collectors/types.ts';
 import { sleep } from '../host/proc.ts';
 import type { Dims, Sample } from '../samples.ts';
 
@@ -16,6 +16,8 @@ export interface WindowOutcome<T> {
   value: T;
   samples: Sample[];
   warnings: string[];
+  /** What collectors did to the window beyond counting (see Collector.intrusion). */
+  intrusions: Intrusion[];
 }
 
 /**
@@ -52,7 +54,7 @@ export class Windows {
   }
 
   /** Run `work` with both rings around it; the inner ring stops at `done()` or when work ends. */
-  async #around<T>(window: Window, phase: 'window' | 'idle-baseline', work: (done: () => void) => Promise<T>): Promise<{ value: T; samples: Sample[]; durationSec: number; failures: CollectorFailure[] }> {
+  async #around<T>(window: Window, phase: 'window' | 'idle-baseline', work: (done: () => void) => Promise<T>): Promise<{ value: T; samples: Sample[]; durationSec: number; failures: CollectorFailure[]; intrusions: Intrusion[] }> {
     const t0 = Date.now();
     let t1 = t0;
     let t2: number | undefined;
@@ -83,7 +85,13 @@ export class Windows {
       else this.#timing('collectors-stop', t2, t3 - t2);
     }
     if (!result!.ok) throw result!.error;
-    return { value: result!.value, samples: [...inner!.samples, ...outer.samples], durationSec: inner!.durationSec, failures: [...inner!.failures, ...outer.failures] };
+    return {
+      value: result!.value,
+      samples: [...inner!.samples, ...outer.samples],
+      durationSec: inner!.durationSec,
+      failures: [...inner!.failures, ...outer.failures],
+      intrusions: [...inner!.intrusions, ...outer.intrusions],
+    };
   }
 
   /**
@@ -102,7 +110,7 @@ export class Windows {
       let t1: number | undefined;
       try {
         const value = await work(() => (t1 ??= Date.now()));
-        return { value, samples: [], warnings: [] };
+        return { value, samples: [], warnings: [], intrusions: [] };
       } finally {
         const end = Date.now();
         this.#timing('window', t0, (t1 ?? end) - t0);
@@ -125,7 +133,7 @@ export class Windows {
       { bytes, durationSec: stopped.durationSec, ...(packets !== undefined ? { packets } : {}) },
     );
     warnings.push(...normalised.warnings);
-    return { value, samples: [...counts.samples, ...normalised.samples], warnings };
+    return { value, samples: [...counts.samples, ...normalised.samples], warnings, intrusions: stopped.intrusions };
   }
 }
 

@@ -26,7 +26,8 @@ export interface SeriesInput extends SeriesId {
   /** Tools the values came from (`source` of the samples), sorted. */
   sources: string[];
   points: { rep: number; value: number; time: string }[];
-  excluded: { warmup: number; failedRep: number };
+  /** `intruded`: values of repetitions a collector disturbed (the flame collector's), present when there were any. */
+  excluded: { warmup: number; failedRep: number; intruded?: number };
   /**
    * `round` when the run measured its paths in interleaved rounds (run.json `schedule`): the points
    * are then in round order, and a drift along them fell on every path alike.
@@ -49,13 +50,16 @@ export function repKey(host: string, backend: string, scenario: string, rep: num
 
 /**
  * Group samples into series. Warm-up samples are excluded, and so are samples of repetitions that
- * run.json marks failed (their numbers describe a broken window); both are counted.
+ * run.json marks failed (their numbers describe a broken window) or intruded (a collector sampled
+ * call stacks in them, taking CPU from the guests); each is counted.
  */
 export function groupSamples(
   records: readonly SampleRecord[],
   options: {
     defaultHost: string;
     failedReps?: ReadonlySet<string>;
+    /** Repetitions a collector disturbed (run.json rep `intrusions`), by {@link repKey}. */
+    intrudedReps?: ReadonlySet<string>;
     /** The order the repetitions ran in: each repetition's position (by {@link repKey}), and whether they ran in rounds. */
     order?: { rounds: boolean; position: ReadonlyMap<string, number> };
   },
@@ -73,6 +77,7 @@ export function groupSamples(
     if (r.source && !g.sources.includes(r.source)) g.sources.push(r.source);
     if (r.warmup) g.excluded.warmup++;
     else if (options.failedReps?.has(repKey(host, r.backend, r.scenario, r.rep))) g.excluded.failedRep++;
+    else if (options.intrudedReps?.has(repKey(host, r.backend, r.scenario, r.rep))) g.excluded.intruded = (g.excluded.intruded ?? 0) + 1;
     else g.points.push({ rep: r.rep, value: r.value, time: r.time });
   }
   const position = (g: SeriesInput, rep: number) => options.order?.position.get(repKey(g.host, g.backend, g.scenario, rep)) ?? rep;
@@ -138,7 +143,11 @@ export function sumSeries(parts: readonly SeriesInput[], id: Omit<SeriesId, 'key
     unit: first.unit,
     sources: [...new Set(parts.flatMap((p) => p.sources))].sort(),
     points,
-    excluded: { warmup: Math.max(...parts.map((p) => p.excluded.warmup)), failedRep: Math.max(...parts.map((p) => p.excluded.failedRep)) },
+    excluded: {
+      warmup: Math.max(...parts.map((p) => p.excluded.warmup)),
+      failedRep: Math.max(...parts.map((p) => p.excluded.failedRep)),
+      ...(parts.some((p) => p.excluded.intruded) ? { intruded: Math.max(...parts.map((p) => p.excluded.intruded ?? 0)) } : {}),
+    },
   };
 }
 

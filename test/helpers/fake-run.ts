@@ -250,7 +250,7 @@ export function fakePath(id: string, o: FakePathOptions = {}): NicBackend {
 const tcp: ScenarioPlan = { kind: 'tcp-stream', topology: 'guest-to-guest', durationSec: 1, omitSec: 0, parallel: 1, name: 'tcp-stream' };
 const latency: ScenarioPlan = { kind: 'latency', topology: 'guest-to-guest', durationSec: 1, name: 'latency' };
 
-export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'repetitions' | 'warmup' | 'collectors' | 'order' | 'placement'>> & { scenarios?: ScenarioPlan[] } = {}): RunPlan {
+export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'repetitions' | 'warmup' | 'collectors' | 'flame' | 'order' | 'placement'>> & { scenarios?: ScenarioPlan[] } = {}): RunPlan {
   return {
     profile: { name: 'fake', path: '/fake.yaml', hash: 'f00' },
     backends: [...paths],
@@ -259,6 +259,7 @@ export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'rep
     warmup: o.warmup ?? 1,
     accel: 'tcg',
     collectors: o.collectors ?? true,
+    flame: o.flame ?? false,
     switchBusyPoll: false,
     order: o.order ?? 'rounds',
     warmupSec: 1,

@@ -23,6 +23,15 @@ describe('profile validation', () => {
     for (const name of names) expect(() => resolvePlan(loadProfile(name))).not.toThrow();
   });
 
+  it('leaves flame graphs off in the quick and default profiles, and asks for two repetitions with them on', () => {
+    for (const name of ['quick', 'default']) expect(resolvePlan(loadProfile(name)).flame).toBe(false);
+    expect(resolvePlan(loadProfile(write('flame.json', { ...valid, flame: true }))).flame).toBe(true);
+    // Without collectors nothing samples, so nothing is left out.
+    expect(resolvePlan(loadProfile(write('flame-off.json', { ...valid, flame: true })), { collectors: false }).flame).toBe(false);
+    expect(usageErrorOf(() => loadProfile(write('flame-1.json', { ...valid, repetitions: 1, flame: true }))).message).toMatch(/repetitions: flame: true leaves each path's first measured repetition out of statistics; give repetitions 2 at least/);
+    expect(usageErrorOf(() => resolvePlan(loadProfile(write('flame-reps.json', { ...valid, flame: true })), { reps: 1 })).message).toMatch(/--reps 1: .*give 2 repetitions at least/);
+  });
+
   it('fills defaults and takes the name from the file', () => {
     const plan = resolvePlan(loadProfile(write('mine.json', valid)));
     expect(plan.profile.name).toBe('mine');
