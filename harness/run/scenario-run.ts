@@ -95,6 +95,7 @@ async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, c
           ? { value: await run(), samples: [] as Sample[], warnings: [] as string[] }
           : await windows.measure({ kind: 'measure', backend, scenario: s.name, rep, warmup }, run, (r) => r.samples, guestsOnPath);
         raw.push(...measured.value.raw);
+        measured.value.notes?.forEach((w) => warnings.add(w));
         measured.warnings.forEach((w) => warnings.add(w));
         const { records, rejected } = env.store.append({ backend, scenario: s.name, rep, warmup }, withDims([...measured.value.samples, ...measured.samples], variant.dims));
         rejected.forEach((w) => warnings.add(w));

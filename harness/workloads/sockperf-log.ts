@@ -32,8 +32,10 @@ export const FULL_LOG_HEADER_LINES = 100;
 export interface FullLog {
   /** Round-trip times in microseconds, in the order they were measured. */
   roundTripsUs: Float64Array;
-  /** Rows the table holds beyond those kept (0 when every row was kept, unknown rows not counted). */
+  /** Rows the text holds beyond those kept (0 when every row was kept). */
   dropped: number;
+  /** Lines of the text up to the last row kept: the part of the file the figures rest on. */
+  keptLines: number;
   /** The table's closing line was missing: the file was cut (by the fetch's line cap, or a full disk). */
   truncated: boolean;
   /** Observations sockperf counted in its summary, when the file carries it. */
@@ -48,13 +50,15 @@ const RULE = /^-{10,}\s*$/;
 const nanos = (sec: string, frac: string) => Number(sec) * 1e9 + Number(frac);
 
 export function parseSockperfFullLog(text: string, maxSamples = FULL_LOG_MAX_SAMPLES): FullLog {
-  const lines = text.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
-  const obs = /Total (\d+) observations/.exec(text.replace(/\x1b\[[0-9;]*m/g, ''));
+  const clean = text.replace(/\x1b\[[0-9;]*m/g, '');
+  const lines = clean.split('\n');
+  const obs = /Total (\d+) observations/.exec(clean);
   const start = lines.findIndex((l) => HEADER.test(l.trim()));
   if (start < 0) throw new ParseError('sockperf full log', 'no "packet, txTime(sec), rxTime(sec), ..." header', text.slice(0, 2000));
   const kept = new Float64Array(Math.min(maxSamples, Math.max(0, lines.length - start - 1)));
   let n = 0;
   let dropped = 0;
+  let keptLines = start + 1;
   let truncated = true;
   for (let i = start + 1; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -72,7 +76,8 @@ export function parseSockperfFullLog(text: string, maxSamples = FULL_LOG_MAX_SAM
     const rtt = nanos(m[4]!, m[5]!) - nanos(m[2]!, m[3]!);
     if (rtt < 0) throw new ParseError('sockperf full log', `row ${i + 1}: the reply came back before the request left`, line);
     kept[n++] = rtt / 1000;
+    keptLines = i + 1;
   }
   if (n === 0) throw new ParseError('sockperf full log', 'the table has no rows', text.slice(0, 2000));
-  return { roundTripsUs: kept.subarray(0, n), dropped, truncated, observations: obs ? Number(obs[1]) : undefined };
+  return { roundTripsUs: kept.subarray(0, n), dropped, keptLines, truncated, observations: obs ? Number(obs[1]) : undefined };
 }

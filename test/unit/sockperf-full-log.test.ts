@@ -27,6 +27,9 @@ describe('parseSockperfFullLog', () => {
     const log = parseSockperfFullLog(text, 1000);
     expect(log.roundTripsUs).toHaveLength(1000);
     expect(log.dropped).toBe(3000);
+    // 21 lines of summary and header, then the rows kept.
+    expect(log.keptLines).toBe(21 + 1000);
+    expect(parseSockperfFullLog(text).keptLines).toBe(21 + 4000);
     expect(log.roundTripsUs[999]).toBeCloseTo((Number(rows[999]![2]) - Number(rows[999]![1])) * 1e6, 3);
   });
 
