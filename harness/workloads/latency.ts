@@ -12,10 +12,31 @@ import type { LatencyResult } from './sockperf.ts';
 import { FULL_LOG_GUEST_PATH, FULL_LOG_HEADER_LINES, FULL_LOG_MAX_SAMPLES, parseSockperfFullLog, type FullLog } from './sockperf-log.ts';
 
 /**
- * Seconds the fetch of the log may take. It crosses the guest's serial control channel as base64
- * (5.3 MB at the cap), slow under software emulation; the repetition's budget includes it.
+ * Bytes of log per second the guest's control channel carries (base64 over its second serial port,
+ * every byte emulated). Measured under software emulation on a two-core host: 1.34 MB of real log
+ * (32,121 round trips) in 17.4 s and 4.2 MB in 54 s, about 78 kB/s; with both cores kept busy by
+ * other work, 46 to 79 kB/s. Under KVM the channel is faster.
  */
-export const FULL_LOG_FETCH_SEC = 120;
+const CHANNEL_BYTES_PER_SEC = 75_000;
+
+/** Bytes per row of the log: 41.6 on average in a 15 s run, with room for the longer timestamps of longer runs. */
+const ROW_BYTES = 45;
+
+/** Over the measured rate: a busy host moved the log up to 1.7 times slower. */
+const FETCH_MARGIN = 3;
+
+/**
+ * Seconds the fetch of a log of `rows` round trips may take: its transfer at the measured rate, with
+ * margin. A fetch past it is abandoned, and an abandoned request ends the guest's control channel
+ * (and with it the path), so the budget errs on the long side.
+ */
+export function fullLogFetchSec(rows: number): number {
+  const bytes = (Math.min(rows, FULL_LOG_MAX_SAMPLES) + FULL_LOG_HEADER_LINES) * ROW_BYTES;
+  return 15 + Math.ceil((FETCH_MARGIN * bytes) / CHANNEL_BYTES_PER_SEC);
+}
+
+/** The longest fetch, of a log at the cap (about 3 minutes): part of every latency repetition's budget. */
+export const FULL_LOG_FETCH_SEC = fullLogFetchSec(FULL_LOG_MAX_SAMPLES);
 
 /** A log larger than this is stored gzip-compressed (a capped log is about 4 MB of text, 1 MB gzipped). */
 export const COMPRESS_ABOVE_BYTES = 256 * 1024;
@@ -41,11 +62,12 @@ export interface FetchedLog {
 /**
  * Read the log back from the client through its agent, at most the cap's lines (so a long run never
  * moves more than the cap across the serial port), then delete it to give the guest its RAM back.
- * A log that is missing or unreadable costs the tail, never the repetition: the summary remains.
+ * `rows` is the count sockperf's summary gave, which sizes the fetch's time budget. A log that is
+ * missing or unreadable costs the tail, never the repetition: the summary remains.
  */
-export async function fetchFullLog(client: Endpoint, label: string, signal?: AbortSignal): Promise<FetchedLog> {
+export async function fetchFullLog(client: Endpoint, label: string, rows: number, signal?: AbortSignal): Promise<FetchedLog> {
   const lines = FULL_LOG_HEADER_LINES + FULL_LOG_MAX_SAMPLES + 1;
-  const r = await client.exec(['head', '-n', String(lines), FULL_LOG_GUEST_PATH], FULL_LOG_FETCH_SEC, signal);
+  const r = await client.exec(['head', '-n', String(lines), FULL_LOG_GUEST_PATH], fullLogFetchSec(rows), signal);
   await client.exec(['rm', '-f', FULL_LOG_GUEST_PATH], 10, signal);
   if (r.status !== 0 || !r.stdout) {
     return { raw: [], notes: [`sockperf's full log could not be read at ${client.name} (status ${r.status}${r.stderr.trim() ? `: ${r.stderr.trim().slice(-200)}` : ''}); percentiles from sockperf's summary only`] };

@@ -200,7 +200,7 @@ const latency: ScenarioImpl<'latency'> = {
     const { stdout, raw } = await clientRun(ctx, argv, s.durationSec + GRACE_SEC / 2, `${label}.sockperf.txt`);
     const r = parseWith(raw, () => parseSockperf(stdout));
     // After the traffic: the window has closed, so the transfer is not counted as the path's work.
-    const fetched = await fetchFullLog(ctx.client, label, ctx.signal);
+    const fetched = await fetchFullLog(ctx.client, label, r.observations, ctx.signal);
     const { samples, notes } = latencySamples(r, fetched.log);
     return { samples, raw: [...raw, ...fetched.raw], notes: [...fetched.notes, ...notes] };
   },

@@ -20,9 +20,10 @@ export const FULL_LOG_GUEST_PATH = '/tmp/iopath-sockperf-full-log.csv';
 
 /**
  * Round trips kept per repetition. 100,000 rows are about 4 MB of text (5.3 MB once base64 crosses
- * the guest's serial control channel, far under its 32 MiB reply cap, and seconds to transfer) and
- * leave the 10 values beyond p99.99 that it needs (stats/percentiles.ts MIN_BEYOND); a longer or
- * faster run keeps its first 100,000 round trips, and the repetition says so.
+ * the guest's serial control channel, far under its 32 MiB reply cap; about a minute of transfer
+ * under software emulation, see latency.ts) and leave the 10 values beyond p99.99 that it needs
+ * (stats/percentiles.ts MIN_BEYOND); a longer or faster run keeps its first 100,000 round trips, and
+ * the repetition says so.
  */
 export const FULL_LOG_MAX_SAMPLES = 100_000;
 

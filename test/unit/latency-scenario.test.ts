@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ScenarioPlan } from '../../harness/config/plan.ts';
 import type { ExecResult } from '../../harness/vm/agent.ts';
 import type { Endpoint } from '../../harness/workloads/endpoint.ts';
-import { FULL_LOG_SOURCE } from '../../harness/workloads/latency.ts';
+import { FULL_LOG_FETCH_SEC, FULL_LOG_SOURCE, fullLogFetchSec } from '../../harness/workloads/latency.ts';
 import { scenarioTable, type ScenarioContext } from '../../harness/workloads/scenarios.ts';
 import { FULL_LOG_GUEST_PATH, FULL_LOG_MAX_SAMPLES } from '../../harness/workloads/sockperf-log.ts';
 
@@ -17,14 +17,16 @@ const LOG = read('sockperf-3.7_ping-pong_udp_loopback_full-log_first-4000-of-593
 const plan = { kind: 'latency', topology: 'guest-to-guest', durationSec: 2, name: 'latency' } as Extract<ScenarioPlan, { kind: 'latency' }>;
 
 /** A client guest: sockperf prints `stdout`; `head -n N <log>` gives the first N lines of `log`, or fails. */
-function client(stdout: string, log: string | undefined): { ep: Endpoint; calls: string[][] } {
+function client(stdout: string, log: string | undefined): { ep: Endpoint; calls: string[][]; timeouts: number[] } {
   const calls: string[][] = [];
+  const timeouts: number[] = [];
   const ok = (out: string): ExecResult => ({ stdout: out, stderr: '', status: 0 });
   const ep: Endpoint = {
     name: 'b',
     ip: '10.99.0.2',
-    async exec(argv, _t, _s, onExit) {
+    async exec(argv, timeoutSec, _s, onExit) {
       calls.push([...argv]);
+      timeouts.push(timeoutSec);
       onExit?.();
       if (argv[0] === 'sockperf') return ok(stdout);
       if (argv[0] === 'head') {
@@ -37,7 +39,7 @@ function client(stdout: string, log: string | undefined): { ep: Endpoint; calls:
     },
     ensureServer: async () => undefined,
   };
-  return { ep, calls };
+  return { ep, calls, timeouts };
 }
 
 function ctxOf(ep: Endpoint): ScenarioContext {
@@ -115,6 +117,18 @@ describe('latency scenario with the full log', () => {
   });
 
   it("budgets the log's transfer into the repetition", () => {
-    expect(scenarioTable.latency.budgetSec(plan)).toBeGreaterThanOrEqual(2 + 30 + 60);
+    expect(scenarioTable.latency.budgetSec(plan)).toBe(2 + 30 + FULL_LOG_FETCH_SEC);
+    // The cap's 4.5 MB at the slowest rate measured under software emulation (46 kB/s), with room.
+    expect(FULL_LOG_FETCH_SEC).toBeGreaterThan((1.5 * (FULL_LOG_MAX_SAMPLES * 45)) / 46_000);
+  });
+
+  it('gives the fetch the time its size needs, from the round trips sockperf counted', async () => {
+    expect(fullLogFetchSec(4000)).toBeLessThan(30);
+    expect(fullLogFetchSec(4000)).toBeLessThan(fullLogFetchSec(40_000));
+    expect(fullLogFetchSec(10 * FULL_LOG_MAX_SAMPLES)).toBe(FULL_LOG_FETCH_SEC);
+    const { ep, timeouts } = client(STDOUT, LOG);
+    await scenarioTable.latency.run(ctxOf(ep), plan, 'latency-rep4', { suffix: '', dims: {}, trafficSec: 2 });
+    // The fixture's summary counted 59,368 round trips.
+    expect(timeouts[1]).toBe(fullLogFetchSec(59_368));
   });
 });
