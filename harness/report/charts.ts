@@ -181,6 +181,25 @@ export function highestMark(spec: FigureSpec): number {
   return marks.length ? Math.max(...marks) : 1;
 }
 
+/**
+ * A logarithmic x axis with a tick at each category's position and the category as its label (p50,
+ * p90, ...), a little wider than the outermost points so their whiskers are not cut.
+ */
+function logX(spec: FigureSpec, xLog: NonNullable<FigureSpec['xLog']>) {
+  const label = new Map(xLog.values.map((v, j) => [v, spec.categories[j]!]));
+  return {
+    type: 'logarithmic',
+    min: Math.min(...xLog.values) / 1.5,
+    max: Math.max(...xLog.values) * 1.5,
+    afterBuildTicks: (axis: { ticks: { value: number }[] }) => {
+      axis.ticks = xLog.values.map((value) => ({ value }));
+    },
+    ticks: { autoSkip: false, maxRotation: 0, callback: (value: number | string) => label.get(Number(value)) ?? '' },
+    grid: { color: '#e4e4e4' },
+    title: { display: true, text: xLog.title, font: { size: 12 } },
+  };
+}
+
 /** The Chart.js configuration of a figure (exported for tests). */
 export function chartConfig(spec: FigureSpec): ChartConfiguration {
   const subtitle = [`${directionWords(spec.direction)} · source: ${spec.sources.length ? spec.sources.join(', ') : 'not recorded'}`, spec.caption];
@@ -192,7 +211,7 @@ export function chartConfig(spec: FigureSpec): ChartConfiguration {
       labels: spec.categories.map((c) => categoryLines(c, needsNarrowLabels(spec))),
       datasets: spec.datasets.map((d) => ({
         label: d.label,
-        data: d.values,
+        data: spec.xLog ? d.values.map((v, j) => ({ x: spec.xLog!.values[j]!, y: v })) : d.values,
         backgroundColor: d.color,
         borderColor: d.color,
         borderWidth: spec.kind === 'line' ? 2 : 0,
@@ -210,7 +229,7 @@ export function chartConfig(spec: FigureSpec): ChartConfiguration {
         legend: { display: showLegend, position: 'bottom', labels: { boxWidth: 14 } },
       },
       scales: {
-        x: { stacked: spec.stacked, offset: true, ticks: { font: { size: spec.categories.length > 6 ? 10 : 12 }, autoSkip: false, maxRotation: 0 } },
+        x: spec.xLog ? logX(spec, spec.xLog) : { stacked: spec.stacked, offset: true, ticks: { font: { size: spec.categories.length > 6 ? 10 : 12 }, autoSkip: false, maxRotation: 0 } },
         y: {
           type: 'linear',
           stacked: spec.stacked,

@@ -29,6 +29,12 @@ export interface FigureSpec {
   yLabel: string;
   stacked: boolean;
   categories: string[];
+  /**
+   * A line figure over numbers rather than categories: the x position of each category on a
+   * logarithmic axis, ticked and labelled at those positions only (the percentile plot puts p at
+   * 1/(1 − p), so that p90, p99, p99.9 are equally spaced and the tail is not squeezed into a corner).
+   */
+  xLog?: { values: number[]; title: string };
   datasets: FigureDataset[];
   /** A horizontal reference, e.g. 1× for ratios. */
   referenceLine?: { value: number; label: string };

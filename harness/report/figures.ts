@@ -12,6 +12,7 @@ import type { ReportModel, TrendSeries } from './model.ts';
 import { axisLabel, datasetFrom, marksCaption, MIN_WHISKER_N, pathCategories, scaleOf, slug, sourcesOf, uniqueVariants, type Cell } from './figure-parts.ts';
 import { breakdown, countFigure, cpuFigure, partColors } from './figures-costs.ts';
 import { ablationFigures } from './ablation-figure.ts';
+import { MIN_BEYOND } from '../stats/percentiles.ts';
 
 export { MIN_WHISKER_N };
 
@@ -41,6 +42,7 @@ export function buildFigures(model: ReportModel): FigureSpec[] {
     figs.push(perPath(model, scenario, 'packetRate', 'packet-rate', 'half'));
     figs.push(perPath(model, scenario, 'lossPercent', 'packet-rate', 'half'));
     figs.push(latencyFigure(model, scenario));
+    figs.push(percentileFigure(model, scenario));
     const bases: CostBasis[] = bulk ? ['per-gb', 'per-packet'] : ['per-packet'];
     for (const count of ['exits', 'device-accesses'] as const) {
       for (const basis of bases) figs.push(countFigure(model, scenario, count, basis, colors));
@@ -179,6 +181,66 @@ function latencyFigure(model: ReportModel, scenario: string): FigureSpec | null 
     width: 'half',
   };
 }
+
+/** The percentiles of the percentile plot, with their metric and x position 1/(1 − p). */
+export const PLOT_PERCENTILES: readonly { metric: MetricName; label: string; x: number }[] = [
+  { metric: 'latencyP50', label: 'p50', x: 2 },
+  { metric: 'latencyP90', label: 'p90', x: 10 },
+  { metric: 'latencyP99', label: 'p99', x: 100 },
+  { metric: 'latencyP999', label: 'p99.9', x: 1000 },
+  { metric: 'latencyP9999', label: 'p99.99', x: 10_000 },
+];
+
+/**
+ * Round-trip latency against percentile, one line per path in its colour (HDR-style): the shape of
+ * the whole tail at once. Only where sockperf's full log was kept (its round-trip count was
+ * recorded); a run with the summary alone has the bars above, not this plot.
+ */
+function percentileFigure(model: ReportModel, scenario: string): FigureSpec | null {
+  const here = model.series.filter((s) => s.scenario === scenario && Object.keys(variantOf(s.dims)).length === 0);
+  const counts = here.filter((s) => s.metric === 'latencySamples');
+  if (counts.length === 0) return null;
+  const fromLog = (s: (typeof here)[number]) => counts.some((c) => c.host === s.host && c.backend === s.backend);
+  const series = here.filter((s) => PLOT_PERCENTILES.some((p) => p.metric === s.metric) && fromLog(s));
+  const points = PLOT_PERCENTILES.filter((p) => series.some((s) => s.metric === p.metric));
+  if (points.length < 2) return null;
+  const cats = pathCategories(model, series);
+  const scale = scaleOf(series, 'us');
+  const datasets = cats.map((c, i) => {
+    const ds = datasetFrom(
+      c.label,
+      model.multiHost ? SERIES_COLORS[i % SERIES_COLORS.length]! : pathColor(model.paths, c.backend, i),
+      points.map((p) => ({ series: series.filter((s) => s.host === c.host && s.backend === c.backend && s.metric === p.metric) })),
+      scale,
+      true,
+    );
+    // Dots of every repetition at five percentiles of several paths would hide the lines.
+    delete ds.dots;
+    return ds;
+  });
+  const n = counts.flatMap((c) => c.points.map((p) => p.value));
+  const fewest = Math.min(...n);
+  return {
+    id: slug('latency-percentiles', scenario),
+    kind: 'line',
+    section: 'latency',
+    title: `Round-trip latency by percentile per path, ${scenario}`,
+    direction: 'lower-is-better',
+    yLabel: axisLabel('latencyP50', scale),
+    stacked: false,
+    categories: points.map((p) => p.label),
+    xLog: { values: points.map((p) => p.x), title: 'percentile (log scale of 1 / (1 − p))' },
+    datasets,
+    sources: sourcesOf(model, series),
+    caption:
+      `point: mean over repetitions of the exact percentile of every round trip in sockperf's full log ` +
+      `(${fewest === Math.max(...n) ? formatCount(fewest) : `${formatCount(fewest)} to ${formatCount(Math.max(...n))}`} round trips per repetition); ` +
+      `whisker: 95 % t interval of the mean (from ${MIN_WHISKER_N} repetitions); a percentile is drawn only where at least ${MIN_BEYOND} round trips lie beyond it`,
+    width: 'half',
+  };
+}
+
+const formatCount = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** One colour per region, reason and role across the whole report, by overall weight. */
 function trendFigures(model: ReportModel): FigureSpec[] {

@@ -92,6 +92,7 @@ const SOURCE_NAMES: Readonly<Record<string, string>> = {
   proc: '/proc',
   'host-cpu': '/proc',
   sockperf: 'sockperf',
+  'sockperf-full-log': 'sockperf (full log)',
 };
 
 /** How a path is shown, as its run recorded it (see `PathPresentation` of the descriptors). */

@@ -24,6 +24,7 @@ export const SUMMARY_METRICS: readonly MetricName[] = [
   'latencyP50',
   'latencyP90',
   'latencyP99',
+  'latencyP999',
   'exitsPerGB',
   'exitsPerPacket',
   'deviceAccessesPerGB',

@@ -3,7 +3,8 @@
 // guest, host CPU per Gbit/s or per Mpps). Renderer-neutral cells, pure functions of the ReportModel.
 
 import { metricInfo, type MetricName } from '../metrics.ts';
-import { isHeadline, type SeriesStats } from '../stats/series.ts';
+import { MIN_BEYOND } from '../stats/percentiles.ts';
+import { hasBreakdownDims, type SeriesStats } from '../stats/series.ts';
 import { basisWords, compareVariants, variantLabel, variantOf, type CostBasis, type CostSeries } from './costs.ts';
 import { isBulk } from './figures.ts';
 import { displayScale, pathOrder, formatCompact, formatNumber, formatPercent, formatScaled, formatValue, ratioWords, sourceList, type DisplayScale } from './format.ts';
@@ -11,7 +12,8 @@ import { hostIsLab, isRate, LAB_RATE_NOTE } from './lab.ts';
 import type { RatioView, ReportModel } from './model.ts';
 import type { Cell, Column, Table } from './summary.ts';
 
-const MAIN_METRICS: readonly MetricName[] = ['throughput', 'packetRate', 'lossPercent', 'latencyP50', 'latencyP90', 'latencyP99'];
+// p99.9 is shown but is no headline metric: it is not compared, and its spread raises no warning.
+const MAIN_METRICS: readonly MetricName[] = ['throughput', 'packetRate', 'lossPercent', 'latencyP50', 'latencyP90', 'latencyP99', 'latencyP999'];
 const RATIO_COLUMNS: readonly MetricName[] = ['throughput', 'packetRate', 'latencyP50', 'latencyP99'];
 const SHORT: Record<string, string> = {
   throughput: 'Throughput',
@@ -20,6 +22,7 @@ const SHORT: Record<string, string> = {
   latencyP50: 'p50',
   latencyP90: 'p90',
   latencyP99: 'p99',
+  latencyP999: 'p99.9',
 };
 
 const arrowOf = (metric: MetricName) => {
@@ -77,7 +80,7 @@ interface Entry {
 
 /** The headline entries of a scenario, path by path, variant by variant, metric by metric. */
 function performanceEntries(model: ReportModel, host: string, scenario: string): { entries: Entry[]; metrics: MetricName[]; variants: string[]; ref: string | undefined } | null {
-  const series = model.series.filter((s) => s.host === host && s.scenario === scenario && isHeadline(s) && MAIN_METRICS.includes(s.metric));
+  const series = model.series.filter((s) => s.host === host && s.scenario === scenario && MAIN_METRICS.includes(s.metric) && !hasBreakdownDims(s.dims));
   if (series.length === 0) return null;
   const metrics = MAIN_METRICS.filter((m) => series.some((s) => s.metric === m));
   const variants = uniqueVariants(series).map(variantLabel);
@@ -149,8 +152,25 @@ export function performanceTable(ctx: Ctx, host: string, scenario: string): Tabl
     if (ref) for (const m of ratioMetrics) row.push(labMarked(at(m)?.ratio ?? { text: '–' }, lab && at(m)?.ratio !== undefined, m));
     rows.push(row);
   }
-  return { caption: `What each path achieved${hasVariant ? ', per payload size' : ''}`, columns, rows };
+  return { caption: `What each path achieved${hasVariant ? ', per payload size' : ''}${tailWords(model, host, scenario)}`, columns, rows };
 }
+
+/**
+ * What the latency percentiles of a scenario rest on, for its table's caption: the round trips of
+ * sockperf's full log per repetition, and how many of them lie beyond p99.9. Empty where no full
+ * log was kept (the percentiles are then sockperf's summary, named as the source).
+ */
+export function tailWords(model: ReportModel, host: string, scenario: string): string {
+  const counts = model.series.filter((s) => s.host === host && s.scenario === scenario && s.metric === 'latencySamples').flatMap((s) => s.points.map((p) => p.value));
+  if (counts.length === 0) return '';
+  const [lo, hi] = [Math.min(...counts), Math.max(...counts)];
+  const range = (a: number, b: number) => (a === b ? formatCount(a) : `${formatCount(a)} to ${formatCount(b)}`);
+  const beyond = (n: number) => Math.floor(n / 1000);
+  const p999 = beyond(lo) >= MIN_BEYOND ? `; p99.9 rests on the slowest ${range(beyond(lo), beyond(hi))} of them` : `; p99.9 needs ${formatCount(MIN_BEYOND * 1000)} round trips, so it is given only where a repetition had that many`;
+  return `; latency percentiles are exact, from every round trip in sockperf's full log: ${range(lo, hi)} round trips per repetition${p999}`;
+}
+
+const formatCount = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /**
  * The same figures long (for Markdown, where narrow columns read better): one row per path,
@@ -179,7 +199,7 @@ export function performanceTableLong(model: ReportModel, host: string, scenario:
   });
   return {
     table: {
-      caption: 'What each path achieved',
+      caption: `What each path achieved${tailWords(model, host, scenario)}`,
       columns: [
         { text: 'Path', num: false },
         { text: 'Metric', num: false },

@@ -99,6 +99,7 @@ async function runReps(env: RunEnv, node: ScenarioNode, planned: ScenarioPlan, c
           ? { value: await run(), samples: [] as Sample[], warnings: [] as string[], intrusions: [] }
           : await windows.measure({ kind: 'measure', backend, scenario: s.name, rep, warmup }, run, (r) => r.samples, guestsOnPath);
         raw.push(...measured.value.raw);
+        measured.value.notes?.forEach((w) => warnings.add(w));
         measured.warnings.forEach((w) => warnings.add(w));
         for (const i of measured.intrusions) intrusions.push({ ...i, files: i.files.map((f) => relative(env.store.dir, f)) });
         const { records, rejected } = env.store.append({ backend, scenario: s.name, rep, warmup }, withDims([...measured.value.samples, ...measured.samples], variant.dims));

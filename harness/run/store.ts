@@ -71,8 +71,8 @@ export class RunStore {
     }
   }
 
-  /** Save a raw tool output beside the results; returns its path relative to the run folder. */
-  saveRaw(relPath: string, content: string): string {
+  /** Save a raw tool output (text, or bytes such as a gzip file) beside the results; returns its path relative to the run folder. */
+  saveRaw(relPath: string, content: string | Buffer): string {
     const path = join(this.dir, relPath);
     makeDirs(dirname(path));
     writeFileAtomic(path, content);

@@ -9,7 +9,9 @@ import type { Endpoint } from './endpoint.ts';
 import type { ScenarioKind } from './kinds.ts';
 import { IPERF3_PORT, iperf3ServerArgv, iperf3TcpClientArgv, iperf3UdpClientArgv, parseIperf3Json, parseIperf3UdpJson } from './iperf3.ts';
 import { disableOffloads, restoreOffloads, type OffloadState } from './offloads.ts';
+import { FULL_LOG_FETCH_SEC, fetchFullLog, latencySamples } from './latency.ts';
 import { SOCKPERF_PORT, parseSockperf, sockperfPingPongArgv, sockperfServerArgv } from './sockperf.ts';
+import { FULL_LOG_GUEST_PATH } from './sockperf-log.ts';
 
 export interface ScenarioContext {
   /** Receives the traffic: guest A, or the host end of the path (guest-to-host topology). */
@@ -26,12 +28,15 @@ export interface ScenarioContext {
 export interface RawOutput {
   /** File name under the backend's raw/ folder. */
   name: string;
-  text: string;
+  /** The output, or its bytes when the scenario compressed it (a `.gz` name). */
+  text: string | Buffer;
 }
 
 export interface RepResult {
   samples: Sample[];
   raw: RawOutput[];
+  /** What the repetition's record should say about how its numbers were obtained (a cap, a fallback). */
+  notes?: string[];
 }
 
 type PlanOf<K extends ScenarioKind> = Extract<ScenarioPlan, { kind: K }>;
@@ -182,24 +187,22 @@ const udpSmall: ScenarioImpl<'udp-small'> = {
 
 const latency: ScenarioImpl<'latency'> = {
   kind: 'latency',
-  title: 'Request/response round trips (sockperf ping-pong over UDP): p50, p90, p99',
+  title: 'Request/response round trips (sockperf ping-pong over UDP): p50 to p99.99 and max, from every round trip',
   hostPackages: ['sockperf'],
   variants: (s) => single(s.durationSec),
-  budgetSec: (s) => s.durationSec + GRACE_SEC,
+  budgetSec: (s) => s.durationSec + GRACE_SEC + FULL_LOG_FETCH_SEC,
   async prepare(ctx) {
     await ctx.server.ensureServer('sockperf', sockperfServerArgv(ctx.server.ip), { port: SOCKPERF_PORT, proto: 'udp' }, ctx.signal);
     return [];
   },
   async run(ctx, s, label) {
-    const { stdout, raw } = await clientRun(ctx, sockperfPingPongArgv(ctx.server.ip, s.durationSec), s.durationSec + GRACE_SEC / 2, `${label}.sockperf.txt`);
+    const argv = sockperfPingPongArgv(ctx.server.ip, s.durationSec, SOCKPERF_PORT, FULL_LOG_GUEST_PATH);
+    const { stdout, raw } = await clientRun(ctx, argv, s.durationSec + GRACE_SEC / 2, `${label}.sockperf.txt`);
     const r = parseWith(raw, () => parseSockperf(stdout));
-    const samples: Sample[] = [
-      { metric: 'latencyP50', value: r.p50, unit: 'us', source: 'sockperf' },
-      { metric: 'latencyP90', value: r.p90, unit: 'us', source: 'sockperf' },
-      { metric: 'latencyP99', value: r.p99, unit: 'us', source: 'sockperf' },
-      { metric: 'latencyMean', value: r.mean, unit: 'us', source: 'sockperf' },
-    ];
-    return { samples, raw };
+    // After the traffic: the window has closed, so the transfer is not counted as the path's work.
+    const fetched = await fetchFullLog(ctx.client, label, r.observations, ctx.signal);
+    const { samples, notes } = latencySamples(r, fetched.log);
+    return { samples, raw: [...raw, ...fetched.raw], notes: [...fetched.notes, ...notes] };
   },
 };
 

@@ -10,8 +10,9 @@ export function sockperfServerArgv(bindIp: string, port = SOCKPERF_PORT): string
   return ['sockperf', 'server', '--ip', bindIp, '--port', String(port)];
 }
 
-export function sockperfPingPongArgv(server: string, durationSec: number, port = SOCKPERF_PORT): string[] {
-  return ['sockperf', 'ping-pong', '--ip', server, '--port', String(port), '--time', String(durationSec)];
+/** With `fullLog`, sockperf also writes every measured round trip to that file (sockperf-log.ts). */
+export function sockperfPingPongArgv(server: string, durationSec: number, port = SOCKPERF_PORT, fullLog?: string): string[] {
+  return ['sockperf', 'ping-pong', '--ip', server, '--port', String(port), '--time', String(durationSec), ...(fullLog ? ['--full-log', fullLog] : [])];
 }
 
 export interface LatencyResult {

@@ -1,7 +1,7 @@
 // A whole bench without the machine: fake paths (no host set-up), a fake guest launcher whose guests
-// answer like the real agent with real captured tool output (test/fixtures/iperf3, sockperf), fake
-// collectors, and no-op host seams. The runner, the tree, the scenarios, the windows and the store
-// are the real ones. Each test says how a guest or a path misbehaves.
+// answer like the real agent with real captured tool output (test/fixtures/iperf3, sockperf and its
+// full log), fake collectors, and no-op host seams. The runner, the tree, the scenarios, the windows
+// and the store are the real ones. Each test says how a guest or a path misbehaves.
 
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +22,14 @@ import { runBench, type BenchOutcome, type BenchSeams } from '../../harness/run/
 import type { ExecResult, GuestControl } from '../../harness/vm/agent.ts';
 import type { QmpClient } from '../../harness/vm/qmp.ts';
 import type { VmOptions } from '../../harness/vm/vm.ts';
+import { FULL_LOG_GUEST_PATH } from '../../harness/workloads/sockperf-log.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
 const read = (...p: string[]) => readFileSync(join(fixtures, ...p), 'utf8');
 const IPERF3_TCP = read('iperf3', 'iperf3-J_tcp_loopback_iperf3.12.json');
 const IPERF3_UDP = read('iperf3', 'iperf3-J_udp_-l64_-b0_loopback_iperf3.12.json');
 const SOCKPERF = read('sockperf', 'sockperf-3.7_ping-pong_udp_loopback.txt');
+const SOCKPERF_FULL_LOG = read('sockperf', 'sockperf-3.7_ping-pong_udp_loopback_full-log_first-4000-of-59368.csv');
 
 /** One program run in a fake guest, as the test sees it. */
 export interface ExecCall {
@@ -139,6 +141,8 @@ function answer(argv: readonly string[]): ExecResult {
   if (argv[0] === 'cat' && argv[1]!.endsWith('/device/features')) return ok('1100011111111111111111111111111100000000000000000000000000000000\n');
   if (argv[0] === 'iperf3') return ok(argv.includes('--udp') ? IPERF3_UDP : IPERF3_TCP);
   if (argv[0] === 'sockperf') return ok(SOCKPERF);
+  if (argv[0] === 'head' && argv.at(-1) === FULL_LOG_GUEST_PATH) return ok(SOCKPERF_FULL_LOG);
+  if (argv[0] === 'rm') return ok('');
   return { stdout: '', stderr: `${argv[0]}: not in the fake guest`, status: 127 };
 }
 
