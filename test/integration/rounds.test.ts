@@ -3,31 +3,22 @@
 // path's guests booted once and kept up across both rounds (stopped between their turns), testpmd
 // quieted while e1000 is measured, and the wall-time account; nothing is left behind.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { onPath } from '../../harness/host/facts.ts';
-import { projectRoot } from '../../harness/paths.ts';
 import { runRecordSchema } from '../../harness/run/record.ts';
 import { describeWall } from '../../harness/run/wall.ts';
+import { benchProfile } from '../helpers/cli.ts';
 import { leftovers, needs, whyNoGuests } from '../helpers/host.ts';
 
 const guests = needs('rounds integration', whyNoGuests() ?? (onPath('dpdk-testpmd') ? undefined : 'needs dpdk-testpmd (apt-get install -y dpdk-dev)'));
 
 describe('a bench in rounds', () => {
   guests.it('boots each path once, alternates the paths over two rounds, quiets testpmd between its turns', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iopath-rounds-'));
-    const profile = join(dir, 'rounds.yaml');
-    writeFileSync(profile, 'backends: [e1000, vhost-user-testpmd]\nrepetitions: 2\nwarmup: 1\naccel: tcg\norder: rounds\nscenarios:\n  - kind: tcp-stream\n    durationSec: 2\n    omitSec: 0\n');
-    const results = join(dir, 'results');
-    const child = spawn(process.execPath, [join(projectRoot, 'bin/iopath.js'), 'bench', '--profile', profile, '--results-dir', results, '--no-report'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    expect(code, stderr.slice(-3000)).toBe(0);
-    const runDir = join(results, readdirSync(results)[0]!);
+    const { status, stderr, runDir: found } = await benchProfile('backends: [e1000, vhost-user-testpmd]\nrepetitions: 2\nwarmup: 1\naccel: tcg\norder: rounds\nscenarios:\n  - kind: tcp-stream\n    durationSec: 2\n    omitSec: 0\n', 'rounds');
+    expect(status, stderr.slice(-3000)).toBe(0);
+    const runDir = found!;
     const record = runRecordSchema.parse(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')));
     expect(record.status).toBe('complete');
     expect(record.schedule).toMatchObject({ requested: 'rounds', mode: 'rounds' });

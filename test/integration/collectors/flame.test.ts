@@ -3,16 +3,14 @@
 // time, the SVG), the report leaves it out of statistics and links the SVG, and the SVG opens in
 // headless Chromium with no console error, its viewer zooming on a click.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { onPath } from '../../../harness/host/facts.ts';
-import { projectRoot } from '../../../harness/paths.ts';
 import { findChromium, openBrowser, type BrowserSession } from '../../../harness/report/pdf.ts';
 import { renderReports } from '../../../harness/report/render.ts';
 import { runRecordSchema } from '../../../harness/run/record.ts';
+import { benchProfile } from '../../helpers/cli.ts';
 import { leftovers, needs, whyNoGuests } from '../../helpers/host.ts';
 
 const chromium = findChromium();
@@ -29,16 +27,9 @@ describe('flame graphs of a real bench', () => {
   });
 
   flame.it('samples virtio-net\'s first measured repetition, leaves it out of statistics and links an SVG that opens cleanly', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iopath-flame-'));
-    const profile = join(dir, 'flame.yaml');
-    writeFileSync(profile, 'backends: [virtio-net]\nrepetitions: 2\nwarmup: 0\naccel: tcg\nflame: true\nscenarios:\n  - kind: tcp-stream\n    durationSec: 3\n    omitSec: 0\n');
-    const results = join(dir, 'results');
-    const child = spawn(process.execPath, [join(projectRoot, 'bin/iopath.js'), 'bench', '--profile', profile, '--results-dir', results, '--no-report'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    expect(code, stderr.slice(-3000)).toBe(0);
-    const runDir = join(results, readdirSync(results)[0]!);
+    const { dir, status, stderr, runDir: found } = await benchProfile('backends: [virtio-net]\nrepetitions: 2\nwarmup: 0\naccel: tcg\nflame: true\nscenarios:\n  - kind: tcp-stream\n    durationSec: 3\n    omitSec: 0\n', 'flame');
+    expect(status, stderr.slice(-3000)).toBe(0);
+    const runDir = found!;
     const record = runRecordSchema.parse(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')));
     expect(record.status).toBe('complete');
     const path = record.backends.find((b) => b.id === 'virtio-net')!;
