@@ -32,7 +32,13 @@ export function offeredFeatures(queuePairs: number, base: bigint = DEFAULT_FEATU
   return queuePairs > 1 ? base | bit(F.MQ) : base & ~bit(F.MQ);
 }
 
-/** Spec dependencies (virtio 1.1 §5.1.3.1): a feature set violating one is refused. */
+/**
+ * Spec dependencies (virtio 1.1 §5.1.3.1): a feature is only meaningful with the one it requires.
+ * A front-end may ack one without the other all the same: with `csum=off` on its device QEMU 7.2
+ * still offers HOST_TSO4/6, and Linux's driver acks them (it then sends no TSO frame, having no
+ * checksum offload). Refusing the set would end the connection and the path; the switch instead
+ * takes such a feature as not negotiated, and the per-frame checks of the header do the rest.
+ */
 const DEPENDS: [number, number][] = [
   [F.HOST_TSO4, F.CSUM],
   [F.HOST_TSO6, F.CSUM],
@@ -40,14 +46,24 @@ const DEPENDS: [number, number][] = [
   [F.GUEST_TSO6, F.GUEST_CSUM],
 ];
 
-/** Why `acked` cannot be accepted when `offered` was offered, or undefined. */
+/** Why `acked` cannot be accepted when `offered` was offered (a bit never offered), or undefined. */
 export function featureProblem(acked: bigint, offered: bigint): string | undefined {
   const extra = acked & ~offered;
   if (extra !== 0n) return `features never offered: ${featureNames(extra)}`;
-  for (const [f, needs] of DEPENDS) {
-    if ((acked & bit(f)) !== 0n && (acked & bit(needs)) === 0n) return `${nameOf(f)} without ${nameOf(needs)}`;
-  }
   return undefined;
+}
+
+/** The acked features the switch acts on: those whose required feature was acked too; and, in words, the rest. */
+export function usableFeatures(acked: bigint): { usable: bigint; ignored: string[] } {
+  let usable = acked;
+  const ignored: string[] = [];
+  for (const [f, needs] of DEPENDS) {
+    if ((acked & bit(f)) !== 0n && (acked & bit(needs)) === 0n) {
+      usable &= ~bit(f);
+      ignored.push(`${nameOf(f)} without ${nameOf(needs)}`);
+    }
+  }
+  return { usable, ignored };
 }
 
 function nameOf(b: number): string {

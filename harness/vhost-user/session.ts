@@ -15,7 +15,7 @@
 
 import { fdsOf, decodeRequest, encodeReplyState, encodeReplyU64, ProtocolViolation, type Header } from './protocol/codec.ts';
 import { bit, F, PF, Req, requestName, type MemoryRegion, type Message } from './protocol/messages.ts';
-import { featureNames, featureProblem, PROTOCOL_FEATURES, protocolFeatureNames } from './features.ts';
+import { featureNames, featureProblem, PROTOCOL_FEATURES, protocolFeatureNames, usableFeatures } from './features.ts';
 import { GuestMemory, MemoryTableError } from './memory.ts';
 import { closeQuietly, native, type Poller } from './native.ts';
 import type { Port } from './port.ts';
@@ -107,11 +107,13 @@ export class Session implements ConnectionHandler {
       case Req.SET_FEATURES: {
         const problem = featureProblem(msg.features, this.#opts.features);
         if (problem !== undefined) throw new ProtocolViolation(`SET_FEATURES: ${problem}`);
+        const { usable, ignored } = usableFeatures(msg.features);
         if (msg.features !== this.#acked) {
           this.#opts.log(`port ${this.port.id}: negotiated features 0x${msg.features.toString(16)}: ${featureNames(msg.features)}`);
+          if (ignored.length) this.#opts.log(`port ${this.port.id}: taken as not negotiated, since virtio requires what they need: ${ignored.join(', ')}`);
         }
         this.#acked = msg.features;
-        this.port.setFeatures(msg.features & ~bit(F.PROTOCOL_FEATURES));
+        this.port.setFeatures(usable & ~bit(F.PROTOCOL_FEATURES));
         return true;
       }
       case Req.SET_PROTOCOL_FEATURES:
