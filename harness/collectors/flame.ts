@@ -18,6 +18,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError, TimeoutError } from '../errors.ts';
+import { vhostWorkersOf } from '../host/affinity.ts';
 import { runCommand, runStreaming } from '../host/proc.ts';
 import { Scope } from '../host/scope.ts';
 import { renderFlameSvg } from '../report/flame-svg.ts';
@@ -195,7 +196,8 @@ export class FlameCollector implements Collector {
       roles.set(p.pid, p.role);
       pids.push(p.pid);
       if (p.qemu) {
-        for (const worker of vhostKernelThreads(this.#proc, p.pid)) {
+        // Kernel vhost threads of their own (before 6.4); later kernels make them QEMU's threads, which perf already follows.
+        for (const worker of vhostWorkersOf(p.pid, this.#proc).filter((t) => t.pid !== p.pid).map((t) => t.pid)) {
           roles.set(worker, p.role);
           pids.push(worker);
         }
@@ -238,27 +240,6 @@ function tasksOf(proc: string, pid: number): number[] {
   } catch {
     return [];
   }
-}
-
-/** Kernel threads named `vhost-<pid>` that are not threads of pid (kernels before 6.4; later ones are QEMU's own threads). */
-function vhostKernelThreads(proc: string, qemuPid: number): number[] {
-  const name = `vhost-${qemuPid}`;
-  const found: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(proc);
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === qemuPid) continue;
-    try {
-      if (readFileSync(join(proc, entry, 'comm'), 'utf8').trim() === name) found.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return found;
 }
 
 /**
