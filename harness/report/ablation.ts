@@ -9,7 +9,7 @@ import type { ConfidenceInterval } from '../stats/describe.ts';
 import { pairedLogRatio, type Pair } from '../stats/paired.ts';
 import { medianRatio, RATIO_METHOD } from '../stats/ratio.ts';
 import { isHeadline, type SeriesStats } from '../stats/series.ts';
-import type { VariantRecord } from '../run/record.ts';
+import { ranInRounds, type VariantRecord } from '../run/record.ts';
 import { variantOf, type CostSeries } from './costs.ts';
 import { MIN_WHISKER_N } from './figure-parts.ts';
 import { pathOrder, sourceList, type PathLook } from './format.ts';
@@ -75,7 +75,8 @@ export interface AblationRun {
   host: string;
   /** Scenario names by kind (run.json's plan). */
   scenarios: { name: string; kind: string }[];
-  rounds: boolean;
+  /** Whether a path ran in rounds beside the other paths of its group (run.json `schedule`). */
+  rounds: (path: string) => boolean;
 }
 
 /** A stored run as the ablation reads it: its plan's scenarios (when recorded) and its order. */
@@ -84,7 +85,7 @@ export function ablationRun(r: LoadedRun): AblationRun {
   const scenarios = Array.isArray(plan?.scenarios)
     ? plan.scenarios.flatMap((s: { name?: unknown; kind?: unknown }) => (typeof s?.kind === 'string' ? [{ kind: s.kind, name: typeof s.name === 'string' ? s.name : s.kind }] : []))
     : [];
-  return { host: r.host, scenarios, rounds: r.record.schedule?.mode === 'rounds' };
+  return { host: r.host, scenarios, rounds: (path) => ranInRounds(r.record.schedule, path) };
 }
 
 export const ABLATION_PAIRED_METHOD = 'with rounds, repetition r of the path and of each variant ran in the same round, so each effect is the geometric mean of the rounds\u2019 ratios (variant ÷ path, one pair per round, a drift slower than a round cancelling) with a 95 % Student t interval on the mean of their logarithms';
@@ -188,7 +189,7 @@ export function computeAblation(o: { series: readonly SeriesStats[]; costs: read
     const costs = o.costs.filter((c) => c.host === host);
     const present = new Set(series.map((s) => s.scenario));
     const pick = { series, costs, tcp: scenarioOf(run, 'tcp-stream', present), udp: scenarioOf(run, 'udp-small', present) };
-    const rounds = run?.rounds ?? false;
+    const rounds = run?.rounds(path) ?? false;
     const rows: AblationRow[] = [];
     const missing: string[] = [];
     for (const v of variants) {

@@ -3,6 +3,7 @@
 
 import { UsageError } from '../errors.ts';
 import { metricInfo } from '../metrics.ts';
+import { ranInRounds } from '../run/record.ts';
 import { seriesKey, type SampleRecord } from '../samples.ts';
 import { T_INTERVAL_METHOD } from '../stats/describe.ts';
 import { DRIFT_MIN_N } from '../stats/drift.ts';
@@ -144,11 +145,11 @@ export function runInputs(r: LoadedRun): SeriesInput[] {
 }
 
 /** Each measured repetition's position in the order the run ran them (run.json `schedule.steps`). */
-function runOrder(r: LoadedRun): { rounds: boolean; position: Map<string, number> } {
+function runOrder(r: LoadedRun): { rounds: (backend: string) => boolean; position: Map<string, number> } {
   const schedule = r.record.schedule!;
   const position = new Map<string, number>();
   schedule.steps.filter((s) => !s.warmup).forEach((s, i) => position.set(repKey(r.host, s.backend, s.scenario, s.rep), i));
-  return { rounds: schedule.mode === 'rounds', position };
+  return { rounds: (backend) => ranInRounds(schedule, backend), position };
 }
 
 /** Statistics of every series of one run (warm-up and failed repetitions excluded, idle left out), in report order. */
@@ -252,7 +253,10 @@ function runView(r: LoadedRun, current: boolean): RunView {
     samples: { measured: r.samples.filter((s) => !s.warmup).length, warmup: r.samples.filter((s) => s.warmup).length },
   };
   if (rec.endedAt) v.endedAt = rec.endedAt;
-  if (rec.schedule) v.order = { requested: rec.schedule.requested, mode: rec.schedule.mode, ...(rec.schedule.reason ? { reason: rec.schedule.reason } : {}) };
+  if (rec.schedule) {
+    const { requested, mode, reason, groups } = rec.schedule;
+    v.order = { requested, mode, ...(reason ? { reason } : {}), ...(groups ? { groups } : {}) };
+  }
   if (rec.wall) v.wall = rec.wall;
   if (rec.provenance) v.provenance = rec.provenance;
   if (rec.error) v.error = rec.error;

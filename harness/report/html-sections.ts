@@ -311,12 +311,24 @@ export function phasesSection(model: ReportModel): SafeHtml {
     })}`;
 }
 
+/** Which groups ran in rounds and which in blocks, in words. */
+function groupModes(groups: readonly { paths: string[]; mode: 'rounds' | 'blocks' }[]): string {
+  const rounds = groups.filter((g) => g.mode === 'rounds').map((g) => g.paths[0]!);
+  const blocks = groups.filter((g) => g.mode === 'blocks').map((g) => g.paths[0]!);
+  const inRounds = 'in rounds within the group (each round one repetition of every scenario on every path of the group, in alternating order, the group\u2019s guests kept booted)';
+  if (!blocks.length) return inRounds;
+  if (!rounds.length) return 'each group in blocks';
+  return `${rounds.join(', ')} ${inRounds}; ${blocks.join(', ')} in blocks (the group does not fit in memory)`;
+}
+
 /** How a run ordered its repetitions, in words. */
 export function orderWords(o: NonNullable<RunView['order']>): string {
   const how =
-    o.mode === 'rounds'
-      ? 'in rounds: each round one repetition of every scenario on every path, the paths in alternating order (A B C, C B A, ...), guests kept booted'
-      : 'in blocks: every repetition of one path, then the next path';
+    o.mode === 'blocks'
+      ? 'in blocks: every repetition of one path, then the next path'
+      : o.groups
+        ? `group by group (a path and its variants; ${o.groups.length === 1 ? 'one group' : `${o.groups.length} groups one after the other`}), ${groupModes(o.groups)}`
+        : 'in rounds: each round one repetition of every scenario on every path, the paths in alternating order (A B C, C B A, ...), guests kept booted';
   return `repetitions ${how}${o.reason ? ` (${o.reason})` : ''}`;
 }
 

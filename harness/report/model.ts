@@ -32,7 +32,7 @@ export interface RunView {
   provenance?: Provenance;
   phases: PhaseTiming[];
   /** How the repetitions were ordered (runs that record it). */
-  order?: { requested: 'rounds' | 'blocks'; mode: 'rounds' | 'blocks'; reason?: string };
+  order?: { requested: 'rounds' | 'blocks'; mode: 'rounds' | 'blocks'; reason?: string; groups?: { paths: string[]; mode: 'rounds' | 'blocks' }[] };
   /** Wall time inside and outside measured windows (runs that record it). */
   wall?: WallRecord;
   notes: string[];

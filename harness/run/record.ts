@@ -310,9 +310,20 @@ const scheduleSchema = z.object({
   mode: z.enum(['rounds', 'blocks']),
   /** Why the mode differs from the request, or how the choice was made, in words. */
   reason: z.string().optional(),
+  /**
+   * When not every path fits in memory at once: each path with its variants, one group after the
+   * other, in rounds among themselves when the group fits, else in blocks.
+   */
+  groups: z.array(z.object({ paths: z.array(z.string()), mode: z.enum(['rounds', 'blocks']) })).optional(),
   steps: z.array(stepSchema).default([]),
 });
 export type ScheduleRecord = z.infer<typeof scheduleSchema>;
+
+/** Whether a path's repetitions ran in rounds beside the other paths of its group (or of the run). */
+export function ranInRounds(s: Pick<ScheduleRecord, 'mode' | 'groups'> | undefined, backend: string): boolean {
+  if (s?.mode !== 'rounds') return false;
+  return !s.groups || s.groups.some((g) => g.mode === 'rounds' && g.paths.includes(backend));
+}
 
 /** Where the wall time went, from `phases`: what was inside measured windows and what was not. */
 const wallSchema = z.object({

@@ -1,9 +1,11 @@
 // The run's paths in the order the schedule chose: in rounds, every path is brought up first, their
 // idle baselines measured in one window together, and each path parked between its turns (guests
 // stopped, a busy-polling helper quiet); each round visits the paths in alternating order, and all
-// are torn down together at the end. In blocks, one path after the other, the next path's set-up
-// and boot overlapping the previous path's teardown (which mostly waits for processes to exit). A
-// path that fails is settled and torn down at once; the others go on.
+// are torn down together at the end. In blocks, one path after the other, the next path's set-up and
+// boot overlapping the previous path's teardown (which mostly waits for processes to exit). In
+// groups (a path with its variants, when not every path fits in memory at once), one group after
+// the other, each in rounds when it fits on its own, else in blocks. A path that fails is settled
+// and torn down at once; the others go on.
 
 import { readFileSync } from 'node:fs';
 import type { NicBackend } from '../backends/types.ts';
@@ -11,7 +13,7 @@ import { GUEST_NAMES } from '../host/identity.ts';
 import type { Scope } from '../host/scope.ts';
 import type { RunEnv } from './env.ts';
 import { bringUp, measureIdle, park, runVisit, tearDown, type PathSession } from './path-run.ts';
-import { chooseOrder, pathFootprint, planVisits } from './schedule.ts';
+import { chooseOrder, pathFootprint, planVisits, type Visit } from './schedule.ts';
 
 /** MemAvailable of /proc/meminfo in MiB (what can be taken without swapping). */
 export function hostAvailableMiB(): number {
@@ -20,33 +22,59 @@ export function hostAvailableMiB(): number {
 }
 
 export async function runPaths(env: RunEnv, root: Scope, paths: readonly NicBackend[], availableMiB: number): Promise<void> {
-  const { plan, tree, signal, reporter } = env;
-  const footprints = paths.map((p) => pathFootprint(p.id, { guests: GUEST_NAMES.length, guestMemoryMiB: plan.guest.memoryMiB, ...(p.helperMemoryMiB ? { helperMemoryMiB: p.helperMemoryMiB } : {}) }));
+  const { plan, tree, reporter } = env;
+  const footprints = paths.map((p) =>
+    pathFootprint(p.id, {
+      guests: GUEST_NAMES.length,
+      guestMemoryMiB: plan.guest.memoryMiB,
+      ...(p.helperMemoryMiB ? { helperMemoryMiB: p.helperMemoryMiB } : {}),
+      ...(p.presentation.variantOf ? { variantOf: p.presentation.variantOf } : {}),
+    }),
+  );
   const choice = chooseOrder(plan.order, footprints, availableMiB);
-  tree.schedule({ requested: plan.order, mode: choice.mode, reason: choice.reason });
-  reporter.phase?.(`order: ${choice.mode} (${choice.reason})`);
-  const visits = planVisits({ paths: paths.map((p) => p.id), scenarios: plan.scenarios.map((s) => s.name), repetitions: plan.repetitions, warmup: plan.warmup, mode: choice.mode });
+  tree.schedule({ requested: plan.order, mode: choice.mode, reason: choice.reason, ...(choice.groups ? { groups: choice.groups } : {}) });
+  reporter.phase?.(`order: ${choice.mode}${choice.groups ? ` within ${choice.groups.length} groups` : ''} (${choice.reason})`);
+  const visits = planVisits({
+    paths: paths.map((p) => p.id),
+    scenarios: plan.scenarios.map((s) => s.name),
+    repetitions: plan.repetitions,
+    warmup: plan.warmup,
+    mode: choice.mode,
+    ...(choice.groups ? { groups: choice.groups } : {}),
+  });
 
-  if (choice.mode === 'blocks') {
-    let previous: Promise<void> | undefined;
-    try {
-      for (const path of paths) {
-        signal.throwIfAborted();
-        const session = await bringUp(env, root, path);
-        await previous;
-        previous = undefined;
-        if (!session) continue;
-        for (const v of visits.filter((x) => x.backend === path.id)) await runVisit(env, session, v, { quietAfter: false });
-        previous = tearDown(env, session);
-      }
-    } finally {
-      await previous;
-    }
-    return;
+  for (const group of choice.groups ?? [{ paths: paths.map((p) => p.id), mode: choice.mode }]) {
+    const members = paths.filter((p) => group.paths.includes(p.id));
+    const mine = visits.filter((v) => group.paths.includes(v.backend));
+    await (group.mode === 'rounds' ? runRounds(env, root, members, mine) : runBlocks(env, root, members, mine));
   }
+}
 
-  // Every path up (a busy poller quiet while the next boots), then one idle window for all of them,
-  // then each path parked (guests stopped, poller quiet) until its turn.
+/** One path after the other, the next one's set-up and boot overlapping the teardown of the one before. */
+async function runBlocks(env: RunEnv, root: Scope, paths: readonly NicBackend[], visits: readonly Visit[]): Promise<void> {
+  let previous: Promise<void> | undefined;
+  try {
+    for (const path of paths) {
+      env.signal.throwIfAborted();
+      const session = await bringUp(env, root, path);
+      await previous;
+      previous = undefined;
+      if (!session) continue;
+      for (const v of visits.filter((x) => x.backend === path.id)) await runVisit(env, session, v, { quietAfter: false });
+      previous = tearDown(env, session);
+    }
+  } finally {
+    await previous;
+  }
+}
+
+/**
+ * Paths measured in rounds among themselves: every path up (a busy poller quiet while the next
+ * boots), then one idle window for all of them, then each path parked (guests stopped, poller quiet)
+ * until its turn; all torn down together at the end.
+ */
+async function runRounds(env: RunEnv, root: Scope, paths: readonly NicBackend[], visits: readonly Visit[]): Promise<void> {
+  const { tree, signal } = env;
   const sessions: PathSession[] = [];
   for (const path of paths) {
     signal.throwIfAborted();

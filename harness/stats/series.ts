@@ -60,8 +60,8 @@ export function groupSamples(
     failedReps?: ReadonlySet<string>;
     /** Repetitions a collector disturbed (run.json rep `intrusions`), by {@link repKey}. */
     intrudedReps?: ReadonlySet<string>;
-    /** The order the repetitions ran in: each repetition's position (by {@link repKey}), and whether they ran in rounds. */
-    order?: { rounds: boolean; position: ReadonlyMap<string, number> };
+    /** The order the repetitions ran in: each repetition's position (by {@link repKey}), and whether a path's ran in rounds. */
+    order?: { rounds: (backend: string) => boolean; position: ReadonlyMap<string, number> };
   },
 ): SeriesInput[] {
   const groups = new Map<string, SeriesInput>();
@@ -84,7 +84,7 @@ export function groupSamples(
   for (const g of groups.values()) {
     g.sources.sort();
     g.points.sort((a, b) => position(g, a.rep) - position(g, b.rep) || a.rep - b.rep || a.time.localeCompare(b.time));
-    if (options.order) g.orderedBy = options.order.rounds ? 'round' : 'repetition';
+    if (options.order) g.orderedBy = options.order.rounds(g.backend) ? 'round' : 'repetition';
   }
   return [...groups.values()];
 }

@@ -57,7 +57,7 @@ export class FakeLauncher implements GuestLauncher {
   readonly launched: string[] = [];
   readonly shutDown: string[] = [];
   readonly calls: ExecCall[] = [];
-  /** Launches and readiness in the order they happened: `launch p1/a`, `ready p1/a`, ... */
+  /** Launches, readiness, QMP stop/cont and shutdowns in the order they happened: `launch p1/a`, `ready p1/a`, ..., `down p1/a` */
   readonly events: string[] = [];
   readonly #o: FakeGuests;
 
@@ -72,7 +72,10 @@ export class FakeLauncher implements GuestLauncher {
     const id = `${path}/${vm.name}`;
     this.launched.push(id);
     this.events.push(`launch ${id}`);
-    scope.defer(`fake guest ${id}`, () => void this.shutDown.push(id));
+    scope.defer(`fake guest ${id}`, () => {
+      this.shutDown.push(id);
+      this.events.push(`down ${id}`);
+    });
     const counts = new Map<string, number>();
     let broken: Error | undefined;
     const calls = this.calls;

@@ -36,6 +36,15 @@ describe('planVisits', () => {
     expect(two.map((v) => v.backend).join('')).toBe('ABBAABBA');
   });
 
+  it('groups: each group in its own alternating rounds (or in blocks), the next group only after the one before', () => {
+    const groups = [{ paths: ['A', 'A~x'], mode: 'rounds' as const }, { paths: ['B', 'B~y'], mode: 'rounds' as const }, { paths: ['C', 'C~z'], mode: 'blocks' as const }];
+    const visits = planVisits({ paths: ['A', 'A~x', 'B', 'B~y', 'C', 'C~z'], scenarios: ['tcp'], repetitions: 2, warmup: 1, mode: 'rounds', groups });
+    expect(visits.map((v) => `${v.round ?? '-'}${v.backend}`)).toEqual(['0A', '0A~x', '1A~x', '1A', '0B', '0B~y', '1B~y', '1B', '-C', '-C~z']);
+    expect(visits.filter((v) => v.round !== undefined && v.items[0]!.reps.some((r) => r.warmup)).map((v) => v.backend)).toEqual(['A', 'A~x', 'B', 'B~y']);
+    expect(visits.filter((v) => v.last).map((v) => v.backend)).toEqual(['A~x', 'A', 'B~y', 'B', 'C', 'C~z']);
+    expect(visits.at(-1)!.items[0]!.reps).toEqual([{ rep: 0, warmup: true }, { rep: 0, warmup: false }, { rep: 1, warmup: false }]);
+  });
+
   it('blocks: one visit per path with all its warm-ups and repetitions', () => {
     const visits = planVisits({ paths: ['A', 'B'], scenarios: ['tcp'], repetitions: 2, warmup: 1, mode: 'blocks' });
     expect(visits).toEqual([
@@ -56,6 +65,27 @@ describe('chooseOrder', () => {
   it('falls back to blocks and says why when they do not', () => {
     const c = chooseOrder('rounds', [...paths, pathFootprint('testpmd', { guests: 2, guestMemoryMiB: 512, helperMemoryMiB: 1024 })], 8000);
     expect(c).toEqual({ mode: 'blocks', reason: expect.stringMatching(/^fell back to blocks .*5 path\(s\) need about 7744 MiB.*6000 MiB.*cannot all stay up/) });
+  });
+  it('runs each path with its variants in rounds, one group after the other, when only the groups fit', () => {
+    const group = (base: string, helperMemoryMiB = 0) => [
+      pathFootprint(base, { guests: 2, guestMemoryMiB: 512, helperMemoryMiB }),
+      ...['x', 'y'].map((n) => pathFootprint(`${base}~${n}`, { guests: 2, guestMemoryMiB: 512, helperMemoryMiB, variantOf: base })),
+    ];
+    // 6 series of 1344 MiB = 8064 MiB; each group 4032 MiB; 75 % of 6000 MiB is 4500 MiB.
+    const c = chooseOrder('rounds', [...group('v'), ...group('u')], 6000);
+    expect(c).toEqual({
+      mode: 'rounds',
+      reason: expect.stringMatching(/^each path with its variants in rounds, one path after the other \(6 path\(s\) need about 8064 MiB.*4500 MiB\)$/),
+      groups: [{ paths: ['v', 'v~x', 'v~y'], mode: 'rounds' }, { paths: ['u', 'u~x', 'u~y'], mode: 'rounds' }],
+    });
+    // A group too large on its own (a helper of 1 GiB per series) runs in blocks; the others in rounds.
+    const mixed = chooseOrder('rounds', [...group('v'), ...group('t', 1024)], 6000);
+    expect(mixed.groups).toEqual([{ paths: ['v', 'v~x', 'v~y'], mode: 'rounds' }, { paths: ['t', 't~x', 't~y'], mode: 'blocks' }]);
+    expect(mixed.reason).toMatch(/; in blocks, as the group does not fit: t with its variants \(about 7104 MiB\)$/);
+    // No group fits on its own: blocks.
+    expect(chooseOrder('rounds', [...group('v'), ...group('u')], 5000).mode).toBe('blocks');
+    // Paths without variants gain nothing from groups: blocks.
+    expect(chooseOrder('rounds', ['a', 'b', 'c'].map((id) => pathFootprint(id, { guests: 2, guestMemoryMiB: 512 })), 4000)).toMatchObject({ mode: 'blocks' });
   });
   it('blocks when the profile asks for them', () => {
     expect(chooseOrder('blocks', paths, 1e6).mode).toBe('blocks');
@@ -115,6 +145,26 @@ describe('a run in rounds, on fakes', () => {
     expect(steps(r).map((s) => s.split(' ').slice(0, 2).join(' '))).toEqual([...Array(6).fill('- p1'), ...Array(6).fill('- p2')]);
     expect(launcher.events.indexOf('launch p2/a')).toBeGreaterThan(launcher.events.indexOf('ready p1/b'));
     expect(repsOf(r, 'p2')).toEqual(['tcp-stream w0:ok', 'tcp-stream 0:ok', 'tcp-stream 1:ok', 'latency w0:ok', 'latency 0:ok', 'latency 1:ok']);
+  });
+
+  it('in groups when only a path with its variants fits: each group booted, measured in rounds and torn down before the next boots', async () => {
+    const launcher = new FakeLauncher();
+    const variant = (base: string, name: string) => {
+      const p = fakePath(`${base}~${name}`);
+      return { ...p, presentation: { ...p.presentation, variantOf: base, variant: name } };
+    };
+    const paths = [fakePath('p1'), variant('p1', 'x'), fakePath('p2'), variant('p2', 'y')];
+    // Each series needs 2 * (64 + 160) MiB in fakePlan; 75 % of 1200 MiB holds two, not four.
+    const { outcome, resultsRoot } = await fakeBench({ paths, launcher, plan: fakePlan(paths.map((p) => p.id)), seams: { availableMemoryMiB: () => 1200 } });
+    expect(outcome!.record.status).toBe('complete');
+    const r = onDisk(resultsRoot);
+    expect(r.schedule).toMatchObject({ requested: 'rounds', mode: 'rounds', groups: [{ paths: ['p1', 'p1~x'], mode: 'rounds' }, { paths: ['p2', 'p2~y'], mode: 'rounds' }], reason: expect.stringMatching(/^each path with its variants in rounds/) });
+    expect([...new Set(steps(r).map((s) => s.split(' ').slice(0, 2).join(' ')))]).toEqual(['0 p1', '0 p1~x', '1 p1~x', '1 p1', '0 p2', '0 p2~y', '1 p2~y', '1 p2']);
+    // The second group boots only after the first is down.
+    const lastDownOfFirst = Math.max(...['p1/a', 'p1/b', 'p1~x/a', 'p1~x/b'].map((g) => launcher.events.indexOf(`down ${g}`)));
+    expect(lastDownOfFirst).toBeGreaterThan(-1);
+    expect(launcher.events.indexOf('launch p2/a')).toBeGreaterThan(lastDownOfFirst);
+    for (const b of r.backends) expect(b.scenarios!.map((s) => s.status)).toEqual(['ok', 'ok']);
   });
 
   it('a busy-polling helper is quiet while the other paths boot and are measured, and polls for its own turns', async () => {

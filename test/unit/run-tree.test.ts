@@ -77,11 +77,12 @@ describe('a run on fakes', () => {
   it('guests boot together, except in the nested lab, where each waits for the one before it to be ready', async () => {
     const together = new FakeLauncher();
     await fakeBench({ paths: [fakePath('p1')], launcher: together });
-    expect(together.events).toEqual(['launch p1/a', 'launch p1/b', 'ready p1/a', 'ready p1/b']);
+    const boots = (events: string[]) => events.filter((e) => /^(launch|ready) /.test(e));
+    expect(boots(together.events)).toEqual(['launch p1/a', 'launch p1/b', 'ready p1/a', 'ready p1/b']);
 
     const inLab = new FakeLauncher();
     const { resultsRoot } = await fakeBench({ paths: [fakePath('p1')], launcher: inLab, lab: true });
-    expect(inLab.events).toEqual(['launch p1/a', 'ready p1/a', 'launch p1/b', 'ready p1/b']);
+    expect(boots(inLab.events)).toEqual(['launch p1/a', 'ready p1/a', 'launch p1/b', 'ready p1/b']);
     expect(onDisk(resultsRoot).record.backends[0]!.notes).toContain('the guests booted one after the other (nested lab: two booting at once under emulated SVM is unreliable)');
   });
 

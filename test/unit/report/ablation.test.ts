@@ -12,6 +12,7 @@ import { buildReportModel } from '../../../harness/report/build.ts';
 import { compareRuns } from '../../../harness/report/compare.ts';
 import { renderCompareHtml, renderCompareMarkdown } from '../../../harness/report/compare-render.ts';
 import { renderStatsJson } from '../../../harness/report/exports.ts';
+import { orderWords } from '../../../harness/report/html-sections.ts';
 import { renderHtml } from '../../../harness/report/html.ts';
 import { loadRun } from '../../../harness/report/load.ts';
 import { renderMarkdown } from '../../../harness/report/markdown.ts';
@@ -122,6 +123,19 @@ describe('ablation view of a stored run with variants', () => {
     expect(e.ci!.low).toBeCloseTo(expected.ci!.low, 12);
     expect(mb.ablation[0]!.paired).toBe(false);
     expect(mb.methods.ablation).toMatch(/ratio of medians.*bootstrap/);
+  });
+
+  it('group by group (a sweep too large for memory): paired where the group ran in rounds, bootstrap where it ran in blocks, and the order says which', () => {
+    const grouped = (mode: 'rounds' | 'blocks') =>
+      copyRun('tcg-variants', { record: (r) => ({ ...r, schedule: { ...r.schedule!, groups: [{ paths: r.backends.map((b) => b.id), mode }, { paths: ['vhost-user-ts'], mode: 'rounds' as const }], reason: 'each path with its variants in rounds' } }) });
+    const mr = model(grouped('rounds'));
+    expect(mr.ablation[0]!.paired).toBe(true);
+    expect(orderWords(mr.runs[0]!.order!)).toMatch(/^repetitions group by group \(a path and its variants; 2 groups one after the other\), in rounds within the group \(/);
+    expect(renderMarkdown(mr)).toContain('repetitions group by group');
+    const mb = model(grouped('blocks'));
+    expect(mb.ablation[0]!.paired).toBe(false);
+    expect(mb.ablation[0]!.rows[0]!.effects[0]!.interval).toBe('bootstrap');
+    expect(orderWords(mb.runs[0]!.order!)).toMatch(/vhost-user-ts in rounds within the group .*; virtio-net in blocks \(the group does not fit in memory\)/);
   });
 
   it('with fewer than three rounds, no interval is shown (t with one degree of freedom spans most of the axis)', () => {

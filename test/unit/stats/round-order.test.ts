@@ -15,7 +15,7 @@ describe('series in run order', () => {
   it('sorts the points by the position the run gives each repetition', () => {
     // A run that ran repetition 4 first and 0 last.
     const position = new Map([0, 1, 2, 3, 4].map((rep) => [repKey('h', 'e1000', 'tcp-stream', rep), 4 - rep]));
-    const [g] = groupSamples(records, { defaultHost: 'h', order: { rounds: false, position } });
+    const [g] = groupSamples(records, { defaultHost: 'h', order: { rounds: () => false, position } });
     expect(g!.points.map((p) => p.rep)).toEqual([4, 3, 2, 1, 0]);
     expect(g!.orderedBy).toBe('repetition');
     expect(analyseSeries(g!)!.drift!.slopePerRep).toBeGreaterThan(0);
@@ -23,7 +23,7 @@ describe('series in run order', () => {
 
   it('judges drift along the rounds when the run was in rounds, and says that the paths shared it', () => {
     const position = new Map([0, 1, 2, 3, 4].map((rep) => [repKey('h', 'e1000', 'tcp-stream', rep), rep * 3]));
-    const [g] = groupSamples(records, { defaultHost: 'h', order: { rounds: true, position } });
+    const [g] = groupSamples(records, { defaultHost: 'h', order: { rounds: () => true, position } });
     expect(g!.orderedBy).toBe('round');
     const w = analyseSeries(g!)!.warnings.find((x) => x.code === 'drift')!;
     expect(w.message).toMatch(/^drifts downward over the rounds: .* per round \(-5\.\d % of the median per round\)$/);
