@@ -206,7 +206,8 @@ export function computeAblation(o: { series: readonly SeriesStats[]; costs: read
       const refused = [...new Set((v.b.variant?.refused ?? []).map((r) => r.property))];
       rows.push({ host, path, series: v.b.id, name: v.name, change: v.b.variant ? changeWords(v.b.variant) : v.name, refused, effects });
     }
-    if (rows.length === 0 && missing.length === 0) continue;
+    // A path that was not measured at all is named among the paths not measured, not given a view.
+    if (rows.length === 0 && (missing.length === 0 || !series.some((s) => s.backend === path))) continue;
     rows.sort((a, b) => effectSize(b) - effectSize(a) || a.name.localeCompare(b.name));
     views.push({ host, path, paired: rows.some((r) => r.effects.some((e) => e.interval === 'paired')), rows, missing });
   }

@@ -192,3 +192,29 @@ export function ratioWords(value: number, direction: Direction, noun: 'fewer' | 
   if (value === 0) return 'none above idle';
   return value < 1 ? `${formatNumber(1 / value)}× ${noun}` : `${formatNumber(value)}× ${noun === 'fewer' ? 'more' : 'higher'}`;
 }
+
+/** A path not (fully) measured, with the variants that were left out for the same reason. */
+export interface NotRunGroup<B> {
+  b: B;
+  /** Names of its variants with the same status, reason and fix (named once, not repeated per variant). */
+  alike: string[];
+}
+
+/**
+ * Paths that were not measured, each variant folded into its path when it shares the path's status,
+ * reason and fix (a host without /dev/vhost-net skips vhost-net and all its variants for one reason).
+ */
+export function notRunGroups<B extends { id: string; host: string; status: string; reason?: string; fix?: string; variant?: { of: string; name: string } }>(list: readonly B[]): NotRunGroup<B>[] {
+  const out: NotRunGroup<B>[] = [];
+  for (const b of list) {
+    const base = b.variant && out.find((g) => g.b.id === b.variant!.of && g.b.host === b.host && g.b.status === b.status && g.b.reason === b.reason && g.b.fix === b.fix);
+    if (base) base.alike.push(b.variant!.name);
+    else out.push({ b, alike: [] });
+  }
+  return out;
+}
+
+/** `vhost-net` or `vhost-net and its 10 variants`. */
+export function withVariants(id: string, alike: readonly string[]): string {
+  return alike.length ? `${id} and its ${alike.length === 1 ? `variant ${alike[0]}` : `${alike.length} variants`}` : id;
+}

@@ -6,7 +6,7 @@
 import type { MetricName } from '../metrics.ts';
 import { escapeMarkdown as md } from './escape.ts';
 import { flameCostText } from './flames.ts';
-import { formatTime } from './format.ts';
+import { formatTime, notRunGroups } from './format.ts';
 import { orderWords, subjectText } from './html-sections.ts';
 import { describeWall } from '../run/wall.ts';
 import { ablationMarkdown } from './ablation-view.ts';
@@ -92,7 +92,10 @@ export function renderMarkdown(model: ReportModel): string {
   const notRun = model.backends.filter((b) => b.status !== 'ok');
   if (notRun.length) {
     out.push('### Paths not fully measured', '');
-    for (const b of notRun) out.push(`- ${model.multiHost ? `${md(b.host)}: ` : ''}**${md(b.id)}** ${b.status}${b.reason ? `: ${md(b.reason)}` : ''}${b.fix ? ` Fix: ${md(b.fix)}` : ''}`);
+    for (const { b, alike } of notRunGroups(notRun)) {
+      const also = alike.length ? ` and its ${alike.length === 1 ? 'variant' : `${alike.length} variants`} (${md(alike.join(', '))})` : '';
+      out.push(`- ${model.multiHost ? `${md(b.host)}: ` : ''}**${md(b.id)}**${also} ${b.status}${b.reason ? `: ${md(b.reason)}` : ''}${b.fix ? ` Fix: ${md(b.fix)}` : ''}`);
+    }
     out.push('');
   }
   const placed = placedPaths(model);

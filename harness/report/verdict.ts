@@ -5,7 +5,7 @@
 import { metricInfo, type MetricName } from '../metrics.ts';
 import { isHeadline } from '../stats/series.ts';
 import { variantLabel } from './costs.ts';
-import { formatNumber, formatValue } from './format.ts';
+import { formatNumber, formatValue, notRunGroups, withVariants } from './format.ts';
 import type { RatioView, ReportModel } from './model.ts';
 
 type VerdictInput = Pick<ReportModel, 'runs' | 'series' | 'ratios' | 'backends' | 'warnings' | 'hosts' | 'multiHost' | 'thresholds'> & Partial<Pick<ReportModel, 'references'>>;
@@ -91,7 +91,7 @@ export function verdictLine(model: VerdictInput): string {
     }
 
     const notRun = model.backends.filter((b) => b.host === host && (b.status === 'skipped' || b.status === 'failed' || b.status === 'blocked'));
-    if (notRun.length) parts.push(`Not measured${model.multiHost ? ` on ${host}` : ''}: ${notRun.map((b) => `${b.id} (${b.status})`).join(', ')}.`);
+    if (notRun.length) parts.push(`Not measured${model.multiHost ? ` on ${host}` : ''}: ${notRunGroups(notRun).map((g) => `${withVariants(g.b.id, g.alike)} (${g.b.status})`).join(', ')}.`);
   }
   const headline = model.series.filter(isHeadline);
   const maxN = headline.length ? Math.max(...headline.map((s) => s.summary.n)) : 0;

@@ -3,6 +3,7 @@
 // ETA; otherwise every event is one plain line (CI logs).
 
 import type { RunPlan } from '../config/plan.ts';
+import { splitSeriesId } from '../config/variants.ts';
 import { metricInfo } from '../metrics.ts';
 import type { SampleRecord } from '../samples.ts';
 import type { BackendOutcome, RepOutcome, RunRecord } from './record.ts';
@@ -56,6 +57,8 @@ export class ConsoleReporter implements Reporter {
   #repStartedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #statusShown = false;
+  /** The last path skipped, with the variants skipped after it for the same reason. */
+  #skippedLike: { path: string; reason?: string; fix?: string; variants: string[] } | undefined;
   #lastHeadline = new Map<string, string>();
 
   constructor(out: NodeJS.WriteStream = process.stderr) {
@@ -82,7 +85,14 @@ export class ConsoleReporter implements Reporter {
   backendSkipped(b: Frozen<BackendOutcome>): void {
     const p = this.#plan;
     if (p) this.#repsTotal -= p.scenarios.length * (p.warmup + p.repetitions);
+    const { path, variant } = splitSeriesId(b.id);
+    const like = this.#skippedLike;
+    if (variant && like && like.path === path && like.reason === b.reason && like.fix === b.fix) {
+      like.variants.push(variant);
+      return;
+    }
     this.#line(`- ${b.id}: skipped: ${b.reason}${b.fix ? `\n    fix: ${b.fix}` : ''}`);
+    if (!variant) this.#skippedLike = { path: b.id, ...(b.reason ? { reason: b.reason } : {}), ...(b.fix ? { fix: b.fix } : {}), variants: [] };
   }
 
   backendStarted(b: Frozen<BackendOutcome>): void {
@@ -142,7 +152,17 @@ export class ConsoleReporter implements Reporter {
     this.#statusShown = true;
   }
 
+  /** The variants skipped like their path, named on one line instead of a paragraph each. */
+  #flushSkipped(): void {
+    const like = this.#skippedLike;
+    this.#skippedLike = undefined;
+    if (!like?.variants.length) return;
+    const n = like.variants.length;
+    this.#line(`- ${like.path}'s ${n === 1 ? 'variant' : `${n} variants`} (${like.variants.join(', ')}): skipped, for the same reason`);
+  }
+
   #line(text: string): void {
+    this.#flushSkipped();
     if (this.#statusShown) {
       this.#out.write('\r\x1b[K');
       this.#statusShown = false;

@@ -125,6 +125,26 @@ describe('ablation view of a stored run with variants', () => {
     expect(mb.methods.ablation).toMatch(/ratio of medians.*bootstrap/);
   });
 
+  it('a path skipped with its variants is named once with them, and gets no empty view', () => {
+    const why = { status: 'skipped' as const, reason: 'there is no /dev/vhost-net', fix: 'modprobe vhost_net', notes: [], reps: [], collectors: [], files: [] };
+    const skipped = copyRun('tcg-variants', {
+      record: (r) => ({
+        ...r,
+        backends: [
+          ...r.backends,
+          { ...why, id: 'vhost-net', title: 'vhost-net', presentation: { order: 30, color: '#009E73' } },
+          ...['no-csum', 'mq2'].map((name) => ({ ...why, id: `vhost-net~${name}`, title: `vhost-net, ${name}`, presentation: { order: 30.01, color: '#33B08F', variantOf: 'vhost-net', variant: name }, variant: { of: 'vhost-net', name, device: {} } })),
+        ],
+      }),
+    });
+    const ms = model(skipped);
+    expect(ms.ablation.map((v) => v.path)).toEqual(['virtio-net']);
+    expect(ms.verdict).toContain('Not measured: vhost-net and its 2 variants (skipped).');
+    const md = renderMarkdown(ms);
+    expect(md).toContain('- **vhost-net** and its 2 variants (mq2, no-csum) skipped: there is no /dev/vhost-net Fix: modprobe vhost\\_net');
+    expect(md).not.toContain('**vhost-net\\~no-csum**');
+  });
+
   it('group by group (a sweep too large for memory): paired where the group ran in rounds, bootstrap where it ran in blocks, and the order says which', () => {
     const grouped = (mode: 'rounds' | 'blocks') =>
       copyRun('tcg-variants', { record: (r) => ({ ...r, schedule: { ...r.schedule!, groups: [{ paths: r.backends.map((b) => b.id), mode }, { paths: ['vhost-user-ts'], mode: 'rounds' as const }], reason: 'each path with its variants in rounds' } }) });
