@@ -176,9 +176,16 @@ export function hugepagesItem(f: HostFiles): ReadinessItem {
     id: 'hugepages',
     title,
     status: 'not-ready',
-    detail: total > 0 ? `${total} pages reserved but no hugetlbfs mounted` : 'none reserved: DPDK runs with --no-huge, guest memory is on 4 KiB pages',
+    detail: total > 0 ? `${total} pages reserved but no hugetlbfs mounted` : `none reserved: DPDK runs with --no-huge${thpWords(f)}`,
     fix,
   };
+}
+
+/** Where the guests' RAM lands without hugetlbfs: on transparent huge pages when the kernel's THP mode lets QEMU ask for them. */
+function thpWords(f: HostFiles): string {
+  const mode = /\[(\w+)\]/.exec(f.read('sys/kernel/mm/transparent_hugepage/enabled') ?? '')?.[1];
+  if (mode === undefined) return '';
+  return mode === 'never' ? '; guest RAM is on 4 KiB pages (transparent huge pages: never)' : `; guest RAM is on transparent huge pages where the kernel finds them (THP: ${mode}, QEMU asks for them)`;
 }
 
 /** The load average against the CPU count, before a run: other work on the host makes numbers noisy. */

@@ -21,7 +21,7 @@ describe('host readiness', () => {
     expect(r.irq!.status).toBe('not-ready');
     expect(r.irq!.detail).toMatch(/^\d+ of \d+ IRQs may run on CPUs beyond 0 \(e\.g\. IRQ \d+ on 0-1\)$/);
     expect(r.load).toMatchObject({ status: 'not-ready', detail: 'load average 4.04 over the last minute on 2 CPUs: other work is running' });
-    expect(r.hugepages).toMatchObject({ status: 'not-ready', detail: 'none reserved: DPDK runs with --no-huge, guest memory is on 4 KiB pages' });
+    expect(r.hugepages).toMatchObject({ status: 'not-ready', detail: 'none reserved: DPDK runs with --no-huge; guest RAM is on transparent huge pages where the kernel finds them (THP: madvise, QEMU asks for them)' });
     expect(r.hugepages!.fix).toMatch(/nr_hugepages/);
   });
 
