@@ -3,7 +3,7 @@
 
 import { metricInfo, type MetricName } from '../metrics.ts';
 import type { Dims } from '../samples.ts';
-import { isHeadline } from '../stats/series.ts';
+import { isHeadline, type SeriesStats } from '../stats/series.ts';
 import { variantLabel, variantOf, type CostBasis } from './costs.ts';
 import { pathColor, SERIES_COLORS, type FigureDataset, type FigureSection, type FigureSpec } from './figure-spec.ts';
 import { displayScale, formatDims, formatTime, pathOrder, sourceName } from './format.ts';
@@ -42,7 +42,7 @@ export function buildFigures(model: ReportModel): FigureSpec[] {
     figs.push(perPath(model, scenario, 'packetRate', 'packet-rate', 'half'));
     figs.push(perPath(model, scenario, 'lossPercent', 'packet-rate', 'half'));
     figs.push(latencyFigure(model, scenario));
-    figs.push(percentileFigure(model, scenario));
+    figs.push(...percentileFigures(model, scenario));
     const bases: CostBasis[] = bulk ? ['per-gb', 'per-packet'] : ['per-packet'];
     for (const count of ['exits', 'device-accesses'] as const) {
       for (const basis of bases) figs.push(countFigure(model, scenario, count, basis, colors));
@@ -196,12 +196,28 @@ export const PLOT_PERCENTILES: readonly { metric: MetricName; label: string; x: 
  * the whole tail at once. Only where sockperf's full log was kept (its round-trip count was
  * recorded); a run with the summary alone has the bars above, not this plot.
  */
-function percentileFigure(model: ReportModel, scenario: string): FigureSpec | null {
+/**
+ * The percentile plot of a latency scenario: one line per path. With variants (a sweep of 30 series
+ * and more would be one unreadable tangle), one plot per path with its variants.
+ */
+function percentileFigures(model: ReportModel, scenario: string): FigureSpec[] {
   const here = model.series.filter((s) => s.scenario === scenario && Object.keys(variantOf(s.dims)).length === 0);
   const counts = here.filter((s) => s.metric === 'latencySamples');
-  if (counts.length === 0) return null;
   const fromLog = (s: (typeof here)[number]) => counts.some((c) => c.host === s.host && c.backend === s.backend);
   const series = here.filter((s) => PLOT_PERCENTILES.some((p) => p.metric === s.metric) && fromLog(s));
+  const baseOf = (s: SeriesStats) => model.backends.find((b) => b.id === s.backend && b.host === s.host)?.variant?.of ?? s.backend;
+  const groups = new Map<string, SeriesStats[]>();
+  for (const s of series) groups.set(baseOf(s), [...(groups.get(baseOf(s)) ?? []), s]);
+  const withVariants = [...groups.values()].some((g) => new Set(g.map((s) => s.backend)).size > 1);
+  if (!withVariants) return [percentileFigure(model, scenario, series, counts)].filter((f): f is FigureSpec => f !== null);
+  return [...groups.entries()]
+    .sort(([a], [b]) => pathOrder(model.paths)(a, b))
+    .flatMap(([base, g]) => [percentileFigure(model, scenario, g, counts, base)].filter((f): f is FigureSpec => f !== null));
+}
+
+function percentileFigure(model: ReportModel, scenario: string, series: readonly SeriesStats[], allCounts: readonly SeriesStats[], group?: string): FigureSpec | null {
+  const counts = allCounts.filter((c) => series.some((s) => s.host === c.host && s.backend === c.backend));
+  if (counts.length === 0) return null;
   const points = PLOT_PERCENTILES.filter((p) => series.some((s) => s.metric === p.metric));
   if (points.length < 2) return null;
   const cats = pathCategories(model, series);
@@ -221,10 +237,10 @@ function percentileFigure(model: ReportModel, scenario: string): FigureSpec | nu
   const n = counts.flatMap((c) => c.points.map((p) => p.value));
   const fewest = Math.min(...n);
   return {
-    id: slug('latency-percentiles', scenario),
+    id: group ? slug('latency-percentiles', scenario, group) : slug('latency-percentiles', scenario),
     kind: 'line',
     section: 'latency',
-    title: `Round-trip latency by percentile per path, ${scenario}`,
+    title: group ? `Round-trip latency by percentile, ${scenario}: ${group} and its variants` : `Round-trip latency by percentile per path, ${scenario}`,
     direction: 'lower-is-better',
     yLabel: axisLabel('latencyP50', scale),
     stacked: false,

@@ -1,6 +1,6 @@
 // The percentile plot and the p99.9 column, from a stored run whose latency repetitions carry the
 // figures of sockperf's full log, and the same run as it was stored before the full log existed.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildReportModel } from '../../../harness/report/build.ts';
@@ -76,6 +76,22 @@ describe('percentile plot', () => {
     const png = await renderFigure(fig);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
   }, 30_000);
+
+  it('with variants, one plot per path with its variants instead of every series in one tangle', () => {
+    const dir = runWithFullLog();
+    const record = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { backends: { id: string; variant?: unknown }[] };
+    const paths = [...new Set(m.series.filter((s) => s.scenario === 'latency' && s.metric === 'latencySamples').map((s) => s.backend))];
+    expect(paths.length).toBeGreaterThanOrEqual(2);
+    const [base, variant, ...others] = paths as [string, string, ...string[]];
+    // The second path stands in for a variant of the first.
+    record.backends = record.backends.map((b) => (b.id === variant ? { ...b, variant: { of: base, name: 'stand-in', device: {} } } : b));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
+    const figs = buildFigures(model(dir)).filter((f) => f.id.startsWith('latency-percentiles'));
+    expect(figs.map((f) => f.datasets.map((d) => d.label))).toEqual([[base, variant], ...others.map((o) => [o])]);
+    expect(figs[0]!.title).toBe(`Round-trip latency by percentile, latency: ${base} and its variants`);
+    expect(figs[0]!.id).toBe(`latency-percentiles-latency-${base}`);
+    expect(new Set(figs.map((f) => f.id)).size).toBe(figs.length);
+  });
 
   it('shows p99.9 in the table, and what the percentiles rest on', () => {
     const t = performanceTable({ model: m, clipped: false }, 'dev-a', 'latency')!;
