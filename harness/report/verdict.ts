@@ -39,7 +39,9 @@ export function verdictLine(model: VerdictInput): string {
   if (partial.length) parts.push(`PARTIAL RUN (${partial.map((r) => `${r.id}: ${r.status}`).join(', ')}).`);
   for (const host of model.hosts) {
     const on = (scenario: string) => (model.multiHost ? `On ${host}, ${scenario}:` : `On ${scenario}:`);
-    const ratios = model.ratios.filter((r) => r.host === host);
+    // The leaders are paths; a variant's place is its own section (its change against its path).
+    const isVariant = (id: string) => model.backends.some((b) => b.host === host && b.id === id && b.variant);
+    const ratios = model.ratios.filter((r) => r.host === host && !isVariant(r.numerator));
     const ref = model.references?.find((r) => r.host === host)?.backend;
 
     // Bulk throughput, with what the fastest path saves in device accesses or exits per GB.
@@ -88,6 +90,12 @@ export function verdictLine(model: VerdictInput): string {
       const vals = a !== undefined && b !== undefined ? `, ${formatValue(a, 'us')} against ${formatValue(b, 'us')}` : '';
       if (low.estimate.value < 1) parts.push(`${on(low.scenario)} ${low.numerator} has the lowest median round trip (p50), ${x(low.estimate.value)} ${ref}'s${ciText(low)}${vals}.`);
       else parts.push(`${on(low.scenario)} ${ref} has the lowest median round trip (p50)${b !== undefined ? `, ${formatValue(b, 'us')}` : ''}.`);
+    }
+
+    const variants = model.backends.filter((b) => b.host === host && b.variant && b.status === 'ok');
+    if (variants.length) {
+      const of = new Set(variants.map((b) => b.variant!.of));
+      parts.push(`${variants.length} variant${variants.length === 1 ? '' : 's'} of ${[...of].join(', ')} measured: their changes against their paths are in the Variants section.`);
     }
 
     const notRun = model.backends.filter((b) => b.host === host && (b.status === 'skipped' || b.status === 'failed' || b.status === 'blocked'));

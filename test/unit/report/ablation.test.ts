@@ -140,6 +140,9 @@ describe('ablation view of a stored run with variants', () => {
     const ms = model(skipped);
     expect(ms.ablation.map((v) => v.path)).toEqual(['virtio-net']);
     expect(ms.verdict).toContain('Not measured: vhost-net and its 2 variants (skipped).');
+    // The leaders are paths; the variants are pointed to, not ranked among them.
+    expect(ms.verdict).toContain('3 variants of virtio-net measured: their changes against their paths are in the Variants section.');
+    expect(ms.verdict).not.toMatch(/virtio-net\\~|virtio-net~/);
     const md = renderMarkdown(ms);
     expect(md).toContain('- **vhost-net** and its 2 variants (mq2, no-csum) skipped: there is no /dev/vhost-net Fix: modprobe vhost\\_net');
     expect(md).not.toContain('**vhost-net\\~no-csum**');
