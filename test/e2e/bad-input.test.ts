@@ -49,9 +49,10 @@ const flags: [string[], RegExp][] = [
   [['compare', 'a', 'b', '--alpha', '2'], /--alpha 2: must be between 0 and 1/],
 ];
 
-describe('broken profiles', () => {
+// The refusals boot nothing and each is a CLI start-up (tsx) and little else: they run side by side.
+describe.concurrent('broken profiles', () => {
   for (const [name, text, message] of profiles) {
-    it(`${name}: exit 2, the field named, nothing written`, async () => {
+    it(`${name}: exit 2, the field named, nothing written`, async ({ expect }) => {
       const results = join(dir, `results-${name}`);
       const r = await iopath(['bench', '--profile', write(name, text), '--results-dir', results]);
       expect(r.status, r.stderr).toBe(2);
@@ -62,9 +63,9 @@ describe('broken profiles', () => {
   }
 });
 
-describe('bad flags and arguments', () => {
+describe.concurrent('bad flags and arguments', () => {
   for (const [args, message] of flags) {
-    it(`iopath ${args.join(' ')}: exit 2 with a message`, async () => {
+    it(`iopath ${args.join(' ')}: exit 2 with a message`, async ({ expect }) => {
       const r = await iopath(args[0] === 'bench' ? [...args, '--results-dir', join(dir, 'never')] : args);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
