@@ -202,7 +202,7 @@ export interface NotRunGroup<B> {
 
 /**
  * Paths that were not measured, each variant folded into its path when it shares the path's status,
- * reason and fix (a host without /dev/vhost-net skips vhost-net and all its variants for one reason).
+ * reason and fix (a host that cannot run a path skips it and all its variants for one reason).
  */
 export function notRunGroups<B extends { id: string; host: string; status: string; reason?: string; fix?: string; variant?: { of: string; name: string } }>(list: readonly B[]): NotRunGroup<B>[] {
   const out: NotRunGroup<B>[] = [];
@@ -214,7 +214,7 @@ export function notRunGroups<B extends { id: string; host: string; status: strin
   return out;
 }
 
-/** `vhost-net` or `vhost-net and its 10 variants`. */
+/** `<path>` or `<path> and its 10 variants`. */
 export function withVariants(id: string, alike: readonly string[]): string {
   return alike.length ? `${id} and its ${alike.length === 1 ? `variant ${alike[0]}` : `${alike.length} variants`}` : id;
 }
