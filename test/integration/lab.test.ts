@@ -27,9 +27,18 @@ function perPath(samples: readonly SampleRecord[], metric: string, pick: (s: Sam
 
 describe('iopath lab -- bench --profile lab', () => {
   it.skipIf(skip)('measures every KVM-only path and collector for real inside the lab, and leaves nothing behind', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iopath-lab-test-'));
+    let dir = mkdtempSync(join(tmpdir(), 'iopath-lab-test-'));
     const started = Date.now();
-    const r = await iopath(['lab', '--', 'bench', '--profile', 'lab', '--results-dir', join(dir, 'results'), '--reports-dir', join(dir, 'reports')], { timeoutMs: 900_000 });
+    const run = (into: string) => iopath(['lab', '--', 'bench', '--profile', 'lab', '--results-dir', join(into, 'results'), '--reports-dir', join(into, 'reports')], { timeoutMs: 900_000 });
+    let r = await run(dir);
+    // L1's own kernel can lock up under emulated SVM (seen once in CI: a nested vCPU stuck for
+    // 12 minutes); the lab diagnoses it and exits 5. That is the emulator, not iopath: one more
+    // lab, in a folder of its own, said here. A second hang fails the test.
+    if (r.status === 5 && /the lab VM hangs: its kernel reports CPU#\d+ stuck/.test(r.stderr)) {
+      process.stdout.write(`lab test: the lab VM's kernel locked up (${/stuck for \d+ s/.exec(r.stderr)?.[0] ?? 'soft lockup'}); trying one more lab\n`);
+      dir = mkdtempSync(join(tmpdir(), 'iopath-lab-test-'));
+      r = await run(dir);
+    }
     const minutes = (Date.now() - started) / 60_000;
     process.stdout.write(`${r.stderr.split('\n').filter((l) => /iopath lab:|rep \d|accelerator|: (ok|failed|partial)$/.test(l)).join('\n')}\n${r.stdout.split('\n').filter((l) => /rep \d|accelerator|: (ok|failed|partial)$/.test(l)).join('\n')}\nlab test: iopath lab took ${minutes.toFixed(1)} min\n`);
     expect(r.status, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`).toBe(0);
@@ -93,7 +102,7 @@ describe('iopath lab -- bench --profile lab', () => {
     expect(lab).toBeDefined();
     expect(leftovers(lab)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
     expect(leftovers(record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
-  }, 960_000);
+  }, 1_860_000);
 
   it.skipIf(skip)('passes Ctrl-C to the command inside, which tears its guests down; the lab exits 130 and leaves nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iopath-lab-int-'));
