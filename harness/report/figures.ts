@@ -194,11 +194,8 @@ export const PLOT_PERCENTILES: readonly { metric: MetricName; label: string; x: 
 /**
  * Round-trip latency against percentile, one line per path in its colour (HDR-style): the shape of
  * the whole tail at once. Only where sockperf's full log was kept (its round-trip count was
- * recorded); a run with the summary alone has the bars above, not this plot.
- */
-/**
- * The percentile plot of a latency scenario: one line per path. With variants (a sweep of 30 series
- * and more would be one unreadable tangle), one plot per path with its variants.
+ * recorded); a run with the summary alone has the bars above, not this plot. With variants (a sweep
+ * of 30 series and more would be one unreadable tangle), one plot per path with its variants.
  */
 function percentileFigures(model: ReportModel, scenario: string): FigureSpec[] {
   const here = model.series.filter((s) => s.scenario === scenario && Object.keys(variantOf(s.dims)).length === 0);
@@ -209,10 +206,8 @@ function percentileFigures(model: ReportModel, scenario: string): FigureSpec[] {
   const groups = new Map<string, SeriesStats[]>();
   for (const s of series) groups.set(baseOf(s), [...(groups.get(baseOf(s)) ?? []), s]);
   const withVariants = [...groups.values()].some((g) => new Set(g.map((s) => s.backend)).size > 1);
-  if (!withVariants) return [percentileFigure(model, scenario, series, counts)].filter((f): f is FigureSpec => f !== null);
-  return [...groups.entries()]
-    .sort(([a], [b]) => pathOrder(model.paths)(a, b))
-    .flatMap(([base, g]) => [percentileFigure(model, scenario, g, counts, base)].filter((f): f is FigureSpec => f !== null));
+  const plots: [string | undefined, SeriesStats[]][] = withVariants ? [...groups.entries()].sort(([a], [b]) => pathOrder(model.paths)(a, b)) : [[undefined, series]];
+  return plots.flatMap(([group, g]) => percentileFigure(model, scenario, g, counts, group) ?? []);
 }
 
 function percentileFigure(model: ReportModel, scenario: string, series: readonly SeriesStats[], allCounts: readonly SeriesStats[], group?: string): FigureSpec | null {
