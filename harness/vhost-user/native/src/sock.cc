@@ -30,7 +30,11 @@ bool FillAddr(Napi::Env env, const std::string& path, sockaddr_un* addr) {
 }
 
 // listenUnix(path, backlog) -> fd. The socket file is created 0600: umask around bind closes the
-// window in which another user could connect, chmod makes it explicit.
+// window in which another user could connect, chmod makes it explicit. It is bound under a
+// temporary name beside `path` and renamed to `path` only once it listens, so whoever waits for
+// the file to appear (the harness before it starts QEMU, a test before it connects) never finds a
+// socket that refuses connections. Where the temporary name would not fit in sun_path, the socket
+// is bound at `path` directly.
 Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t backlog;
@@ -38,21 +42,30 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
   sockaddr_un addr;
   if (!FillAddr(env, path, &addr)) return env.Undefined();
+  static unsigned serial = 0;
+  std::string staged = path + ".listening-" + std::to_string(getpid()) + "-" + std::to_string(++serial);
+  if (staged.size() >= sizeof(addr.sun_path)) staged = path;
+  sockaddr_un bound;
+  if (!FillAddr(env, staged, &bound)) return env.Undefined();
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return ThrowErrno(env, "socket", errno);
   mode_t old = umask(0177);
-  int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&bound), sizeof(bound));
   int err = errno;
   umask(old);
   if (rc < 0) {
     close(fd);
     return ThrowErrno(env, "bind", err);
   }
-  if (chmod(path.c_str(), 0600) < 0 || listen(fd, static_cast<int>(backlog)) < 0) {
+  const char* step = nullptr;
+  if (chmod(staged.c_str(), 0600) < 0) step = "chmod";
+  else if (listen(fd, static_cast<int>(backlog)) < 0) step = "listen";
+  else if (staged != path && rename(staged.c_str(), path.c_str()) < 0) step = "rename";
+  if (step != nullptr) {
     err = errno;
     close(fd);
-    unlink(path.c_str());
-    return ThrowErrno(env, "listen", err);
+    unlink(staged.c_str());
+    return ThrowErrno(env, step, err);
   }
   return Napi::Number::New(env, fd);
 }
