@@ -66,6 +66,81 @@ export class GatedCollector implements Collector {
   }
 }
 
+/** iopath's own CPU time over one measured window, and the window's length. */
+export interface OwnCpu {
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** A reading of iopath's CPU time (user + system, microseconds) and of the clock (milliseconds). */
+export type OwnCpuClock = () => { cpuUs: number; atMs: number };
+
+const processClock: OwnCpuClock = () => {
+  const u = process.cpuUsage();
+  return { cpuUs: u.user + u.system, atMs: performance.now() };
+};
+
+/**
+ * Not a collector of the path: it reads iopath's own CPU time at the start and stop of every
+ * measured window, collectors on or off, and emits no samples. Under `placement: auto` on a small
+ * host iopath shares its core with a guest, so what iopath itself does while the traffic runs (the
+ * collectors' reads, toggles and watches) is taken from that guest; the overhead run prints it beside
+ * the throughput ratio. Put it first in the inner ring: its start and stop read the clock before the
+ * other collectors' own start and stop work.
+ */
+export class OwnCpuMeter implements Collector {
+  readonly id = 'iopath-cpu';
+  readonly source = 'process.cpuUsage';
+  /** By `ownCpuKey(backend, scenario, rep)`, measured repetitions only. */
+  readonly windows = new Map<string, OwnCpu>();
+  readonly #clock: OwnCpuClock;
+  #startedAt: { cpuUs: number; atMs: number } | undefined;
+
+  constructor(clock: OwnCpuClock = processClock) {
+    this.#clock = clock;
+  }
+
+  availability(): Promise<Availability> {
+    return Promise.resolve({ available: true });
+  }
+
+  start(_window: Window): Promise<void> {
+    this.#startedAt = this.#clock();
+    return Promise.resolve();
+  }
+
+  stop(window: Window): Promise<Sample[]> {
+    const now = this.#clock();
+    const t0 = this.#startedAt;
+    this.#startedAt = undefined;
+    if (t0 && window.kind === 'measure' && !window.warmup) {
+      this.windows.set(ownCpuKey(window.backend, window.scenario, window.rep), { cpuMs: (now.cpuUs - t0.cpuUs) / 1000, wallMs: now.atMs - t0.atMs });
+    }
+    return Promise.resolve([]);
+  }
+}
+
+export function ownCpuKey(backend: string, scenario: string, rep: number): string {
+  return `${backend}|${scenario}|${rep}`;
+}
+
+/**
+ * iopath's own CPU per second of window, median over the repetitions with collectors on and over
+ * those with them off, for the series of `r` (null when the meter saw none of its windows).
+ */
+export function formatOwnCpu(r: Pick<OverheadResult, 'backend' | 'scenario'>, reps: Iterable<number>, windows: ReadonlyMap<string, OwnCpu>): string | null {
+  const on: number[] = [];
+  const off: number[] = [];
+  for (const rep of reps) {
+    const w = windows.get(ownCpuKey(r.backend, r.scenario, rep));
+    if (!w || w.wallMs <= 0) continue;
+    (abbaIsA(rep) ? on : off).push((1000 * w.cpuMs) / w.wallMs);
+  }
+  if (on.length === 0 || off.length === 0) return null;
+  const ms = (xs: number[]) => median(xs).toFixed(1);
+  return `  iopath's own CPU while the windows ran: on ${ms(on)} ms per s, off ${ms(off)} ms per s (medians; on a core it shares with a guest under placement auto, the difference is taken from that guest)`;
+}
+
 export interface OverheadSeries {
   backend: string;
   scenario: string;

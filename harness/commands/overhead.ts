@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Collector } from '../collectors/index.ts';
-import { analyseOverhead, collectorsOnIn, formatOverhead, formatResolution, GatedCollector, throughputSeries, type OverheadResult } from '../collectors/overhead-bench.ts';
+import { analyseOverhead, collectorsOnIn, formatOverhead, formatOwnCpu, formatResolution, GatedCollector, OwnCpuMeter, throughputSeries, type OverheadResult } from '../collectors/overhead-bench.ts';
 import { loadProfile } from '../config/load.ts';
 import { resolvePlan, type PlanOverrides } from '../config/plan.ts';
 import { ExitCode, IopathError, type ExitCodeValue } from '../errors.ts';
@@ -33,14 +33,17 @@ export interface OverheadCommand {
   signal: AbortSignal;
 }
 
-/** The standard collectors behind a gate: on in the A windows, off in the B windows. */
-export function gatedFactory(base: CollectorFactory, only?: readonly string[]): CollectorFactory {
+/**
+ * The standard collectors behind a gate: on in the A windows, off in the B windows; with `meter`,
+ * iopath's own CPU is read around every window, first in the inner ring and never gated.
+ */
+export function gatedFactory(base: CollectorFactory, only?: readonly string[], meter?: OwnCpuMeter): CollectorFactory {
   const gate = (c: Collector) => new GatedCollector(c, collectorsOnIn, only === undefined || only.includes(c.id));
   return {
     qemuArgs: base.qemuArgs,
     create(scene) {
       const rings = base.create(scene);
-      return { inner: rings.inner.map(gate), outer: rings.outer.map(gate) };
+      return { inner: [...(meter ? [meter] : []), ...rings.inner.map(gate)], outer: rings.outer.map(gate) };
     },
   };
 }
@@ -72,13 +75,14 @@ export async function overhead(o: OverheadCommand): Promise<ExitCodeValue> {
       `collector overhead on ${plan.backends.join(', ')}, ${plan.scenarios.map((s) => s.name).join(', ')}: ${o.rounds} on/off pairs of repetitions per path (A B B A), collectors ${o.only ? o.only.join(', ') : 'all'}\n` +
         `  per path a 95 % interval of on/off; narrower than \u00b1${resolution} % it resolves a ${resolution} % difference, and the goal is on/off >= ${o.goal}\n`,
     );
+    const meter = new OwnCpuMeter();
     const outcome = await runBench({
       plan,
       argv: ['iopath', 'overhead'],
       resultsRoot: scratch,
       signal: o.signal,
       reporter: overheadReporter(),
-      seams: { collectors: gatedFactory(standardCollectors, o.only) },
+      seams: { collectors: gatedFactory(standardCollectors, o.only, meter) },
     });
     const order = outcome.record.schedule;
     if (order) process.stdout.write(`order: ${order.mode}${order.reason ? ` (${order.reason})` : ''}\n`);
@@ -96,6 +100,8 @@ export async function overhead(o: OverheadCommand): Promise<ExitCodeValue> {
       const r = analyseOverhead(series, o.goal);
       if (!r) continue;
       process.stdout.write(formatOverhead(r) + '\n');
+      const own = formatOwnCpu(r, series.byRep.keys(), meter.windows);
+      if (own) process.stdout.write(own + '\n');
       results.push(r);
     }
     if (results.length) process.stdout.write(formatResolution(results) + '\n');

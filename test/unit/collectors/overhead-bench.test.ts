@@ -2,7 +2,7 @@
 // (the real run needs booted guests; the report gives measured figures).
 
 import { describe, expect, it } from 'vitest';
-import { analyseOverhead, collectorsOnIn, formatOverhead, formatResolution, GatedCollector, MAX_PAIRS, throughputSeries } from '../../../harness/collectors/overhead-bench.ts';
+import { analyseOverhead, collectorsOnIn, formatOverhead, formatOwnCpu, formatResolution, GatedCollector, MAX_PAIRS, OwnCpuMeter, ownCpuKey, throughputSeries } from '../../../harness/collectors/overhead-bench.ts';
 import { overheadDefaults, overheadLimits } from '../../../harness/config/flags.ts';
 import type { Collector, Window } from '../../../harness/collectors/types.ts';
 import type { SampleRecord } from '../../../harness/samples.ts';
@@ -153,6 +153,58 @@ describe('the overhead run\'s collector factory', () => {
     }
     expect(trace.calls).toEqual([]);
     expect(nic.calls).toEqual(['start measure 0', 'stop measure 0']);
+  });
+});
+
+describe('iopath\'s own CPU around the windows', () => {
+  // A scripted clock: each reading advances the wall by 1000 ms and iopath's CPU by what the list says.
+  function scripted(cpuMsPerWindow: number[]) {
+    let cpuUs = 0;
+    let atMs = 0;
+    let starting = true;
+    let i = 0;
+    return () => {
+      if (!starting) {
+        cpuUs += 1000 * cpuMsPerWindow[i++]!;
+        atMs += 1000;
+      }
+      starting = !starting;
+      return { cpuUs, atMs };
+    };
+  }
+
+  it('reads every measured window, on and off alike, and leaves out warm-ups and idle baselines', async () => {
+    const meter = new OwnCpuMeter(scripted([7, 50, 20, 10, 12, 30]));
+    const windows: Window[] = [{ ...measure(0), kind: 'idle' }, measure(0, true), measure(0), measure(1), measure(2), measure(3)];
+    for (const w of windows) {
+      await meter.start(w);
+      expect(await meter.stop(w)).toEqual([]);
+    }
+    expect([...meter.windows.keys()]).toEqual([0, 1, 2, 3].map((rep) => ownCpuKey('e1000', 'tcp-stream', rep)));
+    expect(meter.windows.get(ownCpuKey('e1000', 'tcp-stream', 0))).toEqual({ cpuMs: 20, wallMs: 1000 });
+    // Reps 0 and 3 are on (A B B A), 1 and 2 off: medians 25 and 11 ms per second.
+    const line = formatOwnCpu({ backend: 'e1000', scenario: 'tcp-stream' }, [0, 1, 2, 3], meter.windows);
+    expect(line).toContain('on 25.0 ms per s, off 11.0 ms per s');
+  });
+
+  it('says nothing when one side has no window', () => {
+    const windows = new Map([[ownCpuKey('e1000', 'tcp-stream', 0), { cpuMs: 5, wallMs: 1000 }]]);
+    expect(formatOwnCpu({ backend: 'e1000', scenario: 'tcp-stream' }, [0, 1], windows)).toBeNull();
+  });
+
+  it('goes first in the inner ring and is never gated', async () => {
+    const { gatedFactory } = await import('../../../harness/commands/overhead.ts');
+    const trace = recorder();
+    const meter = new OwnCpuMeter(scripted([3, 4]));
+    const f = gatedFactory({ qemuArgs: () => [], create: () => ({ inner: [trace], outer: [] }) }, ['guest-nic'], meter);
+    const rings = f.create({} as Parameters<typeof f.create>[0]);
+    expect(rings.inner[0]).toBe(meter);
+    for (const rep of [0, 1]) {
+      for (const c of rings.inner) await c.start(measure(rep));
+      for (const c of rings.inner) await c.stop(measure(rep));
+    }
+    expect(meter.windows.size).toBe(2);
+    expect(trace.calls).toEqual([]);
   });
 });
 
