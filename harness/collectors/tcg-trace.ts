@@ -15,12 +15,9 @@
 //
 // Sampling: QEMU's log backend formats a line and writes it (line-buffered: one write(2) each) for
 // every access, on the emulating thread, which costs the guest throughput. So by default the events
-// are on for a slice of every period (100 ms of each second) and the counts are scaled by the
-// window's length over the time traced: estimates of the whole window's counts, with a tenth of the
-// lines logged. A guest receiving a TCP stream through a virtio NIC that QEMU emulates logs some
-// 27,000 lines a second while traced, a write(2) each on its emulating thread; a tenth of every
-// second still leaves ten slices in a 10 s window. `sample: false` traces the whole window and
-// counts exactly.
+// are on for a slice of every period (250 ms of each second) and the counts are scaled by the
+// window's length over the time traced: estimates of the whole window's counts, with a quarter of the
+// lines logged. `sample: false` traces the whole window and counts exactly.
 
 import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -61,14 +58,14 @@ export interface TcgTraceOptions {
    */
   ignoreRegions?: readonly string[];
   /**
-   * Trace `onMs` of every `periodMs` and scale the counts (default 100 of 1000); false traces the
+   * Trace `onMs` of every `periodMs` and scale the counts (default 250 of 1000); false traces the
    * whole window.
    */
   sample?: { periodMs: number; onMs: number } | false;
 }
 
-/** The default slice: a tenth of every second. */
-export const DEFAULT_TRACE_SAMPLE = { periodMs: 1000, onMs: 100 } as const;
+/** The default slice: a quarter of every second. */
+export const DEFAULT_TRACE_SAMPLE = { periodMs: 1000, onMs: 250 } as const;
 
 /** What one guest's window log cost. */
 export interface TraceWindowCost {
