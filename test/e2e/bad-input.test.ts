@@ -92,8 +92,14 @@ describe('a host that cannot do it', () => {
   host.it('no root: exit 3, why each path cannot run and how to get the right', async () => {
     const results = join(dir, 'results-nobody');
     mkdirSync(results, { mode: 0o777 });
+    // Without root, iopath's runtime folder would be /tmp/iopath (no XDG_RUNTIME_DIR here): keep it
+    // in this test's folder, so the test leaves nothing in /tmp.
+    const runtime = mkdtempSync(join(tmpdir(), 'iopath-runtime-nobody-'));
+    chmodSync(runtime, 0o777);
     const [setpriv, ...drop] = asUserWithoutRoot;
-    const r = await withProjectReachable((root) => run(setpriv, [...drop, process.execPath, join(root, 'bin/iopath.js'), 'bench', '--profile', quickProfile, '--results-dir', results], { cwd: root }));
+    const r = await withProjectReachable((root) =>
+      run(setpriv, [...drop, process.execPath, join(root, 'bin/iopath.js'), 'bench', '--profile', quickProfile, '--results-dir', results], { cwd: root, env: { IOPATH_RUNTIME_DIR: join(runtime, 'iopath') } }),
+    );
     expect(r.status, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/none of the requested paths can run on this host:\n\s+e1000: iopath is not running as root/);
     expect(r.stderr).toMatch(/fix: sudo npm run bench/);
