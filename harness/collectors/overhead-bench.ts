@@ -72,8 +72,13 @@ export interface OwnCpu {
   wallMs: number;
 }
 
-/** A reading of iopath's CPU time (user + system, microseconds) and of the clock (milliseconds). */
-export type OwnCpuClock = () => { cpuUs: number; atMs: number };
+/** iopath's CPU time (user + system, microseconds) and the clock (milliseconds), read together. */
+export interface OwnCpuReading {
+  cpuUs: number;
+  atMs: number;
+}
+
+export type OwnCpuClock = () => OwnCpuReading;
 
 const processClock: OwnCpuClock = () => {
   const u = process.cpuUsage();
@@ -94,7 +99,7 @@ export class OwnCpuMeter implements Collector {
   /** By `ownCpuKey(backend, scenario, rep)`, measured repetitions only. */
   readonly windows = new Map<string, OwnCpu>();
   readonly #clock: OwnCpuClock;
-  #startedAt: { cpuUs: number; atMs: number } | undefined;
+  #startedAt: OwnCpuReading | undefined;
 
   constructor(clock: OwnCpuClock = processClock) {
     this.#clock = clock;
