@@ -4,8 +4,9 @@
 // guest kick; `virtio_notify` / `virtio_notify_irqfd`: the device interrupted the guest). Streams, so
 // a large log never has to fit in memory.
 
-/** Trace events the tcg-trace collector enables, in QMP `trace-event-set-state` names. */
+/** Trace events of device accesses, in QMP `trace-event-set-state` names. */
 export const DEVICE_ACCESS_EVENTS = ['memory_region_ops_read', 'memory_region_ops_write'] as const;
+/** Virtio notifications: the guest's kicks the device handled, then the device's interrupts. */
 export const VIRTIO_NOTIFY_EVENTS = ['virtio_queue_notify', 'virtio_notify', 'virtio_notify_irqfd'] as const;
 
 export interface TraceCounts {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TcgTraceCollector } from '../../../harness/collectors/tcg-trace.ts';
 import type { CollectorTarget, Window } from '../../../harness/collectors/types.ts';
+import { regionRole } from '../../../harness/report/costs.ts';
 
 const window: Window = { kind: 'measure', backend: 'e1000', scenario: 'tcp-stream', rep: 0, warmup: false };
 let dir: string;
@@ -23,10 +24,10 @@ afterEach(() => {
 });
 
 /** A QEMU whose e1000 is accessed every 10 ms; the access is logged when the event is on. */
-function scriptedQemu(): { target: CollectorTarget; toggles: number } {
+function scriptedQemu(): { target: CollectorTarget; toggles: number; enabled: Set<string> } {
   const traceFile = join(dir, 'a.trace');
   writeFileSync(traceFile, '');
-  const state = { file: traceFile, on: new Set<string>(), toggles: 0 };
+  const state = { file: traceFile, on: new Set<string>(), toggles: 0, enabled: new Set<string>() };
   setInterval(() => {
     if (state.on.has('memory_region_ops_write')) appendFileSync(state.file, "memory_region_ops_write cpu 0 mr 0x1 addr 0x0 value 0x0 size 4 name 'e1000-mmio'\n");
   }, 10);
@@ -34,14 +35,16 @@ function scriptedQemu(): { target: CollectorTarget; toggles: number } {
     execute: async (command: string, args?: Record<string, unknown>) => {
       if (command === 'human-monitor-command') state.file = String(args!['command-line']).replace(/^logfile /, '');
       if (command === 'trace-event-set-state') {
-        if (args!.enable) state.on.add(String(args!.name));
-        else state.on.delete(String(args!.name));
+        if (args!.enable) {
+          state.on.add(String(args!.name));
+          state.enabled.add(String(args!.name));
+        } else state.on.delete(String(args!.name));
         state.toggles++;
       }
       return command === 'human-monitor-command' ? '' : [];
     },
   };
-  const result = { target: { guest: 'a', qemuPid: 1, qmp: qmp as unknown as CollectorTarget['qmp'], traceFile }, get toggles() { return state.toggles; } };
+  const result = { target: { guest: 'a', qemuPid: 1, qmp: qmp as unknown as CollectorTarget['qmp'], traceFile }, get toggles() { return state.toggles; }, enabled: state.enabled };
   return result;
 }
 
@@ -55,6 +58,20 @@ async function countOver(ms: number, sample: { periodMs: number; onMs: number } 
   const e1000 = samples.find((s) => s.dims?.region === 'e1000-mmio');
   return { value: e1000?.value ?? 0, tracedMs: c.lastWindowCost[0]!.tracedMs, windowMs: c.lastWindowCost[0]!.windowMs };
 }
+
+describe('tcg-trace events', () => {
+  it('turns on only events whose lines are counted: device accesses and kicks, not the device interrupting the guest', async () => {
+    const q = scriptedQemu();
+    const c = new TcgTraceCollector({ accel: 'tcg', targets: [q.target], dir: join(dir, 'windows'), sample: false });
+    await c.start(window);
+    await vi.advanceTimersByTimeAsync(100);
+    await c.stop(window);
+    expect([...q.enabled].sort()).toEqual(['memory_region_ops_read', 'memory_region_ops_write', 'virtio_queue_notify']);
+    // Each traced event that is not a memory-region access becomes a region of its own name; the report must count it.
+    for (const name of q.enabled) if (!name.startsWith('memory_region_ops_')) expect(regionRole(name), name).toEqual({ counted: true });
+    for (const name of ['virtio_notify', 'virtio_notify_irqfd']) expect(regionRole(name).counted, name).toBe(false);
+  });
+});
 
 describe('tcg-trace sampling', () => {
   it('traces the whole window when sampling is off: the exact count', async () => {
