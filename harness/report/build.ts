@@ -21,7 +21,7 @@ import { IDLE_SCENARIO, idleViews } from './idle.ts';
 import type { LoadedRun } from './load.ts';
 import { REPORT_SCHEMA, type BackendView, type ReportModel, type RunView, type TrendSeries } from './model.ts';
 import { computeRatios, referencePaths } from './ratios.ts';
-import { runWarnings } from './run-warnings.ts';
+import { quietHostNoise, runWarnings } from './run-warnings.ts';
 import { labVerdict } from './lab.ts';
 import { verdictLine } from './verdict.ts';
 
@@ -64,7 +64,7 @@ export function buildReportModel(loaded: readonly LoadedRun[], options: BuildOpt
   const warnings = groupWarnings([
     ...runs.flatMap((r) => r.problems.map((w) => ({ ...w, subject: { ...w.subject, host: r.host } }))),
     ...current.flatMap(runWarnings),
-    ...mergedQualityWarnings([...series, ...costs], thresholds, seriesLabel),
+    ...quietHostNoise(mergedQualityWarnings([...series, ...costs], thresholds, seriesLabel), current),
     // A finding about the whole run names it (unless runs of several hosts are merged).
     ...repetitionWarnings(series, thresholds).map((w) => (w.subject.backend || hosts.length > 1 ? w : { ...w, subject: { ...w.subject, run: current[0]!.record.run } })),
   ], { pathOrder: pathOrder(paths), scenarioOrder: (a, b) => scenarioOrder.indexOf(a) - scenarioOrder.indexOf(b) });

@@ -175,3 +175,26 @@ function collectorWarnings(r: LoadedRun): Warning[] {
     };
   });
 }
+
+/**
+ * The advice of a noise warning for a path that was pinned with nothing else running beside it. The
+ * series' own advice (stop other work, pin the guests) names what was already done; then the spread
+ * is the host's own, or the workload's, and what is left to do is more repetitions or a quieter host.
+ * Other warnings, and paths of runs that recorded no placement or other load, are returned as they are.
+ */
+export function quietHostNoise(warnings: readonly Warning[], runs: readonly LoadedRun[]): Warning[] {
+  return warnings.map((w) => {
+    if (w.code !== 'high-cv' || !w.subject.backend) return w;
+    const run = runs.find((r) => r.host === w.subject.host) ?? (runs.length === 1 ? runs[0] : undefined);
+    const placement = run?.record.backends.find((b) => b.id === w.subject.backend)?.placement;
+    const load = placement?.otherLoad;
+    if (placement?.policy !== 'auto' || load?.status !== 'ok') return w;
+    return {
+      ...w,
+      advice:
+        `nothing else ran on the host while this path was measured (other processes kept ${load.busyCpus.toFixed(2)} CPUs busy) and its threads were pinned, ` +
+        'so the spread comes from the host itself (on a virtual machine, from other tenants of its hypervisor) or from the workload; ' +
+        'raise the number of repetitions, or measure on a host with isolated cores (Host readiness lists what to change)',
+    };
+  });
+}

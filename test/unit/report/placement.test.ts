@@ -8,6 +8,8 @@ import { buildReportModel } from '../../../harness/report/build.ts';
 import { placementSection } from '../../../harness/report/html-sections.ts';
 import { loadRun } from '../../../harness/report/load.ts';
 import { renderMarkdown } from '../../../harness/report/markdown.ts';
+import { quietHostNoise } from '../../../harness/report/run-warnings.ts';
+import type { Warning } from '../../../harness/stats/warnings.ts';
 import { planPlacement } from '../../../harness/host/placement.ts';
 import { readinessRecord } from '../../../harness/run/placement-step.ts';
 import { runRecordSchema, type PlacementRecord, type RunRecord } from '../../../harness/run/record.ts';
@@ -88,5 +90,30 @@ describe('placement and readiness in run.json and the report', () => {
   it('a run without them says so instead of an empty section', () => {
     expect(placementSection(model(fixture('tcg-dev-a-1'))).value).toContain('run.json records no CPU placement or host readiness');
     expect(renderMarkdown(model(fixture('tcg-dev-a-1')))).not.toContain('### CPU placement');
+  });
+});
+
+describe('noise on a quiet, pinned host', () => {
+  const quiet: PlacementRecord = { ...auto, otherLoad: { seconds: 40, busyCpus: 0.02, top: [], status: 'ok', detail: 'processes outside the run kept 0.02 CPUs busy on average over 40 s' } };
+  const noisy = (backend: string, host: string): Warning => ({ code: 'high-cv', severity: 'warning', subject: { host, backend, scenario: 'tcp-stream' }, message: 'noisy', advice: 'stop other work on the host, pin the guests to cores, or raise the number of repetitions' });
+
+  it('says the spread is the host’s or the workload’s where the path was pinned and nothing else ran, and keeps the advice elsewhere', () => {
+    const placements: Record<string, PlacementRecord> = { e1000: quiet, 'virtio-net': none };
+    const run = loadRun(copyRun('tcg-dev-a-1', { record: (r: RunRecord) => ({ ...r, backends: r.backends.map((b) => (placements[b.id] ? { ...b, placement: placements[b.id] } : b)) }) }));
+    const ids = run.record.backends.map((b) => b.id);
+    expect(ids).toEqual(expect.arrayContaining(['e1000', 'virtio-net']));
+    const other = ids.find((id) => !placements[id]);
+    const ws = [noisy('e1000', run.host), noisy('virtio-net', run.host), ...(other ? [noisy(other, run.host)] : []), { ...noisy('e1000', run.host), code: 'outlier' as const }];
+    const [e1000, virtio, rest, outlier] = quietHostNoise(ws, [run]);
+    expect(e1000!.advice).toMatch(/^nothing else ran on the host while this path was measured \(other processes kept 0\.02 CPUs busy\) and its threads were pinned, so the spread comes from the host itself/);
+    expect(e1000!.advice).toContain('raise the number of repetitions');
+    expect(e1000!.advice).not.toContain('stop other work');
+    // Not pinned (placement none), no placement recorded, or not a noise warning: as they were.
+    expect(virtio).toEqual(ws[1]);
+    if (other) expect(rest).toEqual(ws[2]);
+    expect(outlier).toEqual(ws[3]);
+    // Other load on the host: the old advice holds.
+    const busy = loadRun(copyRun('tcg-dev-a-1', { record: (r: RunRecord) => ({ ...r, backends: r.backends.map((b) => (b.id === 'e1000' ? { ...b, placement: auto } : b)) }) }));
+    expect(quietHostNoise([noisy('e1000', busy.host)], [busy])[0]!.advice).toMatch(/^stop other work/);
   });
 });
