@@ -8,7 +8,7 @@
 // Only events that are counted are traced. The device's interrupts (`virtio_notify`,
 // `virtio_notify_irqfd`) are not: each is the same interrupt as the MSI write the device model makes
 // (`apic-msi (from device)`, which the memory-region events log anyway), neither is a guest access,
-// and on a receiving virtio-net guest they were a quarter of all lines (6,700 of 27,000 per second
+// and on a receiving guest with a virtio NIC they were a quarter of all lines (6,700 of 27,000 per second
 // traced), each a write(2) of some 3.5 us on the emulating thread on this kind of host.
 //
 // Cost control: the events are off outside windows. QEMU starts with `-D <traceFile>` and no
