@@ -29,11 +29,11 @@ import { dirname, join } from 'node:path';
 import { IopathError } from '../errors.ts';
 import type { Sample } from '../samples.ts';
 import { requireAvailable, unavailable, unavailableFrom } from './availability.ts';
-import { DEVICE_ACCESS_EVENTS, TraceLineCounter, type TraceCounts } from './parse/qemu-trace.ts';
+import { DEVICE_ACCESS_EVENTS, TraceLineCounter, VIRTIO_KICK_EVENT, type TraceCounts } from './parse/qemu-trace.ts';
 import { windowTag, type Accel, type Availability, type Collector, type CollectorTarget, type Window } from './types.ts';
 
 /** Trace events toggled per window: device accesses and virtqueue kicks, the ones that are counted. */
-export const TCG_TRACE_EVENTS: readonly string[] = [...DEVICE_ACCESS_EVENTS, 'virtio_queue_notify'];
+export const TCG_TRACE_EVENTS: readonly string[] = [...DEVICE_ACCESS_EVENTS, VIRTIO_KICK_EVENT];
 
 /**
  * QEMU argv the launcher adds for this collector: the log file only. `-D` is how QEMU 7.2 spells

@@ -4,6 +4,7 @@
 // is taken per repetition, so its spread and interval come from the repetitions. Which parts were
 // summed and which were left out (and why) travel with the figure, so the report can say so.
 
+import { VIRTIO_INTERRUPT_EVENTS } from '../collectors/parse/qemu-trace.ts';
 import { seriesKey, type Dims } from '../samples.ts';
 import { analyseSeries, BREAKDOWN_DIMS, sumSeries, type SeriesInput, type SeriesStats } from '../stats/series.ts';
 import type { QualityThresholds } from '../stats/warnings.ts';
@@ -52,7 +53,7 @@ export interface CostSeries extends SeriesStats {
 /** Regions that are not on the network path: timers and legacy devices the guests touch anyway. */
 const OFF_PATH_REGION = /^(hpet|rtc|mc146818|pit|i8254|pic|i8259|elcr|serial|i8042|pcspk|fwcfg|fw_cfg|port92|acpi|apm|kvmvapic|vga|ide|dma-|ps2|fdc|floppy|smbus|pm-|isa-)/i;
 /** The device's own interrupt notifications: the same interrupt as the MSI write it causes. */
-const NOTIFY_EVENTS = new Set(['virtio_notify', 'virtio_notify_irqfd']);
+const NOTIFY_EVENTS = new Set<string>(VIRTIO_INTERRUPT_EVENTS);
 
 /**
  * Whether a memory region's device accesses count toward a path's sum. Counted: every guest access to

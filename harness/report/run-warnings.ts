@@ -185,7 +185,7 @@ function collectorWarnings(r: LoadedRun): Warning[] {
 export function quietHostNoise(warnings: readonly Warning[], runs: readonly LoadedRun[]): Warning[] {
   return warnings.map((w) => {
     if (w.code !== 'high-cv' || !w.subject.backend) return w;
-    const run = runs.find((r) => r.host === w.subject.host) ?? (runs.length === 1 ? runs[0] : undefined);
+    const run = runs.find((r) => r.host === w.subject.host);
     const placement = run?.record.backends.find((b) => b.id === w.subject.backend)?.placement;
     const load = placement?.otherLoad;
     if (placement?.policy !== 'auto' || load?.status !== 'ok') return w;

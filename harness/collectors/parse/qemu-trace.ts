@@ -6,8 +6,12 @@
 
 /** Trace events of device accesses, in QMP `trace-event-set-state` names. */
 export const DEVICE_ACCESS_EVENTS = ['memory_region_ops_read', 'memory_region_ops_write'] as const;
-/** Virtio notifications: the guest's kicks the device handled, then the device's interrupts. */
-export const VIRTIO_NOTIFY_EVENTS = ['virtio_queue_notify', 'virtio_notify', 'virtio_notify_irqfd'] as const;
+/** A guest's kick the device handled (it comes through an ioeventfd, not the memory-region path). */
+export const VIRTIO_KICK_EVENT = 'virtio_queue_notify';
+/** The device interrupting the guest: the same interrupts as the MSI writes the memory-region events log. */
+export const VIRTIO_INTERRUPT_EVENTS = ['virtio_notify', 'virtio_notify_irqfd'] as const;
+/** Every virtio notification the counter reads: kicks, then interrupts (older logs have both). */
+export const VIRTIO_NOTIFY_EVENTS = [VIRTIO_KICK_EVENT, ...VIRTIO_INTERRUPT_EVENTS] as const;
 
 export interface TraceCounts {
   /**
