@@ -20,9 +20,13 @@
 //
 // Sampling: QEMU's log backend formats a line and writes it (line-buffered: one write(2) each) for
 // every access, on the emulating thread, which costs the guest throughput. So by default the events
-// are on for a slice of every period (250 ms of each second) and the counts are scaled by the
-// window's length over the time traced: estimates of the whole window's counts, with a quarter of the
-// lines logged. `sample: false` traces the whole window and counts exactly.
+// are on for a slice of every period (125 ms of each second) and the counts are scaled by the
+// window's length over the time traced: estimates of the whole window's counts, with an eighth of the
+// lines logged. `sample: false` traces the whole window and counts exactly. On the emulated Intel
+// NIC, whose every line is counted, collectors on/off went from 0.964 with 250 ms slices to 0.993
+// with 125 ms (58 pairs each, intervals ±2.7 %). A slice starts each second of the window, so a
+// window of a second or two sees one or two slices: short bursts of accesses between them are
+// missed, steady traffic is not.
 
 import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -63,14 +67,14 @@ export interface TcgTraceOptions {
    */
   ignoreRegions?: readonly string[];
   /**
-   * Trace `onMs` of every `periodMs` and scale the counts (default 250 of 1000); false traces the
+   * Trace `onMs` of every `periodMs` and scale the counts (default 125 of 1000); false traces the
    * whole window.
    */
   sample?: { periodMs: number; onMs: number } | false;
 }
 
-/** The default slice: a quarter of every second. */
-export const DEFAULT_TRACE_SAMPLE = { periodMs: 1000, onMs: 250 } as const;
+/** The default slice: an eighth of every second. */
+export const DEFAULT_TRACE_SAMPLE = { periodMs: 1000, onMs: 125 } as const;
 
 /** What one guest's window log cost. */
 export interface TraceWindowCost {

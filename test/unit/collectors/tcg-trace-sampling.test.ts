@@ -48,9 +48,9 @@ function scriptedQemu(): { target: CollectorTarget; toggles: number; enabled: Se
   return result;
 }
 
-async function countOver(ms: number, sample: { periodMs: number; onMs: number } | false): Promise<{ value: number; tracedMs: number; windowMs: number }> {
+async function countOver(ms: number, sample?: { periodMs: number; onMs: number } | false): Promise<{ value: number; tracedMs: number; windowMs: number }> {
   const q = scriptedQemu();
-  const c = new TcgTraceCollector({ accel: 'tcg', targets: [q.target], dir: join(dir, 'windows'), sample });
+  const c = new TcgTraceCollector({ accel: 'tcg', targets: [q.target], dir: join(dir, 'windows'), ...(sample === undefined ? {} : { sample }) });
   expect(await c.availability()).toEqual({ available: true });
   await c.start(window);
   await vi.advanceTimersByTimeAsync(ms);
@@ -88,6 +88,14 @@ describe('tcg-trace sampling', () => {
     // 100 logged accesses in the traced quarter, times four.
     expect(r.value).toBeGreaterThanOrEqual(392);
     expect(r.value).toBeLessThanOrEqual(408);
+  });
+
+  it("by default traces an eighth of every second, from the window's start", async () => {
+    const r = await countOver(4000);
+    expect(r.tracedMs).toBe(500);
+    expect(r.windowMs).toBe(4000);
+    expect(r.value).toBeGreaterThanOrEqual(384);
+    expect(r.value).toBeLessThanOrEqual(416);
   });
 
   it('a window that ends inside a slice counts the part of the slice it traced', async () => {
