@@ -41,7 +41,7 @@ export interface RunPlan {
   /** vcpus is at least queues: each queue pair of a multi-queue NIC wants a vCPU. */
   guest: { memoryMiB: number; vcpus: number; queues: number };
   scenarios: ScenarioPlan[];
-  timeouts: { bootSec: number; probeSec: number };
+  timeouts: { bootSec: number; probeSec: number; netupSec: number };
 }
 
 /** Flags of `iopath bench` that override the profile. */

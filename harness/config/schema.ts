@@ -164,7 +164,9 @@ export const profileSchema = strict({
     bootSec: int(5, 3600).default(120),
     /** How long the KVM probe guest gets to come up before TCG is chosen. */
     probeSec: int(2, 600).default(20),
-  }).default({ bootSec: 120, probeSec: 20 }),
+    /** Longest a booted guest may take to bring up its interface on the path (driver, address, link). */
+    netupSec: int(2, 600).default(30),
+  }).default({ bootSec: 120, probeSec: 20, netupSec: 30 }),
 }).superRefine((p, ctx) => {
   if (p.flame && p.repetitions < FLAME_MIN_REPETITIONS) {
     ctx.addIssue({ code: 'custom', path: ['repetitions'], message: `flame: true leaves each path's first measured repetition out of statistics; give repetitions ${FLAME_MIN_REPETITIONS} at least` });

@@ -178,7 +178,7 @@ export async function bringUp(env: RunEnv, root: Scope, path: NicBackend, o: { i
       const up: Endpoint[] = [];
       for (const [i, vm] of vms.entries()) {
         const g = guests[i]!;
-        const iface = await vm.agent.netup(g.mac, `${g.ip}/${g.prefix}`, guest.mtu, signal);
+        const iface = await vm.agent.netup(g.mac, `${g.ip}/${g.prefix}`, guest.mtu, plan.timeouts.netupSec * 1000, signal);
         up.push(guestEndpoint(vm.name, g.ip, iface, vm.agent));
       }
       const negotiated: Record<string, NicNegotiation> = {};

@@ -150,9 +150,9 @@ export class GuestAgent {
     await this.#request('kill', [String(pid)], 15_000);
   }
 
-  /** Configure the interface that has this MAC; returns the interface name. */
-  async netup(mac: string, cidr: string, mtu: number, signal?: AbortSignal): Promise<string> {
-    const r = await this.#request('netup', [mac, cidr, String(mtu)], 30_000, signal);
+  /** Configure the interface that has this MAC within timeoutMs; returns the interface name. */
+  async netup(mac: string, cidr: string, mtu: number, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+    const r = await this.#request('netup', [mac, cidr, String(mtu)], timeoutMs, signal);
     if (r.status !== 0) throw new GuestError(`guest ${this.guest}: configuring ${mac} as ${cidr} failed: ${r.stderr.trim()}`);
     return r.stdout.trim();
   }

@@ -273,7 +273,7 @@ export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'rep
     placement: o.placement ?? 'none',
     guest: { memoryMiB: 64, vcpus: 1, queues: 1 },
     scenarios: o.scenarios ?? [tcp, latency],
-    timeouts: { bootSec: 5, probeSec: 5 },
+    timeouts: { bootSec: 5, probeSec: 5, netupSec: 5 },
   };
 }
 
