@@ -1,14 +1,15 @@
 // Every mistake a user can make explains itself in one message, with the documented exit status,
 // and leaves nothing half-written: broken profiles and flags (2), a host that lacks a tool, the
-// rights or a writable results folder, and a disk that fills up during the run (3).
+// rights or a writable results folder (3). None of it boots a guest; a disk that fills up during a
+// run is in faults.test.ts, with the other faults of a running bench.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../harness/paths.ts';
 import { iopath, run } from '../helpers/cli.ts';
-import { asUserWithoutRoot, leftovers, needs, whyNoGuests, withProjectReachable } from '../helpers/host.ts';
+import { asUserWithoutRoot, needs, withProjectReachable } from '../helpers/host.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'iopath-bad-'));
 // Readable by the unprivileged user of the no-root test.
@@ -121,25 +122,4 @@ describe('a host that cannot do it', () => {
     expect(r.status, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/cannot write results to \/proc\/iopath-results\/\S+: ENOENT/);
   });
-});
-
-describe('a disk that fills up during the run', () => {
-  needs('full disk', asRoot ?? whyNoGuests()).it('stops with exit 3, keeps a valid run.json and every finished sample, and cleans the host', async () => {
-    const full = join(dir, 'tiny');
-    mkdirSync(full);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', full]);
-    mounted.push(full);
-    const r = await iopath(['bench', '--profile', quickProfile, '--results-dir', full, '--no-report']);
-    console.log(r.stderr.split('\n').filter((l) => /rep|disk|run /.test(l)).join('\n'));
-    expect(r.status, r.stderr).toBe(3);
-    expect(r.stderr).toMatch(/the disk is full \(ENOSPC\)\n\s+fix: free disk space \(the results written so far are intact\)/);
-    const runDir = join(full, readdirSync(full)[0]!);
-    const record = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
-    const lines = readFileSync(join(runDir, 'samples.ndjson'), 'utf8').split('\n').filter(Boolean);
-    // Every complete line is a sample; at most the last one can be cut short by the full disk.
-    lines.slice(0, -1).forEach((l) => expect(() => JSON.parse(l)).not.toThrow());
-    const okReps = record.backends[0].reps.filter((x: { status: string }) => x.status === 'ok').length;
-    console.log(`run.json status ${record.status}, ${okReps} repetition(s) recorded ok, ${lines.length} sample line(s) on disk`);
-    expect(leftovers(record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
-  }, 300_000);
 });
