@@ -15,18 +15,21 @@ import { projectRoot } from '../paths.ts';
 import { cpioNewc } from './cpio.ts';
 import { elfDependencies } from './elf.ts';
 import { InitramfsTree, unpackPackages } from './initramfs.ts';
+import { writeBootKernel, type BootKernel, type KernelBoot } from './kernel.ts';
 import { indexModules } from './modinfo.ts';
 import { loadRecipe, readRecipeFile, type Recipe } from './recipe.ts';
 
 export { loadRecipe, type Recipe } from './recipe.ts';
 
 /** Bump when the builder's output changes for the same recipe. */
-const BUILDER_VERSION = 1;
+const BUILDER_VERSION = 2;
 
 export interface GuestImage {
   hash: string;
   dir: string;
+  /** The kernel file QEMU boots: the uncompressed ELF (PVH) or the bzImage (see kernel.ts). */
   kernel: string;
+  kernelBoot: KernelBoot;
   initrd: string;
   /** Kernel release inside the guest, e.g. `6.1.0-56-amd64`. */
   guestKernel: string;
@@ -93,8 +96,7 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const dir = join(cacheDir, hash);
   const manifestPath = join(dir, 'manifest.json');
   if (!options.force && existsSync(manifestPath)) {
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Omit<GuestImage, 'cached'>;
-    return { ...manifest, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cached: true };
+    return fromManifest(dir, JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest);
   }
   log(`building guest image ${hash} from Debian packages (kernel ${Object.keys(versions)[0]})`);
   try {
@@ -111,7 +113,16 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   await rm(work, { recursive: true, force: true });
   try {
     const image = await build(recipe, versions, imagesDir, work, options.signal);
-    const manifest = { hash, guestKernel: image.guestKernel, cmdline: recipe.cmdline, packages: versions, builtAt: new Date().toISOString() };
+    const manifest: Manifest = {
+      hash,
+      guestKernel: image.guestKernel,
+      kernelFile: image.kernel.file,
+      kernelBoot: image.kernel.boot,
+      ...(image.kernel.reason ? { kernelBootReason: image.kernel.reason } : {}),
+      cmdline: recipe.cmdline,
+      packages: versions,
+      builtAt: new Date().toISOString(),
+    };
     await writeFile(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await rm(join(work, 'debs'), { recursive: true, force: true });
     await rm(join(work, 'root'), { recursive: true, force: true });
@@ -124,7 +135,8 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
       await rm(work, { recursive: true, force: true });
     }
     log(`guest image ${hash} ready (kernel ${image.guestKernel}, initramfs ${(image.initrdBytes / 1e6).toFixed(1)} MB)`);
-    return { hash, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), guestKernel: image.guestKernel, cmdline: recipe.cmdline, packages: versions, cached: false };
+    if (image.kernel.reason) log(`the guests boot the compressed kernel, which is slower under TCG: ${image.kernel.reason}`);
+    return { ...fromManifest(dir, manifest), cached: false };
   } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;
@@ -141,11 +153,35 @@ function preparedByLab(imagesDir: string, cacheDir: string): GuestImage | undefi
   if (!lab || lab.imagesDir !== imagesDir) return undefined;
   const dir = join(cacheDir, lab.hash);
   try {
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Omit<GuestImage, 'cached'>;
-    return { ...manifest, dir, kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cached: true };
+    return fromManifest(dir, JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest);
   } catch {
     return undefined;
   }
+}
+
+interface Manifest {
+  hash: string;
+  guestKernel: string;
+  kernelFile: string;
+  kernelBoot: KernelBoot;
+  kernelBootReason?: string;
+  cmdline: string;
+  packages: Record<string, string>;
+  builtAt: string;
+}
+
+function fromManifest(dir: string, m: Manifest): GuestImage {
+  return {
+    hash: m.hash,
+    dir,
+    kernel: join(dir, m.kernelFile),
+    kernelBoot: m.kernelBoot,
+    initrd: join(dir, 'initrd.img'),
+    guestKernel: m.guestKernel,
+    cmdline: m.cmdline,
+    packages: m.packages,
+    cached: true,
+  };
 }
 
 async function build(
@@ -154,7 +190,7 @@ async function build(
   imagesDir: string,
   work: string,
   signal?: AbortSignal,
-): Promise<{ guestKernel: string; initrdBytes: number }> {
+): Promise<{ guestKernel: string; initrdBytes: number; kernel: BootKernel }> {
   const { root, kernelRelease: guestKernel } = await unpackPackages(versions, work, signal);
   const moduleRoot = join(root, 'lib', 'modules');
   const tree = InitramfsTree.withBasics(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/run', '/etc/iopath', '/lib/modules']);
@@ -203,9 +239,8 @@ async function build(
 
   const initrd = gzipSync(cpioNewc(tree.entries), { level: 6 });
   await writeFile(join(work, 'initrd.img'), initrd);
-  const vmlinuz = join(root, 'boot', `vmlinuz-${guestKernel}`);
-  await writeFile(join(work, 'vmlinuz'), await readFile(vmlinuz));
-  return { guestKernel, initrdBytes: initrd.length };
+  const kernel = await writeBootKernel(await readFile(join(root, 'boot', `vmlinuz-${guestKernel}`)), work, signal);
+  return { guestKernel, initrdBytes: initrd.length, kernel };
 }
 
 /** Follow symlinks inside the unpacked tree (absolute links are relative to the tree). */

@@ -1,5 +1,6 @@
-// Just enough ELF64 reading to copy a program's shared libraries into the guest image: the
-// program interpreter (PT_INTERP) and the DT_NEEDED entries of the dynamic section.
+// Just enough ELF64 reading to copy a program's shared libraries into the guest image (the program
+// interpreter, PT_INTERP, and the DT_NEEDED entries of the dynamic section), and to tell whether a
+// kernel can be booted through its PVH entry point.
 
 import { ParseError } from '../errors.ts';
 
@@ -54,4 +55,36 @@ export function elfDependencies(buf: Buffer, what = 'ELF file'): ElfDeps {
 function cString(buf: Buffer, offset: number): string {
   const end = buf.indexOf(0, offset);
   return buf.toString('latin1', offset, end < 0 ? buf.length : end);
+}
+
+const PT_NOTE = 4;
+/** Xen ELF note type holding the 32-bit physical entry point that PVH boot jumps to. */
+const XEN_ELFNOTE_PHYS32_ENTRY = 18;
+
+/** True when an ELF64 kernel carries a PVH entry point (a "Xen" note of type PHYS32_ENTRY). */
+export function hasPvhEntry(buf: Buffer): boolean {
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) return false;
+  const phoff = Number(buf.readBigUInt64LE(0x20));
+  const phentsize = buf.readUInt16LE(0x36);
+  const phnum = buf.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + 56 > buf.length || buf.readUInt32LE(at) !== PT_NOTE) continue;
+    const start = Number(buf.readBigUInt64LE(at + 8));
+    const end = Math.min(buf.length, start + Number(buf.readBigUInt64LE(at + 32)));
+    // Each note: namesz, descsz, type, then the name and the descriptor, each padded to 4 bytes.
+    for (let n = start; n + 12 <= end; ) {
+      const namesz = buf.readUInt32LE(n);
+      const descsz = buf.readUInt32LE(n + 4);
+      const type = buf.readUInt32LE(n + 8);
+      const name = cString(buf, n + 12);
+      if (name === 'Xen' && type === XEN_ELFNOTE_PHYS32_ENTRY && namesz === 4) return true;
+      n += 12 + align4(namesz) + align4(descsz);
+    }
+  }
+  return false;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
 }

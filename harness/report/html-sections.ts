@@ -278,7 +278,7 @@ ${
 ${provRow('Host kernel', p.hostKernel)}
 ${provRow('CPU', `${p.cpuModel} (${p.cpuCount} CPUs), ${formatNumber(p.memoryMiB)} MiB memory`)}
 ${provRow('QEMU', html`${p.qemuVersion} <span class="muted">(${p.qemuBinary})</span>`)}
-${provRow('Guest kernel', p.guestKernel)}
+${provRow('Guest kernel', `${p.guestKernel}${p.image.kernelBoot ? (p.image.kernelBoot === 'pvh' ? ', booted uncompressed through its PVH entry' : ', booted as its bzImage') : ''}`)}
 ${provRow('Guest image', html`<code>${p.image.hash}</code> ${Object.entries(p.image.packages ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`)}
 ${provRow('Accelerator', html`<strong>${p.accel.kind.toUpperCase()}</strong>: ${p.accel.reason}`)}
 ${provRow('Git commit', html`<code>${p.gitCommit}</code>${p.gitDirty ? ' (with uncommitted changes)' : ''}`)}

@@ -40,7 +40,7 @@ export async function collectProvenance(host: HostFacts, image: GuestImage, acce
     qemuVersion: host.qemu?.version ?? 'unknown',
     qemuBinary: host.qemu?.path ?? 'qemu-system-x86_64',
     guestKernel: image.guestKernel,
-    image: { hash: image.hash, kernel: image.kernel, initrd: image.initrd, packages: image.packages },
+    image: { hash: image.hash, kernel: image.kernel, kernelBoot: image.kernelBoot, initrd: image.initrd, packages: image.packages },
     accel,
     gitCommit: git.commit,
     gitDirty: git.dirty,

@@ -57,7 +57,7 @@ const provenanceSchema = z.object({
   qemuVersion: z.string(),
   qemuBinary: z.string(),
   guestKernel: z.string(),
-  image: z.object({ hash: z.string(), kernel: z.string(), initrd: z.string(), packages: z.record(z.string(), z.string()) }),
+  image: z.object({ hash: z.string(), kernel: z.string(), kernelBoot: z.enum(['pvh', 'bzimage']).optional(), initrd: z.string(), packages: z.record(z.string(), z.string()) }),
   accel: accelChoiceSchema,
   gitCommit: z.string(),
   gitDirty: z.boolean(),

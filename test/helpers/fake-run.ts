@@ -278,7 +278,7 @@ export function fakePlan(paths: readonly string[], o: Partial<Pick<RunPlan, 'rep
 }
 
 const host = { hostname: 'fake-host', kernel: '6.1.0', cpuModel: 'fake', cpuCount: 2, memoryMiB: 1024, qemu: { path: 'qemu-system-x86_64', version: '7.2.0' }, devices: {}, tools: {} } as unknown as HostFacts;
-const image: GuestImage = { hash: 'img', dir: '/img', kernel: '/img/vmlinuz', initrd: '/img/initrd', guestKernel: '6.1.0-fake', cmdline: '', packages: {}, cached: true };
+const image: GuestImage = { hash: 'img', dir: '/img', kernel: '/img/vmlinux', kernelBoot: 'pvh', initrd: '/img/initrd', guestKernel: '6.1.0-fake', cmdline: '', packages: {}, cached: true };
 
 export interface FakeBench {
   paths: NicBackend[];
