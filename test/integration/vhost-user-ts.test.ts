@@ -1,8 +1,9 @@
-// Two TCG guests through our own switch (vhost-user-ts) and through testpmd in one run, side by
-// side; the switch as a CLI command of its own; and a switch killed mid-run costing only the
-// repetitions after it.
+// Two TCG guests through our own switch (vhost-user-ts) and through DPDK testpmd in one run, side by
+// side, with vhost-net skipped with its reason where the host lacks /dev/vhost-net; nothing of the
+// switch or of testpmd left behind; the switch as a CLI command of its own; and a switch killed
+// mid-run costing only the repetitions after it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
@@ -27,10 +28,25 @@ function profile(lines: string[]): string {
 }
 
 describe('vhost-user-ts', () => {
-  beside.it('carries TCP and UDP between two guests beside testpmd in one run, with its own counters', async () => {
-    const p = profile(['backends: [vhost-user-ts, vhost-user-testpmd]', 'repetitions: 1', 'warmup: 0', 'accel: tcg', 'scenarios:', '  - { kind: tcp-stream, durationSec: 2, omitSec: 0 }', '  - { kind: udp-small, durationSec: 2, omitSec: 0, payloads: [64] }']);
+  beside.it('carries TCP and UDP between two guests beside testpmd in one run, each with its own counters, and leaves nothing behind', async () => {
+    const p = profile([
+      'backends: [vhost-net, vhost-user-ts, vhost-user-testpmd]',
+      'repetitions: 1',
+      'warmup: 0',
+      'accel: tcg',
+      'scenarios:',
+      '  - { kind: tcp-stream, durationSec: 2, omitSec: 0 }',
+      '  - { kind: udp-small, durationSec: 2, omitSec: 0, payloads: [64] }',
+      '  - { kind: tcp-stream, name: tcp-to-host, topology: guest-to-host, durationSec: 2, omitSec: 0 }',
+    ]);
     const outcome = await runBench({ plan: resolvePlan(loadProfile(p)), argv: ['test'], resultsRoot: join(tmpdir(), 'iopath-vuts-results'), signal: new AbortController().signal, reporter: {} });
-    expect(outcome.record.backends.map((b) => [b.id, b.status])).toEqual([['vhost-user-ts', 'ok'], ['vhost-user-testpmd', 'ok']]);
+    const byId = Object.fromEntries(outcome.record.backends.map((b) => [b.id, b]));
+    if (existsSync('/dev/vhost-net')) console.log('this host has /dev/vhost-net: the skip path is not exercised here');
+    else expect(byId['vhost-net']).toMatchObject({ status: 'skipped', reason: expect.stringContaining('/dev/vhost-net'), fix: 'modprobe vhost_net' });
+    for (const id of ['vhost-user-ts', 'vhost-user-testpmd']) {
+      expect(byId[id]!.status, JSON.stringify(byId[id], null, 1).slice(0, 2000)).toBe('ok');
+      expect(byId[id]!.notes.join('\n')).toMatch(/scenario tcp-to-host not run: guest-to-host needs a path with a host end/);
+    }
     const samples = readFileSync(join(outcome.runDir, 'samples.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRecord);
     const tput = (b: string) => samples.find((s) => s.backend === b && s.metric === 'throughput')!.value;
     const forwarded = samples.filter((s) => s.backend === 'vhost-user-ts' && s.scenario === 'tcp-stream' && s.metric === 'switchPackets' && s.dims?.direction === 'rx').reduce((a, s) => a + s.value, 0);
@@ -40,7 +56,33 @@ describe('vhost-user-ts', () => {
     expect(kicks).toBeGreaterThan(0);
     const switchLog = readFileSync(join(outcome.runDir, 'vhost-user-ts', 'switch.log'), 'utf8');
     expect(switchLog).toMatch(/VERSION_1/);
+
+    // testpmd: its own port counters, the packet rate of 64-byte UDP, the features the guests took.
+    const tp = byId['vhost-user-testpmd']!;
+    expect(tp.notes.join('\n')).toMatch(/vectors=0/);
+    const of = (metric: string) => samples.filter((s) => s.backend === 'vhost-user-testpmd' && s.metric === metric && !s.warmup);
+    expect(of('packetRate')[0]).toMatchObject({ dims: { payloadBytes: 64 } });
+    expect(of('packetRate')[0]!.value).toBeGreaterThan(100);
+    const tpForwarded = of('switchPackets').filter((s) => s.scenario === 'tcp-stream' && s.dims?.direction === 'rx').reduce((a, s) => a + s.value, 0);
+    console.log(`testpmd: ${Math.round(of('packetRate')[0]!.value)} pkt/s of 64 B, ${Math.round(tpForwarded)} packets forwarded in the TCP window`);
+    expect(tpForwarded).toBeGreaterThan(1000);
+    expect(tp.features?.a).toEqual(expect.arrayContaining(['virtio:VERSION_1', 'virtio:MRG_RXBUF']));
+
+    // Nothing survives: no process, no socket, no DPDK runtime or hugepage file of the run.
     expect(leftovers(outcome.record.run)).toEqual({ netns: [], processes: [], runtimeEntries: [] });
+    const tag = outcome.record.run.slice(-6);
+    expect(existsSync(`/var/run/dpdk/iopath-${tag}`)).toBe(false);
+    for (const huge of ['/dev/hugepages', '/mnt/huge']) {
+      if (existsSync(huge)) expect(readdirSync(huge).filter((f) => f.includes(tag))).toEqual([]);
+    }
+    const testpmdAlive = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`iopath-${tag}`);
+      } catch {
+        return false;
+      }
+    });
+    expect(testpmdAlive).toBe(false);
   }, 400_000);
 
   withGuests.it('a switch killed mid-run fails the repetitions after it, bounded, and the run ends partial', async () => {
