@@ -9,8 +9,7 @@
 // host, and the guests boot that. A kernel that cannot be booted so (no PVH note, a compression
 // this host has no tool for) is booted as the bzImage it came as, and the image says why.
 
-import { existsSync } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { onPath } from '../host/facts.ts';
@@ -89,9 +88,8 @@ export async function writeBootKernel(bzImage: Buffer, dir: string, signal?: Abo
   } else {
     await writeFile(out, gunzipSync(payload.data));
   }
-  if (!existsSync(out) || (await stat(out)).size !== payload.size) {
-    return asShipped(`the decompressed kernel is not the ${payload.size} bytes its bzImage announces`);
-  }
-  if (!hasPvhEntry(await readFile(out))) return asShipped('the kernel has no PVH entry point (built without CONFIG_PVH)');
+  const kernel = await readFile(out);
+  if (kernel.length !== payload.size) return asShipped(`the decompressed kernel is not the ${payload.size} bytes its bzImage announces`);
+  if (!hasPvhEntry(kernel)) return asShipped('the kernel has no PVH entry point (built without CONFIG_PVH)');
   return { file: 'vmlinux', boot: 'pvh' };
 }
